@@ -1,0 +1,40 @@
+/**
+ * The contract between workflows and activities: plain JSON in and out, ids rather than
+ * bodies. Workflows import these types only (`import type`).
+ */
+export interface DeliverInput {
+  readonly messageId: string;
+  /** Recipient domain of this group; one SMTP transaction serves one domain. */
+  readonly domain: string;
+  readonly recipients: readonly string[];
+  /** 1-based attempt number for this group. */
+  readonly attempt: number;
+  /** The source IP of the previous attempt, kept across retries where possible (greylisting). */
+  readonly preferredIp: string | null;
+}
+
+export type RecipientVerdict = 'delivered' | 'deferred' | 'bounced';
+
+export interface DeliverResult {
+  /** Source IP used, or null when no connection was attempted. */
+  readonly ip: string | null;
+  readonly recipients: readonly {
+    readonly address: string;
+    readonly verdict: RecipientVerdict;
+    /** A wait the remote asked for before the next try, ms. */
+    readonly retryHintMs: number | null;
+  }[];
+  /** The activity's clock when it finished, ms since the epoch; workflows use it for age. */
+  readonly finishedAtMs: number;
+}
+
+export interface ExpireInput {
+  readonly messageId: string;
+  readonly recipients: readonly string[];
+  readonly attempts: number;
+}
+
+export interface MessageActivities {
+  deliver(input: DeliverInput): Promise<DeliverResult>;
+  expire(input: ExpireInput): Promise<void>;
+}

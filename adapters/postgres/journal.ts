@@ -1,0 +1,119 @@
+import type { DeliveryEvent, RecipientUpdate } from '../../core/events.js';
+import type { Db } from './db.js';
+
+/**
+ * Group commit for the delivery log. Callers `append` events and recipient-state updates
+ * and get a promise that settles once they are durable; every caller waiting at the same
+ * moment shares one transaction (one multi-row INSERT via unnest, one UPDATE), so the
+ * database sees a round trip per batch instead of one per event.
+ */
+export interface Journal {
+  append(events: readonly DeliveryEvent[], updates?: readonly RecipientUpdate[]): Promise<void>;
+  /** Waits for everything appended so far, then stops accepting. */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  events: DeliveryEvent[];
+  updates: RecipientUpdate[];
+  waiters: { resolve: () => void; reject: (err: unknown) => void }[];
+}
+
+const EVENT_COLUMNS = [
+  ['message_id', 'uuid', (e: DeliveryEvent) => e.messageId],
+  ['tenant_id', 'uuid', (e: DeliveryEvent) => e.tenantId],
+  ['event', 'text', (e: DeliveryEvent) => e.event],
+  ['recipient', 'text', (e: DeliveryEvent) => e.recipient],
+  ['sending_domain', 'text', (e: DeliveryEvent) => e.sendingDomain],
+  ['recipient_domain', 'text', (e: DeliveryEvent) => e.recipientDomain],
+  ['message_type', 'text', (e: DeliveryEvent) => e.messageType],
+  ['provider', 'text', (e: DeliveryEvent) => e.provider],
+  ['pool', 'text', (e: DeliveryEvent) => e.pool],
+  ['ip', 'text', (e: DeliveryEvent) => e.ip],
+  ['mx_host', 'text', (e: DeliveryEvent) => e.mxHost],
+  ['mx_address', 'text', (e: DeliveryEvent) => e.mxAddress],
+  ['attempt', 'int', (e: DeliveryEvent) => e.attempt],
+  ['reply_code', 'int', (e: DeliveryEvent) => e.replyCode],
+  ['enhanced_status', 'text', (e: DeliveryEvent) => e.enhancedStatus],
+  ['reply_text', 'text', (e: DeliveryEvent) => e.replyText],
+  ['phase', 'text', (e: DeliveryEvent) => e.phase],
+  ['category', 'text', (e: DeliveryEvent) => e.category],
+  ['tls', 'text', (e: DeliveryEvent) => e.tls],
+  ['duration_ms', 'int', (e: DeliveryEvent) => e.durationMs],
+  ['detail', 'text', (e: DeliveryEvent) => e.detail],
+] as const;
+
+const INSERT_EVENTS = `INSERT INTO delivery_events (${EVENT_COLUMNS.map((c) => c[0]).join(', ')})
+  SELECT * FROM unnest(${EVENT_COLUMNS.map((c, i) => `$${i + 1}::${c[1]}[]`).join(', ')})
+  ON CONFLICT DO NOTHING`;
+
+// Terminal states are never overwritten by a late or duplicated attempt result, except
+// that a later bounce report may turn delivered into bounced.
+const UPDATE_RECIPIENTS = `UPDATE recipients r
+  SET state = u.state, last_reply = COALESCE(u.last_reply, r.last_reply),
+      attempts = r.attempts + u.attempted::int, updated_at = now()
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bool[]) AS u(message_id, address, state, last_reply, attempted)
+  WHERE r.message_id = u.message_id AND r.address = u.address
+    AND (r.state IN ('queued', 'deferred') OR (r.state = 'delivered' AND u.state = 'bounced'))`;
+
+export function createJournal(db: Db): Journal {
+  let pending: Pending | null = null;
+  let flushing: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  async function write(batch: Pending): Promise<void> {
+    await db.transaction(async (tx) => {
+      if (batch.events.length > 0) {
+        await tx.query(
+          INSERT_EVENTS,
+          EVENT_COLUMNS.map(([, , get]) => batch.events.map((e) => get(e))),
+        );
+      }
+      if (batch.updates.length > 0) {
+        const u = batch.updates;
+        await tx.query(UPDATE_RECIPIENTS, [
+          u.map((x) => x.messageId),
+          u.map((x) => x.address),
+          u.map((x) => x.state),
+          u.map((x) => x.lastReply),
+          u.map((x) => x.attempted),
+        ]);
+      }
+    });
+  }
+
+  function flushNext(): void {
+    flushing = flushing.then(async () => {
+      const batch = pending;
+      pending = null;
+      if (!batch) return;
+      try {
+        await write(batch);
+        for (const w of batch.waiters) w.resolve();
+      } catch (err) {
+        for (const w of batch.waiters) w.reject(err);
+      }
+    });
+  }
+
+  return {
+    append(events, updates = []) {
+      if (closed) return Promise.reject(new Error('journal is closed'));
+      if (events.length === 0 && updates.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        if (!pending) {
+          pending = { events: [], updates: [], waiters: [] };
+          // The batch fills while the previous one is being written, then goes.
+          flushNext();
+        }
+        pending.events.push(...events);
+        pending.updates.push(...updates);
+        pending.waiters.push({ resolve, reject });
+      });
+    },
+    async close() {
+      closed = true;
+      await flushing;
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { readdir, readFile } from 'node:fs/promises';
+import type { Db } from './db.js';
+
+const MIGRATIONS_DIR = new URL('../../migrations/', import.meta.url);
+// Any constant works; it only has to be the same for every Posthorn process.
+const MIGRATION_LOCK = 7_346_428;
+
+/**
+ * Applies the SQL files of migrations/ in name order, each once, each in its own
+ * transaction. An advisory lock keeps two nodes starting together from racing.
+ */
+export async function migrate(db: Db): Promise<string[]> {
+  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const done = new Set(
+      (await tx.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name),
+    );
+    const applied: string[] = [];
+    for (const file of files) {
+      if (done.has(file)) continue;
+      await tx.query(await readFile(new URL(file, MIGRATIONS_DIR), 'utf8'));
+      await tx.query('INSERT INTO schema_migrations (name) VALUES ($1)', [file]);
+      applied.push(file);
+    }
+    return applied;
+  });
+}

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from './db.js';
+
+export type Permission = 'full_access' | 'sending_access';
+
+export interface KeyPrincipal {
+  readonly keyId: string;
+  readonly tenantId: string;
+  readonly tenantName: string;
+  readonly permission: Permission;
+  /** A sending_access key may be limited to one domain. */
+  readonly domainId: string | null;
+}
+
+export interface SendingDomain {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly name: string;
+  readonly status: string;
+}
+
+/** Tenants, their sending domains and API keys. */
+export function tenantStore(db: Db) {
+  return {
+    async ensureTenant(name: string): Promise<string> {
+      const row = await db.query<{ id: string }>(
+        `INSERT INTO tenants (id, name) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
+        [randomUUID(), name],
+      );
+      return row.rows[0]!.id;
+    },
+
+    /** Adds the domain to the tenant, or returns it if it is already the tenant's. */
+    async ensureDomain(
+      tenantId: string,
+      name: string,
+      verified: boolean,
+    ): Promise<SendingDomain | { conflict: true }> {
+      const inserted = await db.query<SendingDomain>(
+        `INSERT INTO domains (id, tenant_id, name, status) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO NOTHING RETURNING id, tenant_id AS "tenantId", name, status`,
+        [randomUUID(), tenantId, name, verified ? 'verified' : 'not_started'],
+      );
+      if (inserted.rows[0]) return inserted.rows[0];
+      const existing = await db.query<SendingDomain>(
+        `SELECT id, tenant_id AS "tenantId", name, status FROM domains WHERE name = $1`,
+        [name],
+      );
+      const domain = existing.rows[0]!;
+      if (domain.tenantId !== tenantId) return { conflict: true };
+      if (verified && domain.status !== 'verified') {
+        await db.query(`UPDATE domains SET status = 'verified' WHERE id = $1`, [domain.id]);
+        return { ...domain, status: 'verified' };
+      }
+      return domain;
+    },
+
+    async domainByName(tenantId: string, name: string): Promise<SendingDomain | null> {
+      const r = await db.query<SendingDomain>(
+        `SELECT id, tenant_id AS "tenantId", name, status FROM domains WHERE tenant_id = $1 AND name = $2`,
+        [tenantId, name],
+      );
+      return r.rows[0] ?? null;
+    },
+
+    async createKey(input: {
+      tenantId: string;
+      name: string;
+      tokenHash: Buffer;
+      tokenPrefix: string;
+      permission: Permission;
+      domainId: string | null;
+    }): Promise<string> {
+      const id = randomUUID();
+      await db.query(
+        `INSERT INTO api_keys (id, tenant_id, name, token_hash, token_prefix, permission, domain_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          id,
+          input.tenantId,
+          input.name,
+          input.tokenHash,
+          input.tokenPrefix,
+          input.permission,
+          input.domainId,
+        ],
+      );
+      return id;
+    },
+
+    async principalByTokenHash(tokenHash: Buffer): Promise<KeyPrincipal | null> {
+      const r = await db.query<KeyPrincipal>(
+        `SELECT k.id AS "keyId", k.tenant_id AS "tenantId", t.name AS "tenantName", k.permission, k.domain_id AS "domainId"
+         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+         WHERE k.token_hash = $1 AND k.revoked_at IS NULL`,
+        [tokenHash],
+      );
+      return r.rows[0] ?? null;
+    },
+  };
+}
+
+export type TenantStore = ReturnType<typeof tenantStore>;

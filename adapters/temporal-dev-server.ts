@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+export interface DevServerOptions {
+  readonly cliPath: string;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly uiPort: number;
+  readonly namespace: string;
+  /** name → type, e.g. PosthornTenant → Keyword. */
+  readonly searchAttributes: Readonly<Record<string, string>>;
+}
+
+export interface DevServer {
+  readonly address: string;
+  stop(): Promise<void>;
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts `temporal server start-dev` with its SQLite file under the data directory
+ * (WAL mode: concurrent readers do not block the single writer) and the Web UI, and
+ * waits until the frontend port answers.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  await mkdir(options.dataDir, { recursive: true });
+  if (await portOpen(options.port)) {
+    throw new Error(
+      `port ${options.port} is already in use; set TEMPORAL_ADDRESS to use that server, or POSTHORN_TEMPORAL_PORT`,
+    );
+  }
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--db-filename',
+    join(options.dataDir, 'temporal.sqlite'),
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--namespace',
+    options.namespace,
+    '--log-level',
+    'warn',
+    ...Object.entries(options.searchAttributes).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
+  ];
+  const log = createWriteStream(join(options.dataDir, 'temporal.log'), { flags: 'a' });
+  const child: ChildProcess = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  // First start creates the SQLite schema; a slow disk can take a while (ms).
+  const deadline = Date.now() + 60_000;
+  while (!(await portOpen(options.port))) {
+    if (exited)
+      throw new Error(`temporal dev server exited early; see ${join(options.dataDir, 'temporal.log')}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('temporal dev server did not open its port within 60 s');
+    }
+    await delay(200);
+  }
+  return {
+    address: `127.0.0.1:${options.port}`,
+    async stop() {
+      if (exited) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([gone, delay(10_000)]);
+      if (!exited) child.kill('SIGKILL');
+      log.end();
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { SearchAttributeType } from '@temporalio/common';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { MessageSearchAttributes, MessageStarter } from '../api/accept.js';
+import type { MessageWorkflowInput } from '../workflows/messages.js';
+import {
+  ALL_SEARCH_ATTRIBUTES,
+  MESSAGE_TYPE,
+  SENDING_DOMAIN,
+  TENANT,
+} from '../workflows/search-attributes.js';
+
+export const MESSAGE_TASK_QUEUE = 'posthorn-messages';
+export const egressTaskQueue = (nodeId: string) => `posthorn-egress-${nodeId}`;
+
+// Temporal's enum names for the operator service (temporal.api.enums.v1.IndexedValueType).
+const INDEXED_VALUE_TYPE: Record<SearchAttributeType, number> = {
+  TEXT: 1,
+  KEYWORD: 2,
+  INT: 3,
+  DOUBLE: 4,
+  BOOL: 5,
+  DATETIME: 6,
+  KEYWORD_LIST: 7,
+};
+
+/** Search attributes as the dev server's --search-attribute flags name their types. */
+export function searchAttributeFlags(): Record<string, string> {
+  const cli: Record<SearchAttributeType, string> = {
+    TEXT: 'Text',
+    KEYWORD: 'Keyword',
+    INT: 'Int',
+    DOUBLE: 'Double',
+    BOOL: 'Bool',
+    DATETIME: 'Datetime',
+    KEYWORD_LIST: 'KeywordList',
+  };
+  return Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, cli[k.type]]));
+}
+
+/**
+ * One NativeConnection serves both the worker and the client, so that workflow starts
+ * can be eager (the first workflow task is handed straight to this process's worker).
+ */
+export async function connectTemporal(
+  address: string,
+  namespace: string,
+): Promise<{ connection: NativeConnection; client: Client }> {
+  const connection = await NativeConnection.connect({ address });
+  const client = new Client({ connection, namespace });
+  return { connection, client };
+}
+
+/** Registers our search attributes on the namespace; those already there are kept. */
+export async function ensureSearchAttributes(client: Client, namespace: string): Promise<void> {
+  const existing = await client.connection.operatorService.listSearchAttributes({ namespace });
+  const missing = ALL_SEARCH_ATTRIBUTES.filter((k) => !(k.name in (existing.customAttributes ?? {})));
+  if (missing.length === 0) return;
+  await client.connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, INDEXED_VALUE_TYPE[k.type]])),
+  });
+}
+
+export function temporalMessageStarter(client: Client): MessageStarter {
+  return {
+    async start(input: MessageWorkflowInput, attributes: MessageSearchAttributes, delayMs: number) {
+      try {
+        await client.workflow.start('messageWorkflow', {
+          taskQueue: MESSAGE_TASK_QUEUE,
+          workflowId: input.messageId,
+          args: [input],
+          typedSearchAttributes: [
+            { key: TENANT, value: attributes.tenant },
+            { key: SENDING_DOMAIN, value: attributes.sendingDomain },
+            { key: MESSAGE_TYPE, value: attributes.messageType },
+          ],
+          // scheduled_at: Temporal holds the first task back durably.
+          ...(delayMs > 0 ? { startDelay: delayMs } : { requestEagerStart: true }),
+        });
+      } catch (err) {
+        // Workflow id = message id: a start that reached the server before a retry is done.
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * Routes the SDK's own logs into ours (warnings and up) and leaves signal handling to the
+ * process: the node decides when and in what order to stop. Call once, before connecting.
+ */
+export function installTemporalRuntime(log: Logger): void {
+  Runtime.install({
+    shutdownSignals: [],
+    logger: new DefaultLogger('WARN', (entry) => {
+      const fields = { event: 'temporal.sdk', ...entry.meta };
+      switch (entry.level) {
+        case 'ERROR':
+          log.error(fields, entry.message);
+          break;
+        case 'WARN':
+          log.warn(fields, entry.message);
+          break;
+        default:
+          log.debug(fields, entry.message);
+      }
+    }),
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * Resend's error contract: every error body is exactly {statusCode, name, message}, with
+ * a name from the SDK's RESEND_ERROR_CODE_KEY union (resend-api-notes §1.3, §2.5).
+ */
+export type ErrorName =
+  | 'invalid_idempotency_key'
+  | 'validation_error'
+  | 'missing_api_key'
+  | 'restricted_api_key'
+  | 'invalid_api_key'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'invalid_idempotent_request'
+  | 'concurrent_idempotent_requests'
+  | 'invalid_attachment'
+  | 'invalid_from_address'
+  | 'invalid_parameter'
+  | 'missing_required_field'
+  | 'rate_limit_exceeded'
+  | 'application_error'
+  | 'internal_server_error';
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly errorName: ErrorName,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toBody() {
+    return { statusCode: this.statusCode, name: this.errorName, message: this.message };
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);

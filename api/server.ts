@@ -1,0 +1,85 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { type EmailRoutesDeps, registerEmailRoutes } from './emails.js';
+import { ApiError } from './errors.js';
+
+/** Name of each part (database, temporal, worker) → whether it is up. */
+export type HealthCheck = () => Promise<Record<string, boolean>>;
+
+export interface ApiDeps extends EmailRoutesDeps {
+  readonly health: HealthCheck;
+  readonly logger: FastifyBaseLogger;
+}
+
+// Resend accepts 40 MB of email after base64 (resend-api-notes §2.4); JSON adds a little.
+const BODY_LIMIT_BYTES = 45 * 1024 * 1024;
+
+const KNOWN_PATHS = [/^\/emails$/, /^\/emails\/batch$/, /^\/emails\/[^/]+$/, /^\/health$/];
+
+export function buildApi(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    disableRequestLogging: true,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // The resend SDK concatenates base URL and path, so a base URL with a trailing slash
+    // sends "//emails" (resend-api-notes §1.1).
+    rewriteUrl: (req) => (req.url ?? '/').replace(/^\/{2,}/, '/'),
+  });
+
+  // The SDK sends Content-Type: application/json with an empty body on body-less calls
+  // (resend-api-notes §1.2); that is "no body", not a syntax error.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ApiError(400, 'validation_error', 'The request body is not valid JSON.'), undefined);
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    if (err instanceof ApiError) return reply.code(err.statusCode).send(err.toBody());
+    const status = err.statusCode;
+    if (status === 413) {
+      return reply
+        .code(413)
+        .send({ statusCode: 413, name: 'validation_error', message: 'The request body is too large.' });
+    }
+    if (status === 415) {
+      return reply
+        .code(415)
+        .send({ statusCode: 415, name: 'validation_error', message: 'Send the body as application/json.' });
+    }
+    if (status !== undefined && status >= 400 && status < 500) {
+      return reply.code(status).send({ statusCode: status, name: 'validation_error', message: err.message });
+    }
+    req.log.error({ err, event: 'api.unhandled_error', url: req.url }, 'request failed');
+    return reply
+      .code(500)
+      .send({ statusCode: 500, name: 'application_error', message: 'An unexpected error occurred.' });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    if (KNOWN_PATHS.some((p) => p.test(path))) {
+      return reply.code(405).send({
+        statusCode: 405,
+        name: 'method_not_allowed',
+        message: 'Method is not allowed for the requested path.',
+      });
+    }
+    return reply
+      .code(404)
+      .send({ statusCode: 404, name: 'not_found', message: 'The requested endpoint does not exist.' });
+  });
+
+  app.get('/health', async (_req, reply) => {
+    const parts = await deps.health();
+    const ok = Object.values(parts).every(Boolean);
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', ...parts });
+  });
+
+  registerEmailRoutes(app, deps);
+  return app;
+}

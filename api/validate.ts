@@ -1,0 +1,189 @@
+import { domainToASCII } from 'node:url';
+import { hasHeaderBreakingChars, type Mailbox, parseMailbox } from '../core/address.js';
+import { ApiError } from './errors.js';
+import type { SendEmailBody } from './schemas.js';
+
+/** A send request that passed every check, ready to be composed and stored. */
+export interface EmailDraft {
+  readonly from: Mailbox;
+  readonly fromHeader: string;
+  readonly to: readonly Mailbox[];
+  readonly cc: readonly Mailbox[];
+  readonly bcc: readonly Mailbox[];
+  readonly replyTo: readonly Mailbox[];
+  readonly subject: string;
+  readonly html: string | null;
+  readonly text: string | null;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly attachments: readonly {
+    filename: string | null;
+    content: Buffer;
+    contentType: string | null;
+    contentId: string | null;
+  }[];
+  readonly tags: readonly { name: string; value: string }[];
+  readonly messageType: 'transactional' | 'marketing';
+  /** Delay before the first attempt, ms (scheduled_at). */
+  readonly delayMs: number;
+}
+
+// Resend: at most 50 recipients in `to` (openapi SendEmailRequest.to maxItems).
+const MAX_TO = 50;
+// Resend's scheduling horizon is 30 days (resend-api-notes §2.4).
+const MAX_SCHEDULE_MS = 30 * 86_400_000;
+// RFC 5322 §3.6.8 field name: printable US-ASCII except colon.
+const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+// Headers Posthorn writes itself or that only a receiving/signing MTA may add: a client
+// setting them could forge trace or authentication results (reliability checklist item 2).
+const RESERVED_HEADERS = new Set([
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'date',
+  'message-id',
+  'reply-to',
+  'sender',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+  'received',
+  'return-path',
+  'dkim-signature',
+  'arc-seal',
+  'arc-message-signature',
+  'arc-authentication-results',
+  'authentication-results',
+  'delivered-to',
+  'x-original-to',
+]);
+
+const missing = (field: string) => new ApiError(422, 'missing_required_field', `Missing \`${field}\` field.`);
+const invalid = (field: string, why: string) =>
+  new ApiError(422, 'validation_error', `Invalid \`${field}\` field: ${why}`);
+
+function list(v: string | string[] | null | undefined): string[] {
+  if (v === null || v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+function mailbox(field: string, raw: string): Mailbox {
+  if (hasHeaderBreakingChars(raw)) throw invalid(field, 'contains CR, LF or NUL.');
+  // IDN domains go on the wire as A-labels (RFC 5890); the local part stays as given.
+  const at = raw.lastIndexOf('@');
+  const ascii =
+    at > 0 ? raw.slice(0, at + 1) + raw.slice(at + 1).replace(/[^>\s]+/, (d) => domainToASCII(d) || d) : raw;
+  const parsed = parseMailbox(ascii);
+  if (!parsed.ok) {
+    throw field === 'from'
+      ? new ApiError(
+          422,
+          'invalid_from_address',
+          'Invalid `from` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.',
+        )
+      : invalid(
+          field,
+          `The email address needs to follow the \`email@example.com\` or \`Name <email@example.com>\` format (${parsed.error}).`,
+        );
+  }
+  return parsed.mailbox;
+}
+
+function decodeContent(index: number, content: string | { type: 'Buffer'; data: number[] }): Buffer {
+  if (typeof content !== 'string') return Buffer.from(content.data);
+  // Strict base64 (RFC 4648 §4), whitespace allowed between groups as MIME bodies often have.
+  const compact = content.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) {
+    throw new ApiError(422, 'invalid_attachment', `Attachment ${index}: \`content\` must be base64.`);
+  }
+  return Buffer.from(compact, 'base64');
+}
+
+function parseSchedule(value: string | null | undefined, nowMs: number): number {
+  if (!value) return 0;
+  const at = Date.parse(value);
+  // Resend also takes natural language ("in 1 min"); only ISO 8601 is understood here.
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(at)) {
+    throw invalid('scheduled_at', 'use an ISO 8601 date-time such as 2026-08-05T11:52:01.858Z.');
+  }
+  const delay = at - nowMs;
+  if (delay > MAX_SCHEDULE_MS) throw invalid('scheduled_at', 'must be at most 30 days ahead.');
+  return Math.max(0, delay);
+}
+
+export function validateSend(
+  body: SendEmailBody,
+  opts: { nowMs: number; allowAttachments: boolean },
+): EmailDraft {
+  if (!body.from) throw missing('from');
+  if (body.to === undefined || body.to === null || list(body.to).length === 0) throw missing('to');
+  if (body.subject === undefined || body.subject === null) throw missing('subject');
+  if (!body.html && !body.text) throw missing('html` or `text');
+  if (hasHeaderBreakingChars(body.subject)) throw invalid('subject', 'contains CR, LF or NUL.');
+
+  const from = mailbox('from', body.from);
+  const to = list(body.to).map((a) => mailbox('to', a));
+  if (to.length > MAX_TO) throw invalid('to', `at most ${MAX_TO} recipients.`);
+  const cc = list(body.cc).map((a) => mailbox('cc', a));
+  const bcc = list(body.bcc).map((a) => mailbox('bcc', a));
+  const replyTo = list(body.reply_to).map((a) => mailbox('reply_to', a));
+
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(body.headers ?? {})) {
+    if (!FIELD_NAME.test(name)) throw invalid('headers', `"${name}" is not a valid header name.`);
+    if (RESERVED_HEADERS.has(name.toLowerCase())) throw invalid('headers', `"${name}" cannot be set.`);
+    if (hasHeaderBreakingChars(value))
+      throw invalid('headers', `the value of "${name}" contains CR, LF or NUL.`);
+    headers[name] = value;
+  }
+
+  const attachments = (body.attachments ?? []).map((a, i) => {
+    if (!opts.allowAttachments) throw invalid('attachments', 'attachments are not supported in batch sends.');
+    if (a.path)
+      throw new ApiError(
+        422,
+        'invalid_attachment',
+        `Attachment ${i}: \`path\` (remote fetch) is not supported; send \`content\`.`,
+      );
+    if (!a.content)
+      throw new ApiError(422, 'invalid_attachment', 'Attachment must have either a `content` or `path`.');
+    for (const [field, v] of [
+      ['filename', a.filename],
+      ['content_type', a.content_type],
+      ['content_id', a.content_id],
+    ] as const) {
+      if (typeof v === 'string' && hasHeaderBreakingChars(v))
+        throw invalid(`attachments[${i}].${field}`, 'contains CR, LF or NUL.');
+    }
+    return {
+      filename: typeof a.filename === 'string' ? a.filename : null,
+      content: decodeContent(i, a.content),
+      contentType: a.content_type ?? null,
+      contentId: a.content_id ?? null,
+    };
+  });
+
+  const tags = body.tags ?? [];
+  const typeTag = tags.find((t) => t.name === 'message_type')?.value;
+  if (typeTag !== undefined && typeTag !== 'transactional' && typeTag !== 'marketing') {
+    throw invalid('tags', 'the `message_type` tag must be `transactional` or `marketing`.');
+  }
+
+  return {
+    from,
+    fromHeader: body.from.trim(),
+    to,
+    cc,
+    bcc,
+    replyTo,
+    subject: body.subject,
+    html: body.html ?? null,
+    text: body.text ?? null,
+    headers,
+    attachments,
+    tags,
+    messageType: typeTag ?? 'transactional',
+    delayMs: parseSchedule(body.scheduled_at, opts.nowMs),
+  };
+}

@@ -1,0 +1,158 @@
+import { parseArgs } from 'node:util';
+import { createDb } from '../adapters/postgres/db.js';
+import { migrate } from '../adapters/postgres/migrate.js';
+import { tenantStore } from '../adapters/postgres/tenants.js';
+import { generateApiKey } from '../api/api-keys.js';
+import { parseAddress } from '../core/address.js';
+import { configOrExit, loggerFor, openDatabase, openTemporal } from './runtime.js';
+import { serve } from './serve.js';
+
+const USAGE = `usage: posthorn <command>
+
+  dev                    run a node with embedded defaults (Temporal dev server, PGlite)
+  serve                  run a node against DATABASE_URL and TEMPORAL_ADDRESS
+  migrate                apply database migrations
+  keys create --tenant NAME --domain DOMAIN [--verified] [--name NAME] [--sending-only]
+                         create an API key (and the tenant and domain when missing)
+  classify --reply "550 5.1.1 …" | --jsonl | FILE.eml …
+                         classify SMTP replies or bounce messages
+`;
+
+/** Runs until SIGINT/SIGTERM or a fatal worker error; returns the exit code. */
+async function runNode(embedded: boolean): Promise<number> {
+  const config = configOrExit();
+  const log = loggerFor(config);
+  if (!embedded && (!config.databaseUrl || !config.temporalAddress)) {
+    process.stderr.write('posthorn serve needs DATABASE_URL and TEMPORAL_ADDRESS (or use `posthorn dev`)\n');
+    return 2;
+  }
+  const temporal = await openTemporal(config, log);
+  const database = await openDatabase(config, { share: true }).catch(async (err) => {
+    await temporal.stop();
+    throw err;
+  });
+  const node = await serve(config, {
+    databaseUrl: database.url,
+    databaseMaxConnections: database.maxConnections,
+    temporalAddress: temporal.address,
+    logger: log,
+  });
+  log.info(
+    { event: 'node.ready', api: node.apiUrl, temporalUi: temporal.uiUrl, temporal: temporal.address },
+    `Posthorn is up: API ${node.apiUrl}${temporal.uiUrl ? `, Temporal Web UI ${temporal.uiUrl}` : ''}`,
+  );
+  const signal = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  let code = 0;
+  const why = await Promise.race([
+    signal,
+    node.done.then(
+      () => 'workers stopped',
+      (err: Error) => `worker failed: ${err.message}`,
+    ),
+  ]);
+  if (why.startsWith('worker failed')) code = 1;
+  log.info({ event: 'node.stopping', why }, 'shutting down');
+  await node.stop();
+  await temporal.stop();
+  await database.stop();
+  return code;
+}
+
+async function withDatabase<T>(fn: (db: ReturnType<typeof createDb>) => Promise<T>): Promise<T> {
+  const config = configOrExit();
+  const database = await openDatabase(config, { share: false });
+  const db = createDb({ connectionString: database.url, maxConnections: database.maxConnections });
+  try {
+    await migrate(db);
+    return await fn(db);
+  } finally {
+    await db.close();
+    await database.stop();
+  }
+}
+
+async function keysCreate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      tenant: { type: 'string' },
+      domain: { type: 'string' },
+      verified: { type: 'boolean', default: false },
+      name: { type: 'string', default: 'default' },
+      'sending-only': { type: 'boolean', default: false },
+    },
+  });
+  if (!values.tenant || !values.domain) {
+    process.stderr.write('posthorn keys create: --tenant and --domain are required\n');
+    return 2;
+  }
+  const domainName = values.domain.toLowerCase();
+  if (!parseAddress(`postmaster@${domainName}`).ok) {
+    process.stderr.write(`posthorn keys create: "${values.domain}" is not a domain name\n`);
+    return 2;
+  }
+  return withDatabase(async (db) => {
+    const tenants = tenantStore(db);
+    const tenantId = await tenants.ensureTenant(values.tenant!);
+    const domain = await tenants.ensureDomain(tenantId, domainName, values.verified!);
+    if ('conflict' in domain) {
+      process.stderr.write(`posthorn keys create: ${domainName} belongs to another tenant\n`);
+      return 1;
+    }
+    const key = generateApiKey();
+    await tenants.createKey({
+      tenantId,
+      name: values.name!,
+      tokenHash: key.hash,
+      tokenPrefix: key.prefix,
+      permission: values['sending-only'] ? 'sending_access' : 'full_access',
+      domainId: values['sending-only'] ? domain.id : null,
+    });
+    process.stdout.write(`${key.token}\n`);
+    if (domain.status !== 'verified') {
+      process.stderr.write(
+        `note: ${domainName} is not verified yet; sends from it are refused until it is (or use --verified for local use)\n`,
+      );
+    }
+    return 0;
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'dev':
+        return await runNode(true);
+      case 'serve':
+        return await runNode(false);
+      case 'migrate':
+        return await withDatabase(async (db) => {
+          process.stdout.write(`applied: ${(await migrate(db)).join(', ') || 'nothing (up to date)'}\n`);
+          return 0;
+        });
+      case 'keys':
+        if (rest[0] === 'create') return await keysCreate(rest.slice(1));
+        process.stderr.write(USAGE);
+        return 2;
+      case 'classify': {
+        const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+        if (rest.includes('--reply') || rest.includes('--jsonl')) {
+          const { runClassifyReply } = await import('./classify-reply.js');
+          return await runClassifyReply(rest, io);
+        }
+        const { runClassifyFiles } = await import('./classify-files.js');
+        return await runClassifyFiles(rest, io);
+      }
+      default:
+        process.stderr.write(USAGE);
+        return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+    }
+  } catch (err) {
+    process.stderr.write(`posthorn ${command}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,169 @@
+import { randomInt } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities/index.js';
+import { createDnsResolver } from '../adapters/dns.js';
+import { composeMime } from '../adapters/mime.js';
+import { createDb } from '../adapters/postgres/db.js';
+import { idempotencyStore } from '../adapters/postgres/idempotency.js';
+import { createJournal } from '../adapters/postgres/journal.js';
+import { messageStore } from '../adapters/postgres/messages.js';
+import { migrate } from '../adapters/postgres/migrate.js';
+import { tenantStore } from '../adapters/postgres/tenants.js';
+import { sendOverSmtp } from '../adapters/smtp-client.js';
+import {
+  connectTemporal,
+  egressTaskQueue,
+  ensureSearchAttributes,
+  installTemporalRuntime,
+  MESSAGE_TASK_QUEUE,
+  temporalMessageStarter,
+} from '../adapters/temporal.js';
+import { createAccept } from '../api/accept.js';
+import { buildApi } from '../api/server.js';
+import type { EmailDraft } from '../api/validate.js';
+import type { Config } from '../config/schema.js';
+import type { RetrySchedule } from '../core/retry-schedule.js';
+
+export interface Running {
+  readonly apiUrl: string;
+  stop(): Promise<void>;
+  /** Settles when a worker stops by itself (a fatal error); rejects with that error. */
+  readonly done: Promise<void>;
+}
+
+const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export function retryScheduleOf(config: Config): RetrySchedule {
+  return {
+    initialMs: config.retryInitial,
+    factor: config.retryFactor,
+    maxDelayMs: config.retryMax,
+    maxAgeMs: config.retryMaxAge,
+  };
+}
+
+function composeDraft(draft: EmailDraft, messageIdHeader: string, date: Date): Promise<Buffer> {
+  const list = (ms: EmailDraft['to']) =>
+    ms.map((m) => (m.name ? `"${m.name.replace(/["\\]/g, '\\$&')}" <${m.address}>` : m.address));
+  return composeMime({
+    from: draft.from,
+    to: list(draft.to),
+    cc: draft.cc.length ? list(draft.cc) : null,
+    replyTo: draft.replyTo.length ? list(draft.replyTo) : null,
+    subject: draft.subject,
+    html: draft.html,
+    text: draft.text,
+    headers: draft.headers,
+    attachments: draft.attachments,
+    messageId: messageIdHeader,
+    date,
+  });
+}
+
+/**
+ * The composition root of a Posthorn node: database, Temporal workers (message workflows
+ * and this node's egress activities) and the HTTP API in one process.
+ */
+export async function serve(
+  config: Config,
+  deps: { databaseUrl: string; databaseMaxConnections: number; temporalAddress: string; logger: Logger },
+): Promise<Running> {
+  const log = deps.logger;
+  const db = createDb({ connectionString: deps.databaseUrl, maxConnections: deps.databaseMaxConnections });
+  const applied = await migrate(db);
+  if (applied.length > 0) log.info({ event: 'db.migrated', applied }, 'database migrated');
+
+  installTemporalRuntime(log);
+  const { connection, client } = await connectTemporal(deps.temporalAddress, config.temporalNamespace);
+  await ensureSearchAttributes(client, config.temporalNamespace);
+
+  const journal = createJournal(db);
+  const messages = messageStore(db);
+  const tenants = tenantStore(db);
+  const activities = createActivities({
+    messages,
+    journal,
+    dns: createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 }),
+    send: sendOverSmtp,
+    egress: {
+      ips: config.egressIps.length
+        ? config.egressIps.map((ip) => ({ address: ip.address, ehloName: ip.ehloName ?? config.hostname }))
+        : [{ address: null, ehloName: config.hostname }],
+      port: config.smtpPort,
+      timeouts: {
+        connectMs: config.smtpConnectTimeout,
+        greetingMs: config.smtpGreetingTimeout,
+        socketMs: config.smtpCommandTimeout,
+      },
+    },
+    random: () => randomInt(0, 2 ** 32) / 2 ** 32,
+    now: Date.now,
+  });
+
+  const common = { connection, namespace: config.temporalNamespace };
+  const messageWorker = await Worker.create({
+    ...common,
+    taskQueue: MESSAGE_TASK_QUEUE,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: { expire: activities.expire },
+  });
+  const egressWorker = await Worker.create({
+    ...common,
+    taskQueue: egressTaskQueue(config.nodeId),
+    activities: { deliver: activities.deliver },
+    // Delivery activities mostly wait on sockets; the dispatcher's per-site limits, not
+    // this number, bound how hard we push a destination.
+    maxConcurrentActivityTaskExecutions: 200,
+  });
+  const done = Promise.all([messageWorker.run(), egressWorker.run()]).then(() => undefined);
+  done.catch((err) => log.fatal({ err, event: 'worker.failed' }, 'a Temporal worker stopped'));
+
+  const api = buildApi({
+    logger: log,
+    tenants,
+    messages,
+    idempotency: idempotencyStore(db),
+    now: Date.now,
+    accept: createAccept({
+      tenants,
+      messages,
+      starter: temporalMessageStarter(client),
+      compose: composeDraft,
+      retry: retryScheduleOf(config),
+      egressTaskQueue: egressTaskQueue(config.nodeId),
+      now: Date.now,
+    }),
+    health: async () => ({
+      database: await db.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      temporal: await client.workflowService.getSystemInfo({}).then(
+        () => true,
+        () => false,
+      ),
+      worker: messageWorker.getState() === 'RUNNING' && egressWorker.getState() === 'RUNNING',
+    }),
+  });
+  const apiUrl = await api.listen({ port: config.apiPort, host: config.apiHost });
+  log.info({ event: 'api.listening', url: apiUrl }, 'HTTP API listening');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    apiUrl,
+    done,
+    stop() {
+      stopping ??= (async () => {
+        await api.close();
+        for (const w of [messageWorker, egressWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+        await done.catch(() => {});
+        await journal.close();
+        await connection.close();
+        await db.close();
+      })();
+      return stopping;
+    },
+  };
+}

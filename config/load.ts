@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { type Config, configSchema } from './schema.js';
+
+/** Environment variable → config key. Lists are comma-separated. */
+const ENV: Record<string, { key: string; list?: true }> = {
+  POSTHORN_API_PORT: { key: 'apiPort' },
+  POSTHORN_API_HOST: { key: 'apiHost' },
+  POSTHORN_DATA_DIR: { key: 'dataDir' },
+  POSTHORN_DNS_SERVERS: { key: 'dnsServers', list: true },
+  POSTHORN_DNS_TIMEOUT: { key: 'dnsTimeout' },
+  POSTHORN_SMTP_PORT: { key: 'smtpPort' },
+  POSTHORN_EGRESS_IPS: { key: 'egressIps', list: true },
+  POSTHORN_HOSTNAME: { key: 'hostname' },
+  POSTHORN_NODE_ID: { key: 'nodeId' },
+  DATABASE_URL: { key: 'databaseUrl' },
+  TEMPORAL_ADDRESS: { key: 'temporalAddress' },
+  TEMPORAL_NAMESPACE: { key: 'temporalNamespace' },
+  POSTHORN_TEMPORAL_UI_PORT: { key: 'temporalUiPort' },
+  POSTHORN_TEMPORAL_PORT: { key: 'temporalPort' },
+  POSTHORN_SMTP_CONNECT_TIMEOUT: { key: 'smtpConnectTimeout' },
+  POSTHORN_SMTP_GREETING_TIMEOUT: { key: 'smtpGreetingTimeout' },
+  POSTHORN_SMTP_COMMAND_TIMEOUT: { key: 'smtpCommandTimeout' },
+  POSTHORN_RETRY_INITIAL: { key: 'retryInitial' },
+  POSTHORN_RETRY_FACTOR: { key: 'retryFactor' },
+  POSTHORN_RETRY_MAX: { key: 'retryMax' },
+  POSTHORN_RETRY_MAX_AGE: { key: 'retryMaxAge' },
+  POSTHORN_LOG_LEVEL: { key: 'logLevel' },
+};
+
+export type ConfigLoad = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/**
+ * Reads the optional JSON file named by POSTHORN_CONFIG, lays the environment over it,
+ * validates once and reports every problem together. The result is frozen.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, defaults: { hostname: string }): ConfigLoad {
+  const problems: string[] = [];
+  let fromFile: Record<string, unknown> = {};
+  if (env.POSTHORN_CONFIG) {
+    try {
+      fromFile = JSON.parse(readFileSync(env.POSTHORN_CONFIG, 'utf8'));
+    } catch (err) {
+      problems.push(`POSTHORN_CONFIG (${env.POSTHORN_CONFIG}): ${(err as Error).message}`);
+    }
+  }
+  const raw: Record<string, unknown> = { hostname: defaults.hostname, ...fromFile };
+  const sourceOf: Record<string, string> = {};
+  for (const [name, { key, list }] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    raw[key] = list
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : value;
+    sourceOf[key] = name;
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0] ?? '');
+      const where = sourceOf[key] ?? (key ? `config.${issue.path.join('.')}` : 'config');
+      problems.push(`${where}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) return { ok: false, problems };
+  return { ok: true, config: Object.freeze(parsed.data) };
+}

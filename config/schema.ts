@@ -1,0 +1,60 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
+
+const duration = z.string().transform((text, ctx) => {
+  const d = parseDuration(text);
+  if (!d.ok) {
+    ctx.addIssue({ code: 'custom', message: d.error });
+    return z.NEVER;
+  }
+  return d.ms;
+});
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+/** "127.0.0.2=mta1.example.com" or "127.0.0.2"; the EHLO name defaults to the node's hostname. */
+const egressIp = z.string().transform((text, ctx) => {
+  const [address, ehloName] = text.split('=').map((s) => s.trim());
+  if (!address || isIP(address) === 0) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not an IP address (optionally =ehlo.name)` });
+    return z.NEVER;
+  }
+  return { address, ehloName: ehloName || null };
+});
+
+/** "127.0.0.1:5353" or "127.0.0.1" (port 53). */
+const dnsServer = z.string().regex(/^[0-9a-fA-F.:[\]]+$/, 'must be an address, optionally with :port');
+
+export const configSchema = z.object({
+  apiPort: port.default(3000),
+  apiHost: z.string().default('127.0.0.1'),
+  dataDir: z.string().default('.posthorn'),
+  dnsServers: z.array(dnsServer).default([]),
+  dnsTimeout: duration.prefault('5s'),
+  smtpPort: port.default(25),
+  egressIps: z.array(egressIp).default([]),
+  hostname: z.string().min(1),
+  nodeId: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and dashes')
+    .default('local'),
+  databaseUrl: z.string().url().optional(),
+  temporalAddress: z.string().optional(),
+  temporalNamespace: z.string().default('default'),
+  temporalUiPort: port.default(8233),
+  temporalPort: port.default(7233),
+  // Postfix smtp_connect_timeout is 30 s; RFC 5321 §4.5.3.2 asks for 5 min on the greeting
+  // and on each command; we keep the greeting shorter because a silent server ties up a slot.
+  smtpConnectTimeout: duration.prefault('30s'),
+  smtpGreetingTimeout: duration.prefault('2m'),
+  smtpCommandTimeout: duration.prefault('5m'),
+  retryInitial: duration.prefault('5m'),
+  retryFactor: z.coerce.number().min(1).max(10).default(2),
+  retryMax: duration.prefault('4h'),
+  retryMaxAge: duration.prefault('3d'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = Readonly<z.output<typeof configSchema>>;
+export type ConfigInput = z.input<typeof configSchema>;

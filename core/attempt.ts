@@ -1,0 +1,101 @@
+import { classifyReply } from './bounce/classify.js';
+import type { Category } from './bounce/taxonomy.js';
+import { type RecipientOutcome, retryHintMs } from './delivery-outcome.js';
+import type { SmtpPhase, SmtpReply } from './smtp-reply.js';
+import type { SmtpSendResult } from './smtp-result.js';
+
+/**
+ * Turns what one SMTP session reported into one outcome per recipient. Pure: the
+ * classifier decides permanence from the reply, so a 550 is a value here, not an error.
+ */
+export function outcomeForReply(
+  reply: SmtpReply,
+  phase: SmtpPhase,
+  provider: string | null,
+): RecipientOutcome {
+  const c = classifyReply({ code: reply.code, enhanced: reply.enhanced, text: reply.text, phase, provider });
+  switch (c.permanence) {
+    case 'none':
+      return reply.code < 300
+        ? { kind: 'delivered', reply }
+        : {
+            kind: 'deferred',
+            reply,
+            phase,
+            category: c.category,
+            detail: 'unexpected reply',
+            retryHintMs: retryHintMs(reply.text),
+          };
+    case 'transient':
+      return {
+        kind: 'deferred',
+        reply,
+        phase,
+        category: c.category,
+        detail: c.ruleId,
+        retryHintMs: retryHintMs(reply.text),
+      };
+    case 'permanent':
+      return { kind: 'bounced', reply, phase, category: c.category, detail: c.ruleId };
+  }
+}
+
+/** An outcome without a reply: the connection, DNS or the session broke (always transient). */
+export function deferredWithoutReply(phase: SmtpPhase, category: Category, detail: string): RecipientOutcome {
+  return { kind: 'deferred', reply: null, phase, category, detail, retryHintMs: null };
+}
+
+/**
+ * Per-recipient outcomes of a session that reached MAIL FROM. `session_failed` results
+ * are not handled here: the caller moves on to the next MX host.
+ */
+export function outcomesOfSession(
+  result: Exclude<SmtpSendResult, { kind: 'session_failed' }>,
+  recipients: readonly string[],
+  provider: string | null,
+): Map<string, RecipientOutcome> {
+  const out = new Map<string, RecipientOutcome>();
+  switch (result.kind) {
+    case 'mail_rejected': {
+      const o = result.reply
+        ? outcomeForReply(result.reply, 'mail', provider)
+        : deferredWithoutReply('mail', 'protocol_error', 'MAIL FROM failed without a reply');
+      for (const r of recipients) out.set(r, o);
+      return out;
+    }
+    case 'transaction': {
+      const data = result.data;
+      for (const rcpt of result.recipients) {
+        if (!rcpt.accepted) {
+          out.set(
+            rcpt.address,
+            rcpt.reply
+              ? outcomeForReply(rcpt.reply, 'rcpt', provider)
+              : deferredWithoutReply('rcpt', 'protocol_error', 'RCPT refused without a reply'),
+          );
+          continue;
+        }
+        switch (data.kind) {
+          case 'accepted':
+          case 'rejected':
+            out.set(
+              rcpt.address,
+              data.reply
+                ? outcomeForReply(data.reply, 'dot', provider)
+                : deferredWithoutReply('dot', 'protocol_error', 'DATA refused without a reply'),
+            );
+            break;
+          case 'interrupted':
+            // The message may or may not have been taken (RFC 5321 §6.1 duplicates window):
+            // retrying risks a duplicate, not retrying risks a loss; we retry.
+            out.set(rcpt.address, deferredWithoutReply('data', 'network_error', data.detail));
+            break;
+          case 'not_sent':
+            out.set(rcpt.address, deferredWithoutReply('data', 'protocol_error', 'no recipient accepted'));
+            break;
+        }
+      }
+      return out;
+    }
+  }
+}

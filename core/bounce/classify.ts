@@ -1,0 +1,223 @@
+/**
+ * The SMTP reply classifier: one reply (code, enhanced status, text, provider, phase) in,
+ * one Classification (category, permanence, scope, action, rule id) out. Pure: no I/O,
+ * no clock, no randomness. The rules are data (rules/*.ts); the first rule that matches
+ * wins, in this order:
+ *   1. provider rules (Google, Microsoft, Yahoo, …): their wording is the most precise;
+ *   2. generic text rules: what many MTAs say (Spamhaus listings, "user unknown", …);
+ *   3. the RFC 3463 / RFC 7372 enhanced-status table;
+ *   4. a catch-all on the reply code's class, so no reply is ever left unclassified.
+ * Text rules run before the status table because servers often send a status that
+ * contradicts their text (e.g. "550 5.1.1 … blocked using Spamhaus" is an IP block, not
+ * an unknown user; DESIGN.md §4).
+ */
+import type { ReplyMatch, ReplyRule } from './rule.js';
+import { CATCH_ALL_RULES } from './rules/catch-all.js';
+import { ENHANCED_STATUS_RULES } from './rules/enhanced-status.js';
+import { GENERIC_RULES } from './rules/generic.js';
+import { PROVIDER_RULES } from './rules/providers.js';
+import type { Action, Category, Classification, Permanence, ReplyInput, Scope } from './taxonomy.js';
+
+/** Every rule, in the order they are tried. */
+export const RULES: readonly ReplyRule[] = [
+  ...PROVIDER_RULES,
+  ...GENERIC_RULES,
+  ...ENHANCED_STATUS_RULES,
+  ...CATCH_ALL_RULES,
+];
+
+/** Scope per category, DESIGN.md §4. */
+export const CATEGORY_SCOPE: Readonly<Record<Category, Scope>> = {
+  recipient_unknown: 'recipient',
+  mailbox_disabled: 'recipient',
+  mailbox_full: 'recipient',
+  domain_unknown: 'recipient',
+  has_moved: 'recipient',
+  message_too_large: 'message',
+  content_rejected: 'message',
+  spam_content: 'message',
+  virus_detected: 'message',
+  policy: 'message',
+  sender_rejected: 'sender',
+  auth_failure: 'sender',
+  ptr_required: 'ip',
+  ip_blocked: 'ip',
+  rate_limited: 'ip',
+  greylisted: 'recipient',
+  relay_denied: 'destination',
+  tls_failure: 'destination',
+  protocol_error: 'infrastructure',
+  network_error: 'infrastructure',
+  dns_failure: 'infrastructure',
+  remote_error: 'destination',
+  expired: 'message',
+  on_hold: 'message',
+  auto_reply: 'none',
+  complaint: 'recipient',
+  delivered: 'none',
+  unknown: 'none',
+};
+
+/** A reply reduced to what the rules look at. */
+export interface NormalizedReply {
+  readonly code: number;
+  /** Enhanced status as given, else as found in the text, normalised ("5.1.1"), or null. */
+  readonly status: string | null;
+  /** Text without the leading code/status, whitespace collapsed. */
+  readonly text: string;
+}
+
+// A DSN Diagnostic-Code carries a type prefix (RFC 3464 §2.3.6): "smtp; 550 …".
+const DIAG_TYPE = /^\s*(?:smtp|x-postfix|x-unix|x-local|x-exim|x-qmail)\s*;\s*/i;
+const LEADING_CODE = /^\s*[2-5]\d\d(?:[ -]|$)/;
+// RFC 3463 §2; Exchange writes "#5.1.0", some servers "5.1.1:".
+const LEADING_STATUS = /^\s*#?([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]\d)[:,]?/;
+const ANY_STATUS = /(?<![\d.])#?([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)/g;
+
+function statusOf(m: RegExpExecArray): string {
+  return `${m[1]}.${Number(m[2])}.${Number(m[3])}`;
+}
+
+/** Strips code and status off the text and finds the enhanced status when not given. */
+export function normalizeReply(input: ReplyInput): NormalizedReply {
+  let text = input.text.replace(/\s+/g, ' ').replace(DIAG_TYPE, '');
+  let found: string | null = null;
+  // Peel "550 5.1.1 " and repeated "550-5.1.1 " prefixes of joined continuation lines.
+  for (let i = 0; i < 2; i++) {
+    const c = LEADING_CODE.exec(text);
+    if (c) text = text.slice(c[0].length);
+    const s = LEADING_STATUS.exec(text);
+    if (s) {
+      found ??= statusOf(s);
+      text = text.slice(s[0].length);
+    }
+    if (!c && !s) break;
+  }
+  const codeClass = Math.floor(input.code / 100);
+  let status = normalizeStatus(input.enhanced) ?? found;
+  if (status === null) {
+    // Fall back to a status inside the text ("… RESOLVER.ADR.RecipNotFound; 5.1.10"), but only
+    // one of the reply code's class, so an IP address such as 5.9.1.2 is not mistaken for one.
+    for (const m of text.matchAll(ANY_STATUS)) {
+      if (Number(m[1]) === codeClass) {
+        status = statusOf(m as unknown as RegExpExecArray);
+        break;
+      }
+    }
+  }
+  return { code: input.code, status, text: text.trim() };
+}
+
+function normalizeStatus(s: string | null | undefined): string | null {
+  if (s === null || s === undefined) return null;
+  const m = /^\s*#?([245])\.(\d{1,3})\.(\d{1,3})/.exec(s);
+  return m ? statusOf(m) : null;
+}
+
+function isUnknownProvider(p: string | null | undefined): boolean {
+  return p === null || p === undefined || p === '' || p === 'other';
+}
+
+function codeMatches(code: number, patterns: ReplyMatch['code']): boolean {
+  if (patterns === undefined) return true;
+  const cls = `${Math.floor(code / 100)}xx`;
+  return patterns.some((p) => p === code || p === cls);
+}
+
+function statusMatches(status: string | null, patterns: ReplyMatch['status']): boolean {
+  if (patterns === undefined) return true;
+  if (status === null) return false;
+  const parts = status.split('.');
+  return patterns.some((p) => p.split('.').every((q, i) => q === 'x' || q === parts[i]));
+}
+
+function providerMatches(input: ReplyInput, m: ReplyMatch): boolean {
+  if (m.provider === undefined) return true;
+  const given = input.provider?.toLowerCase();
+  if (given === m.provider) return true;
+  return !m.providerOnly && isUnknownProvider(given);
+}
+
+/** True when `rule` matches the reply. Exported for tests and tooling. */
+export function ruleMatches(rule: ReplyRule, input: ReplyInput, reply: NormalizedReply): boolean {
+  const m = rule.match;
+  if (!codeMatches(reply.code, m.code)) return false;
+  if (!statusMatches(reply.status, m.status)) return false;
+  if (!providerMatches(input, m)) return false;
+  if (m.phase !== undefined && input.phase !== undefined && input.phase !== 'unknown') {
+    if (!m.phase.includes(input.phase)) return false;
+  }
+  if (m.text !== undefined) {
+    m.text.lastIndex = 0;
+    if (!m.text.test(reply.text)) return false;
+  }
+  return true;
+}
+
+function permanenceOf(code: number, status: string | null): Permanence {
+  const cls = Math.floor(code / 100);
+  if (cls === 2) return 'none';
+  if (cls === 4) return 'transient';
+  if (cls === 5) return 'permanent';
+  // No usable reply code (e.g. a DSN without one): fall back to the status class.
+  if (status?.startsWith('5.')) return 'permanent';
+  if (status?.startsWith('2.')) return 'none';
+  return 'transient';
+}
+
+/** The action a category calls for when its rule names none (DESIGN.md §4). */
+export function defaultAction(category: Category, permanence: Permanence): Action {
+  switch (category) {
+    case 'delivered':
+    case 'auto_reply':
+      return 'none';
+    case 'recipient_unknown':
+    case 'mailbox_disabled':
+    case 'domain_unknown':
+    case 'has_moved':
+      // A 4xx "user unknown" is often a recipient check that failed for now (Postfix
+      // "unverified address"): only a permanent answer justifies suppression.
+      return permanence === 'permanent' ? 'suppress' : 'retry';
+    case 'complaint':
+      return 'suppress';
+    case 'greylisted':
+      return 'retry_same_ip';
+    case 'rate_limited':
+      return 'throttle_ip';
+    case 'ip_blocked':
+      return 'suspend_ip';
+    default:
+      if (permanence === 'permanent') return 'fail';
+      if (permanence === 'none') return 'none';
+      return 'retry';
+  }
+}
+
+/** Classification from a rule for a reply. */
+export function applyRule(rule: ReplyRule, reply: NormalizedReply): Classification {
+  const fixedNone = rule.category === 'delivered' || rule.category === 'auto_reply';
+  const permanence = rule.permanence ?? (fixedNone ? 'none' : permanenceOf(reply.code, reply.status));
+  return {
+    category: rule.category,
+    permanence,
+    scope: rule.scope ?? CATEGORY_SCOPE[rule.category],
+    action: rule.action ?? defaultAction(rule.category, permanence),
+    ruleId: rule.id,
+  };
+}
+
+/** The first rule that matches, and the reply as normalised; the catch-all guarantees one. */
+export function matchReply(input: ReplyInput): { rule: ReplyRule; reply: NormalizedReply } {
+  const reply = normalizeReply(input);
+  for (const rule of RULES) {
+    if (ruleMatches(rule, input, reply)) return { rule, reply };
+  }
+  // Unreachable while CATCH_ALL_RULES ends with an empty matcher; kept total on purpose.
+  return { rule: CATCH_ALL_RULES[CATCH_ALL_RULES.length - 1]!, reply };
+}
+
+/** Classifies one SMTP reply. */
+export function classifyReply(input: ReplyInput): Classification {
+  const { rule, reply } = matchReply(input);
+  return applyRule(rule, reply);
+}

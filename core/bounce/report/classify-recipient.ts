@@ -1,0 +1,119 @@
+/**
+ * Report-level classification of one recipient. The SMTP reply classifier
+ * (../classify.ts) does the real work on the diagnostic; this layer only adds what a
+ * report knows and a single reply does not:
+ * - the DSN Status field when the diagnostic says nothing useful (RFC 3464 §2.3.4);
+ * - that the reporting MTA gave up after its queue lifetime ("retry timeout exceeded",
+ *   "delivery time expired"): category expired unless the last reply said something
+ *   more specific about the recipient or the message;
+ * - the SMTP command the reply answered, when nothing else tells: an unexplained
+ *   refusal of MAIL FROM is about the sender, of the connection about the IP;
+ * - delivered/relayed/expanded actions (RFC 3464 §2.3.3) are deliveries.
+ */
+import { CATEGORY_SCOPE, classifyReply, defaultAction } from '../classify.js';
+import type { Category, Classification, Permanence } from '../taxonomy.js';
+import { findReply } from './text.js';
+import type { FoundRecipient } from './types.js';
+
+// What MTAs print when they give up because the message stayed queued too long.
+const EXPIRED =
+  /retry timeout exceeded|delivery time expired|(?:message|mail) (?:has been|was) (?:in the )?queue(?:d)? (?:for )?too long|in the queue too long|has not been delivered for|could not be delivered for \d+|cannot send message for \d+|all hosts have been failing for a long time|(?:maximum|max) (?:queue )?(?:time|lifetime|age)|message expired|expired after|retry time(?:out)? (?:not reached|exceeded)|giving up after \d+|delivery (?:has )?(?:failed|expired) after \d+|Delivery expired|could not deliver the message in the time limit|time limit specified by the sender|no delivery attempts were successful within|Unable to deliver .* for the last \d+|was not delivered within|have been unable to deliver .* since|undeliverable for too long|message timed out|could not deliver for the last \d+|aborted after [\d.]+ ?hours?|unable to deliver message after multiple retries/i;
+
+// Categories a queue-lifetime expiry replaces: the last attempt's transport trouble.
+const EXPIRY_REPLACES: ReadonlySet<Category> = new Set<Category>([
+  'unknown',
+  'network_error',
+  'dns_failure',
+  'remote_error',
+  'greylisted',
+]);
+
+// Categories that say the address itself is bad; see the post-DATA check below.
+const ADDRESS_CATEGORIES: ReadonlySet<Category> = new Set<Category>([
+  'recipient_unknown',
+  'mailbox_disabled',
+]);
+
+export function looksExpired(text: string): boolean {
+  return EXPIRED.test(text.replace(/\s+/g, ' '));
+}
+
+function make(category: Category, permanence: Permanence, ruleId: string): Classification {
+  return {
+    category,
+    permanence,
+    scope: CATEGORY_SCOPE[category],
+    action: defaultAction(category, permanence),
+    ruleId,
+  };
+}
+
+function permanenceOf(r: FoundRecipient, code: number | null, status: string | null): Permanence {
+  if (code !== null && code >= 500) return 'permanent';
+  if (code !== null && code >= 400) return 'transient';
+  if (status?.startsWith('5.')) return 'permanent';
+  if (status?.startsWith('4.')) return 'transient';
+  return r.action === 'delayed' ? 'transient' : 'permanent';
+}
+
+/**
+ * Classifies one recipient of a report. `context` is extra report text (e.g. the
+ * reporting MTA's own explanation) used only for the expiry check.
+ */
+export function classifyRecipient(r: FoundRecipient, context = ''): Classification {
+  if (r.action === 'delivered' || r.action === 'relayed' || r.action === 'expanded') {
+    return make('delivered', 'none', 'report.action-delivered');
+  }
+  const reply = findReply(r.diagnostic);
+  const code = r.replyCode ?? reply.code;
+  // Prefer the enhanced status printed with the reply; else the DSN's own Status.
+  const enhanced = reply.enhanced ?? r.status;
+  let c: Classification | null = null;
+  if (r.diagnostic.trim() !== '') {
+    c = classifyReply({ code: code ?? 0, enhanced, text: reply.text, phase: r.phase });
+  }
+  if ((c === null || c.category === 'unknown') && r.status !== null && r.status !== enhanced) {
+    const s = classifyReply({ code: code ?? 0, enhanced: r.status, text: '', phase: r.phase });
+    if (s.category !== 'unknown') c = s;
+  }
+  if ((c === null || c.category === 'unknown') && r.status !== null && r.diagnostic.trim() === '') {
+    c = classifyReply({ code: code ?? 0, enhanced: r.status, text: '', phase: r.phase });
+  }
+  const permanence = permanenceOf(r, code, enhanced);
+  if (c === null) c = make('unknown', permanence, 'report.no-diagnostic');
+  else if (code === null && enhanced === null && c.permanence !== permanence && c.category !== 'delivered') {
+    // Without a reply code or status the classifier can only guess; the report's own
+    // Action (failed / delayed) says whether the sender's MTA gave up.
+    c = { ...c, permanence, action: defaultAction(c.category, permanence) };
+  }
+
+  const final = r.action === 'delayed' ? 'transient' : 'permanent';
+  // An expiry is final when the report says the MTA gave up, whatever the last 4xx said.
+  if (c.category === 'expired') return c.permanence === final ? c : make('expired', final, c.ruleId);
+  if (EXPIRY_REPLACES.has(c.category)) {
+    // RFC 3463 X.4.7 "delivery time expired", or the MTA's own words for it.
+    if (/^[45]\.4\.7$/.test(r.status ?? '') || looksExpired(r.diagnostic) || looksExpired(context)) {
+      return make('expired', final, 'report.expired');
+    }
+    // A final failure whose cause was temporary (4xx reply, 4.x.x status, or a connection
+    // that never succeeded): the reporting MTA retried until its queue lifetime ran out.
+    const temporary =
+      (code !== null && code >= 400 && code < 500) ||
+      (code === null && (enhanced?.startsWith('4.') === true || c.category === 'network_error'));
+    if (r.action === 'failed' && temporary)
+      return make('expired', 'permanent', 'report.expired-after-retries');
+  }
+  if (c.category === 'unknown' || (c.category === 'protocol_error' && r.phase === 'ehlo')) {
+    if (r.phase === 'mail') return make('sender_rejected', permanence, 'report.phase-mail');
+    if (r.phase === 'connect' || r.phase === 'ehlo')
+      return make('ip_blocked', permanence, 'report.phase-connect');
+  }
+  if (ADDRESS_CATEGORIES.has(c.category) && (r.phase === 'data' || r.phase === 'dot')) {
+    // The server accepted the recipient at RCPT TO and refused only the message after
+    // DATA: whatever the words ("550 : User unknown" from filtering carriers), the address
+    // was good enough to accept, so this is a refusal of the message, not grounds to
+    // suppress the address.
+    return make('policy', c.permanence, 'report.post-data-refusal');
+  }
+  return c;
+}

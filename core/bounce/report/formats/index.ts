@@ -1,0 +1,24 @@
+/** The text bounce formats, most specific first; `generic` is applied separately. */
+import { amazonses } from './amazonses.js';
+import { angleList } from './angle-list.js';
+import { dragonfly } from './dragonfly.js';
+import { exchange } from './exchange.js';
+import { exim } from './exim.js';
+import { gmail } from './gmail.js';
+import { notes } from './notes.js';
+import { sendmail } from './sendmail.js';
+import type { TextFormat } from './types.js';
+
+export const TEXT_FORMATS: readonly TextFormat[] = [
+  amazonses,
+  dragonfly,
+  gmail,
+  exim,
+  sendmail,
+  exchange,
+  notes,
+  angleList,
+];
+
+export { genericRecipients } from './generic.js';
+export type { FormatInput, TextFormat } from './types.js';

@@ -1,0 +1,132 @@
+import type { ReplyRule } from '../rule.js';
+
+// Generic rules about the recipient's mailbox or domain, the sender address, and relaying.
+// Order inside this list matters: "full" and "disabled" before "unknown" (qmail prefixes every
+// recipient reply with "does not like recipient"), the sender before the recipient ("Sender
+// address rejected" is not "address rejected").
+
+export const ADDRESSING_RULES: readonly ReplyRule[] = [
+  {
+    id: 'generic.mailbox-full',
+    match: {
+      text: /mailbox (?:is )?full|over ?quota|quota (?:exceeded|exceed)|exceeded (?:storage|the local limit)|disk quota|out of (?:storage|disk) space|not enough (?:disk )?space|mailbox is stuffed|mailbox size limit|account is full|storage quota/i,
+    },
+    category: 'mailbox_full',
+    examples: [
+      '552 5.2.2 Mailbox full',
+      '552 5.2.2 Over quota',
+      '452 4.2.2 Mailbox quota exceeded',
+      '552 5.2.2 <apple@icloud.com>: user is over quota (in reply to RCPT TO command)',
+      '552 5.2.2 mailbox is stuffed',
+      "The number of messages in recipient's mailbox exceeded the local limit.",
+    ],
+  },
+  {
+    // RFC 3463 x.1.6 and RFC 7293 (x.7.17, x.7.18): the address now belongs elsewhere or to someone else.
+    id: 'generic.has-moved',
+    match: {
+      text: /no longer on (?:this )?server|(?:mailbox|domain) owner has changed|user has moved|not our customer/i,
+    },
+    category: 'has_moved',
+    examples: [
+      '550 5.1.6 recipient no longer on server: kijitora@example.go.jp (in reply to RCPT TO command)',
+      '551 4.7.17 mailbox owner has changed',
+      '551 4.7.18 domain owner has changed',
+    ],
+  },
+  {
+    id: 'generic.mailbox-disabled',
+    match: {
+      text: /(?:account|mailbox|user|address) (?:has been |is |was )?(?:disabled|deactivated|suspended|inactive|locked|expired|frozen|discontinued)|(?:disabled|inactive|suspended) (?:account|mailbox|user)|account has been disabled|no longer (?:valid|active|in use)|banned recipient|mailbox cannot be accessed|recipient account is blocked/i,
+    },
+    category: 'mailbox_disabled',
+    examples: [
+      '550 5.2.1 Mailbox disabled',
+      '550 Account has been disabled',
+      '550 This mailbox is disabled and not accepting messages',
+      '525 4.7.13 user account is disabled',
+      'Sorry your message to mikeneko@example.com cannot be delivered. This account has been disabled or discontinued [#102].',
+    ],
+  },
+  {
+    // RFC 3463 x.1.7 / x.1.8 and sender-verification failures: the envelope sender is refused.
+    id: 'generic.sender-rejected',
+    match: {
+      text: /sender (?:address )?(?:rejected|denied|invalid|not allowed|blocked)|sender rejected|unknown sender|sender verify failed|bad (?:outbound )?sender|domain of sender address .* does not exist|From: Domain is invalid|not allowed to send from|Email address is not verified|invalid sender|sender (?:was )?not authenticated|allowed-senders list|sender domain (?:must exist|not found)/i,
+    },
+    category: 'sender_rejected',
+    examples: [
+      '501 5.1.8 Sender address rejected',
+      '553 5.1.8 <root@vagrant-centos65.vagrantup.com>... Domain of sender address root@vagrant-centos65.vagrantup.com does not exist',
+      '550 5.1.0 <bounce@mailer.cnt1.example.com> sender rejected. Refer to Error Codes section at https://www.cox.com/residential/support/email-error-codes.html for more information. AUP#CDRBL',
+    ],
+  },
+  {
+    // RFC 5321 §3.6.2: the server is not the destination for this domain and will not relay.
+    id: 'generic.relay-denied',
+    match: {
+      text: /relay(?:ing)? (?:access )?(?:denied|not permitted|not allowed|prohibited)|unable to relay|do not relay|not configured to relay|open relay (?:is )?not allowed|allowed rcpthosts|not a registered gateway user|client was not authenticated/i,
+    },
+    category: 'relay_denied',
+    examples: [
+      '550 5.7.2 Relay access denied',
+      '450 4.7.1 We do not relay for example.com',
+      '451 relay not permitted!',
+      "553 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying (#5.7.1)",
+      '550 relaying denied for <***@yahoo.com>',
+    ],
+  },
+  {
+    // Exchange Online DBEB and Postfix "Access denied" on RCPT: no such recipient here.
+    id: 'generic.recipient-access-denied',
+    match: { code: ['5xx'], text: /Recipient address rejected: Access denied/i },
+    category: 'recipient_unknown',
+    examples: ['554 5.7.1 <kijitora@exmaple.ch>: Recipient address rejected: Access denied'],
+  },
+  {
+    id: 'generic.user-unknown',
+    match: {
+      text: /user unknown|unknown (?:user|recipient|mailbox|address|alias)|no such (?:user|mailbox|recipient|account|address)|(?:user|mailbox|recipient|address|account) (?:does not|doesn't|did not) exist|(?:user|mailbox|recipient) not found|user not exist|invalid (?:recipient|mailbox|user|final delivery userid)|not a valid (?:recipient|mailbox)|bad destination mailbox|unknown or illegal (?:user|alias)|no mailbox here by that name|address (?:couldn't|could not) be found|address not found|recipient not found|recipnotfound|user doesn't have an? \S+ account|not listed in (?:the )?(?:public name|domino directory)|addressee unknown|mailbox unavailable|no valid recipients|address reserved by rfc 2606|recipient address rejected\.?(?: \(|$)|address rejected \S+@|invalid address/i,
+    },
+    category: 'recipient_unknown',
+    examples: [
+      '550 5.1.1 <test@example.com>: Recipient address rejected: User unknown',
+      '550 No such user - psmtp',
+      '550 User unknown',
+      '550 5.1.2 Bad destination mailbox address',
+      '553 Invalid recipient kijitora@example.org (Mode: normal)',
+      '550 5.1.1 <kijitora@example.jp>: Recipient address rejected: User unknown in local recipient table',
+      '550 5.2.1 <EXAMPLE@PRODIGY.NET>... Addressee unknown, relay=[x.xx.xx.xx]',
+      '550 5.1.1 RCP-P1 http://postmaster.facebook.com/response_codes?ip=192.0.2.54#rcp Recipient address does not exist',
+    ],
+  },
+  {
+    // A DNS answer that may change (SERVFAIL, timeout): the domain may well exist. Before the
+    // domain rule, since these texts also say "Host not found".
+    id: 'generic.dns-failure',
+    match: {
+      text: /host not found, try again|temporary (?:MX )?lookup (?:error|failure)|DNS lookup failure|SERVFAIL|malformed or unexpected name server reply|host name lookup failure|name server timeout/i,
+    },
+    category: 'dns_failure',
+    examples: [
+      'Name service error for domain example.com: Host not found, try again',
+      'Temporary MX lookup error for {domain}',
+      'Deferred: Name server: example.co.jp.: host name lookup failure',
+    ],
+  },
+  {
+    // RFC 7505 null MX, NXDOMAIN and no MX: the recipient's domain cannot receive mail.
+    id: 'generic.domain-unknown',
+    match: {
+      text: /(?:host|domain) (?:unknown|not found)|no such domain|domain (?:does not|doesn't) exist|domain name not found|NXDOMAIN|unrouteable address|illegal host\/domain|couldn't find any host named|no mx(?: record)?(?: found)? for|had no relevant answers|single label domains|null mx|sends and receives no email|does not accept mail|doesn't receive email|indicated no SMTP service|couldn't find a mail exchanger|nowhere to deliver mail|domain is not reachable|invalid domain\b(?! name)/i,
+    },
+    category: 'domain_unknown',
+    examples: [
+      '550 5.4.4 Invalid domain',
+      '550 5.1.2 <kijitora@example.org>... Host unknown (Name server: smtp24.example.org: no data known)',
+      '554 The mail could not be delivered to the recipient because the domain is not reachable. Please check the domain and try again (-1915321397:308:-2147467259)',
+      '550 Host does not accept mail',
+      'Domain {domain} sends and receives no email (NULL MX)',
+    ],
+  },
+];

@@ -1,0 +1,37 @@
+import type { ReplyRule } from '../rule.js';
+
+/**
+ * Last resort, on the reply code's class alone (RFC 5321 §4.2.1): 2yz done, 4yz try again,
+ * 5yz do not. Nothing is left unclassified or silently dropped (DESIGN.md §4 "unknown").
+ */
+export const CATCH_ALL_RULES: readonly ReplyRule[] = [
+  {
+    id: 'catch-all.2xx',
+    match: { code: ['2xx'] },
+    category: 'delivered',
+    // The Node smtp-server default answer to DATA.
+    examples: ['250 OK: message queued'],
+  },
+  {
+    id: 'catch-all.4xx',
+    match: { code: ['4xx'] },
+    category: 'unknown',
+    examples: ['421'],
+  },
+  {
+    id: 'catch-all.5xx',
+    match: { code: ['5xx'] },
+    category: 'unknown',
+    examples: [
+      '550-Your message was rejected by this user and was not delivered -  mips space',
+      '550 Rejected',
+    ],
+  },
+  {
+    // No usable reply code (a DSN without one): permanence falls back to the status class.
+    id: 'catch-all.none',
+    match: {},
+    category: 'unknown',
+    examples: ['pipe to |/usr/local/neko/bin/cat kijitora@example.com /home/neko/.cat'],
+  },
+];

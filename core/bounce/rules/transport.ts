@@ -1,0 +1,132 @@
+import type { ReplyRule } from '../rule.js';
+
+// Generic rules about the message itself, the transport (TLS, protocol, network) and the
+// remote system. They come after the blocking and addressing rules.
+
+export const TRANSPORT_RULES: readonly ReplyRule[] = [
+  {
+    // RFC 3207 STARTTLS, RFC 8461 MTA-STS, RFC 7672 DANE: TLS demanded or failed.
+    id: 'generic.tls-failure',
+    match: {
+      text: /STARTTLS|TLS (?:is )?required|requires? (?:encryption|TLS)|TLS (?:handshake|negotiation) failed|MTA-STS|\bDANE\b|tlsa-invalid|dnssec-invalid|certificate-(?:host-mismatch|expired)|no TLS available/i,
+    },
+    category: 'tls_failure',
+    examples: [
+      '530 5.7.0 Must issue a STARTTLS command first. For more information, go to About SMTP error messages and review RFC 3207 specifications.',
+      'No TLS available but required by configuration.',
+    ],
+  },
+  {
+    // RFC 1870 SIZE; x.2.3 and x.3.4 of RFC 3463.
+    id: 'generic.message-too-large',
+    match: {
+      text: /message (?:size )?(?:too (?:large|big)|exceeds)|size exceeds|message length exceeds|exceeds (?:the )?(?:fixed )?maximum (?:message )?size|maximum (?:email|message) size exceeded|RecipSizeLimit|line limit exceeded/i,
+    },
+    category: 'message_too_large',
+    examples: [
+      '552 5.3.4 Message too large',
+      '552 5.2.3 Message length exceeds limit set by recipient',
+      '552 5.2.3 Message size exceeds fixed maximum message size (10485760)',
+      '554 maximum email size exceeded',
+    ],
+  },
+  {
+    id: 'generic.virus',
+    match: { text: /virus|malware|infected|trojan/i },
+    category: 'virus_detected',
+    examples: ['550 5.7.0 Virus detected in message', '550 Malware found in attachment'],
+  },
+  {
+    id: 'generic.spam-content',
+    match: {
+      text: /\bspam\b|\bUBE\b|unsolicited|message content rejected|content (?:filter|rejected)|quarantined/i,
+    },
+    category: 'spam_content',
+    examples: [
+      '550 Message rejected as spam',
+      '571 Message refused, spam detected',
+      '550 5.7.1 Message content rejected, UBE, id=22220-02-222',
+      '500 5.6.1 Message content rejected',
+      '554 5.7.0 Reject, id=20025-09 - SPAM',
+    ],
+  },
+  {
+    id: 'generic.header-content',
+    match: {
+      text: /duplicate header|header error|headers? too (?:large|long)|invalid characters|malformed (?:message|header)/i,
+    },
+    category: 'content_rejected',
+    examples: [
+      "554 Transaction failed: Duplicate header 'DKIM-Signature'.",
+      '554 5.7.9 Header error',
+      '552 5.6.0 Headers too large (3 max)',
+    ],
+  },
+  {
+    id: 'generic.policy',
+    match: {
+      text: /polic(?:y|ies)|administrative prohibition|prohibited|delivery not authorized|not authorized|access denied|refused due to recipient preferences/i,
+    },
+    category: 'policy',
+    examples: [
+      '550 5.7.1 Message rejected due to content policy',
+      '554 Message rejected due to local policy',
+      '550 5.7.0 Local Policy Violation (in reply to end of DATA command)',
+      '550 5.7.1 Access denied (in reply to MAIL FROM command)',
+    ],
+  },
+  {
+    // Our own queue gave up (or a relay's did): RFC 3463 x.4.7.
+    id: 'generic.expired',
+    match: {
+      text: /(?:message|queue) expired|retry timeout exceeded|delivery time expired|in the queue too long|not delivered within|unable to deliver (?:this )?message after|delivery failed \d+ attempts|failing for a long time|has been delayed|message delayed|past (?:the )?expiration|will be retried for/i,
+    },
+    category: 'expired',
+    examples: [
+      'delivery retry timeout exceeded',
+      'unable to deliver this message after 1 day',
+      'Delivery to the following recipients has been delayed.',
+    ],
+  },
+  {
+    id: 'generic.network-error',
+    match: {
+      text: /connection (?:timed out|refused|reset|closed|dropped|lost)|timed out|no route to host|network is unreachable|host (?:not )?(?:un)?reachable|unable to connect|could not connect|failed to connect|did not accept our requests to connect|error encountered while communicating|tried all MXs/i,
+    },
+    category: 'network_error',
+    examples: [
+      'connect to example.org[203.0.113.225]:25: Connection timed out',
+      '426 connection timed out',
+      'connect to nyaan.example.com[192.0.2.2]:25: No route to host',
+      'Tried all MXs',
+    ],
+  },
+  {
+    // RFC 5321 §4.2.2 500-504 and RFC 3463 x.5.x: our side or theirs broke the protocol.
+    id: 'generic.protocol-error',
+    match: {
+      text: /syntax error|bad sequence of commands|unrecognized command|command (?:parameter )?not implemented|unimplemented command|need RCPT|(?:EHLO|HELO)(?:\/(?:EHLO|HELO))? (?:first|argument)|send hello first|MAIL first|RCPT first|protocol violation|line too long|invalid command|malformed address|Unrecognized response|no identity changes permitted|too many unauthenticated commands|cannot decode response|unrecognized authentication type|no longer supported|argument not permitted|no DATA after BDAT|requires domain address/i,
+    },
+    category: 'protocol_error',
+    examples: [
+      '501 Syntax error in parameters or arguments',
+      '503 5.5.1 Bad sequence of commands. For more information, go to About SMTP error messages and review RFC 5321 specifications.',
+      '504 Command parameter not implemented (in reply to end of DATA command)',
+      '501 5.5.4 HELO/EHLO argument is invalid. https://support.google.com/mail/?p=helo',
+    ],
+  },
+  {
+    id: 'generic.remote-error',
+    match: {
+      text: /local error|internal (?:server |system )?error|system (?:error|failure|problem)|temporary (?:failure|error|system|server error)|service not active|service (?:temporarily )?(?:unavailable|not available)|server busy|insufficient system resources|mailer error|temporarily unavailable|could not load|transaction failed|not accepting network messages|unable to process|recipient error/i,
+    },
+    category: 'remote_error',
+    examples: [
+      '451 4.3.0 Temporary system failure',
+      '451 Internal server error',
+      '421 Service temporarily unavailable',
+      '550 5.3.5 <kuroneko@example.org>... Internal System Error',
+      '452 4.3.1 Insufficient system resources',
+    ],
+  },
+];

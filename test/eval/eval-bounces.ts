@@ -1,0 +1,245 @@
+/**
+ * Bounce-report evaluation: runs our parser and classifier over the development corpus
+ * (../shared/corpus/bounces, or $POSTHORN_BOUNCE_CORPUS) and prints, against the labels in
+ * expected.jsonl: accuracy per Sisimai reason and overall (through sisimai-reasons.ts),
+ * the permanent/transient confusion matrix, hard-bounce false positives, and coverage
+ * (expected recipients found, matched by file and index order). Sisimai itself (Debian
+ * libsisimai-perl, via sisimai-dump.pl) runs over the same files as the peer baseline.
+ *
+ *   node --import tsx test/eval/eval-bounces.ts [--verbose]
+ *
+ * Figures, not a test: it never fails on a low score.
+ */
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseMail } from '../../adapters/mail-parser.js';
+import { parseReport } from '../../core/bounce/report/index.js';
+import type { ReportResult } from '../../core/bounce/report/types.js';
+import { categoriesFor, type EvalCategory, HARD_CATEGORIES } from './sisimai-reasons.js';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '../..');
+
+interface Expected {
+  file: string;
+  index: number | null;
+  expected_reason: string | null;
+  hard_or_soft: string | null;
+  smtp_class: string | null;
+}
+
+interface Ours {
+  recipient: string | null;
+  category: EvalCategory;
+  permanence: string;
+  diagnostic: string;
+  format: string;
+}
+
+interface Peer {
+  reason: string;
+  softbounce: number | null;
+}
+
+function oursFrom(r: ReportResult): Ours[] {
+  switch (r.kind) {
+    case 'dsn':
+      return r.recipients.map((x) => ({
+        recipient: x.recipient,
+        category: x.classification.category,
+        permanence: x.classification.permanence,
+        diagnostic: `${x.status ?? ''} ${x.diagnostic}`.slice(0, 160),
+        format: r.format,
+      }));
+    case 'complaint':
+      return (r.recipients.length > 0 ? r.recipients : [r.recipient]).map((recipient) => ({
+        recipient,
+        category: 'complaint',
+        permanence: 'permanent',
+        diagnostic: r.feedbackType,
+        format: 'arf',
+      }));
+    case 'auto_reply':
+      return [
+        {
+          recipient: r.recipient,
+          category: 'auto_reply',
+          permanence: 'none',
+          diagnostic: r.reason,
+          format: 'rfc3834',
+        },
+      ];
+    case 'not_bounce':
+      return [];
+  }
+}
+
+async function sisimai(files: string[]): Promise<Map<string, Peer[]> | string> {
+  try {
+    await run('perl', ['-MSisimai', '-e', '1']);
+  } catch {
+    return 'sisimai is not installed (apt-get install libsisimai-perl): showing Posthorn alone';
+  }
+  const { stdout } = await run('perl', [join(here, 'sisimai-dump.pl'), ...files], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const out = new Map<string, Peer[]>();
+  for (const line of stdout.split('\n')) {
+    if (line.trim() === '') continue;
+    const j = JSON.parse(line) as {
+      file: string;
+      reason?: string;
+      softbounce?: number | null;
+      error?: string;
+    };
+    const list = out.get(j.file) ?? [];
+    if (j.reason && j.reason !== '(none)') list.push({ reason: j.reason, softbounce: j.softbounce ?? null });
+    out.set(j.file, list);
+  }
+  return out;
+}
+
+const pct = (a: number, b: number): string =>
+  b === 0 ? '   -  ' : `${((100 * a) / b).toFixed(1).padStart(5)}%`;
+
+async function main(): Promise<void> {
+  const verbose = process.argv.includes('--verbose');
+  const corpus = resolve(process.env.POSTHORN_BOUNCE_CORPUS ?? join(repoRoot, '../shared/corpus/bounces'));
+  const expected = (await readFile(join(corpus, 'expected.jsonl'), 'utf8'))
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Expected);
+  const emailDir = join(corpus, 'emails');
+  const files = (await readdir(emailDir)).filter((f) => f.endsWith('.eml')).sort();
+
+  const ours = new Map<string, Ours[]>();
+  let parseErrors = 0;
+  for (const f of files) {
+    try {
+      ours.set(`emails/${f}`, oursFrom(parseReport(await parseMail(await readFile(join(emailDir, f))))));
+    } catch (err) {
+      parseErrors++;
+      ours.set(`emails/${f}`, []);
+      if (verbose) console.log(`parse error ${f}: ${String(err)}`);
+    }
+  }
+  const peerRaw = await sisimai(files.map((f) => join(emailDir, f)));
+  const peer =
+    typeof peerRaw === 'string'
+      ? null
+      : new Map([...peerRaw].map(([k, v]) => [`emails/${k.split('/').pop()}`, v]));
+  if (typeof peerRaw === 'string') console.log(peerRaw);
+
+  type Tally = { n: number; ours: number; peer: number; peerLenient: number };
+  const byReason = new Map<string, Tally>();
+  const total: Tally = { n: 0, ours: 0, peer: 0, peerLenient: 0 };
+  let expectedRcpts = 0;
+  let foundOurs = 0;
+  let foundPeer = 0;
+  const confusion = new Map<string, number>();
+  let hardFalse = 0;
+  let hardMissed = 0;
+  let hardLabelled = 0;
+  let peerHardFalse = 0;
+  const misses: string[] = [];
+
+  for (const e of expected) {
+    if (e.expected_reason === null) continue; // a file with no label at all
+    const reason = e.expected_reason;
+    const want = categoriesFor(reason);
+    const t = byReason.get(reason) ?? { n: 0, ours: 0, peer: 0, peerLenient: 0 };
+    byReason.set(reason, t);
+    t.n++;
+    total.n++;
+    const mine = ours.get(e.file) ?? [];
+    const theirs = peer?.get(e.file) ?? [];
+    let okOurs: boolean;
+    let okPeer: boolean;
+    let okPeerLenient: boolean;
+    if (reason === '(not-a-bounce)') {
+      okOurs = mine.length === 0;
+      okPeer = theirs.length === 0;
+      okPeerLenient = okPeer;
+    } else {
+      const idx = (e.index ?? 1) - 1;
+      const o = mine[idx];
+      const p = theirs[idx];
+      expectedRcpts++;
+      if (o) foundOurs++;
+      if (p) foundPeer++;
+      okOurs = o !== undefined && want.includes(o.category);
+      okPeer = p !== undefined && p.reason === reason;
+      okPeerLenient = okPeer || (p !== undefined && categoriesFor(p.reason).some((c) => want.includes(c)));
+      const cls = e.smtp_class ?? 'n/a';
+      const key = `${cls}|${o ? o.permanence : 'missing'}`;
+      confusion.set(key, (confusion.get(key) ?? 0) + 1);
+      if (e.hard_or_soft === 'hard') {
+        hardLabelled++;
+        if (!o || !HARD_CATEGORIES.has(o.category)) hardMissed++;
+      }
+      if (e.hard_or_soft === 'soft' && o && HARD_CATEGORIES.has(o.category)) {
+        hardFalse++;
+        misses.push(
+          `  FALSE-HARD ${e.file}#${e.index} ${reason} → ${o.category} [${o.format}] ${o.diagnostic}`,
+        );
+      }
+      if (e.hard_or_soft === 'soft' && p && p.softbounce === 0) peerHardFalse++;
+      if (!okOurs) {
+        misses.push(
+          `  ${e.file}#${e.index} ${reason} → ${o ? `${o.category} [${o.format}] ${o.diagnostic}` : 'MISSING'}`,
+        );
+      }
+    }
+    if (okOurs) {
+      t.ours++;
+      total.ours++;
+    }
+    if (okPeer) {
+      t.peer++;
+      total.peer++;
+    }
+    if (okPeerLenient) {
+      t.peerLenient++;
+      total.peerLenient++;
+    }
+  }
+
+  const withPeer = peer !== null;
+  console.log(`Bounce corpus: ${corpus}`);
+  console.log(
+    `${files.length} files, ${total.n} labelled rows, ${parseErrors} files mailparser could not read\n`,
+  );
+  console.log(
+    `${'sisimai reason'.padEnd(18)} ${'n'.padStart(4)}  ${'posthorn'.padStart(8)}${withPeer ? `  ${'sisimai'.padStart(8)}  ${'sis.mapped'.padStart(10)}` : ''}`,
+  );
+  for (const [reason, t] of [...byReason].sort((a, b) => b[1].n - a[1].n)) {
+    console.log(
+      `${reason.padEnd(18)} ${String(t.n).padStart(4)}  ${pct(t.ours, t.n).padStart(8)}${withPeer ? `  ${pct(t.peer, t.n).padStart(8)}  ${pct(t.peerLenient, t.n).padStart(10)}` : ''}`,
+    );
+  }
+  console.log(
+    `${'OVERALL'.padEnd(18)} ${String(total.n).padStart(4)}  ${pct(total.ours, total.n).padStart(8)}${withPeer ? `  ${pct(total.peer, total.n).padStart(8)}  ${pct(total.peerLenient, total.n).padStart(10)}` : ''}`,
+  );
+  console.log(
+    `\nCoverage (expected recipients found, by file + index): posthorn ${foundOurs}/${expectedRcpts} ${pct(foundOurs, expectedRcpts)}${withPeer ? `, sisimai ${foundPeer}/${expectedRcpts} ${pct(foundPeer, expectedRcpts)}` : ''}`,
+  );
+  console.log('\nPermanence (rows: label smtp_class; columns: our permanence)');
+  const cols = ['permanent', 'transient', 'none', 'missing'];
+  console.log(`${''.padEnd(12)}${cols.map((c) => c.padStart(11)).join('')}`);
+  for (const row of ['permanent', 'transient', 'success', 'n/a']) {
+    console.log(
+      `${row.padEnd(12)}${cols.map((c) => String(confusion.get(`${row}|${c}`) ?? 0).padStart(11)).join('')}`,
+    );
+  }
+  console.log(
+    `\nHard-bounce categories (${[...HARD_CATEGORIES].join(', ')}) for a recipient labelled soft: posthorn ${hardFalse}${withPeer ? `, sisimai ${peerHardFalse}` : ''}`,
+  );
+  console.log(`Recipients labelled hard that we did not call hard: ${hardMissed}/${hardLabelled}`);
+  if (verbose) console.log(`\nMisses:\n${misses.join('\n')}`);
+}
+
+await main();

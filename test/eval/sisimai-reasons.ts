@@ -1,0 +1,64 @@
+/**
+ * Sisimai reason names (https://libsisimai.org/en/reason/) → the Posthorn categories
+ * (DESIGN.md §4) that mean the same thing. A reason may map to several categories where
+ * Sisimai lumps together what Posthorn keeps apart, or where its label depends on the
+ * SMTP command rather than on what the server said (e.g. "filtered": refused after DATA,
+ * which may be content, policy or the recipient).
+ */
+import type { Category } from '../../core/bounce/taxonomy.js';
+
+export type EvalCategory = Category | 'not_bounce';
+
+export const SISIMAI_REASONS: Readonly<Record<string, readonly EvalCategory[]>> = {
+  userunknown: ['recipient_unknown'],
+  mailboxfull: ['mailbox_full'],
+  expired: ['expired'],
+  // Refused after DATA by a content or header filter, or a mailbox that refuses this mail.
+  filtered: ['content_rejected', 'policy', 'spam_content', 'mailbox_disabled'],
+  // The envelope sender was refused.
+  rejected: ['sender_rejected', 'policy'],
+  // The sending IP/host was refused (DNSBL, reputation, unknown client).
+  blocked: ['ip_blocked', 'ptr_required'],
+  badreputation: ['ip_blocked'],
+  feedback: ['complaint'],
+  hostunknown: ['domain_unknown'],
+  // "The destination does not accept mail": null MX (RFC 7505), 521/556.
+  notaccept: ['domain_unknown'],
+  networkerror: ['network_error', 'dns_failure'],
+  authfailure: ['auth_failure'],
+  suspend: ['mailbox_disabled'],
+  policyviolation: ['policy'],
+  requireptr: ['ptr_required'],
+  systemerror: ['remote_error'],
+  systemfull: ['remote_error'],
+  mailererror: ['remote_error'],
+  spamdetected: ['spam_content'],
+  securityerror: ['auth_failure', 'tls_failure', 'policy'],
+  failedstarttls: ['tls_failure'],
+  norelaying: ['relay_denied'],
+  notcompliantrfc: ['content_rejected', 'protocol_error'],
+  syntaxerror: ['protocol_error'],
+  contenterror: ['content_rejected'],
+  virusdetected: ['virus_detected'],
+  mesgtoobig: ['message_too_large'],
+  exceedlimit: ['message_too_large'],
+  toomanyconn: ['rate_limited'],
+  speeding: ['rate_limited'],
+  hasmoved: ['has_moved'],
+  onhold: ['on_hold'],
+  vacation: ['auto_reply'],
+  delivered: ['delivered'],
+  undefined: ['unknown'],
+  '(not-a-bounce)': ['not_bounce'],
+};
+
+/** Categories that say the address itself is bad (Sisimai's "hard bounce"). */
+export const HARD_CATEGORIES: ReadonlySet<EvalCategory> = new Set<EvalCategory>([
+  'recipient_unknown',
+  'domain_unknown',
+  'has_moved',
+]);
+
+export function categoriesFor(reason: string): readonly EvalCategory[] {
+  return SISIMAI_REASONS[reason] ?? [];
+}

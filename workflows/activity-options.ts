@@ -1,0 +1,26 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { MessageActivities } from '../activities/types.js';
+
+/**
+ * The only proxyActivities calls. Activity exceptions mean infrastructure trouble (the
+ * database away, a bug), never a mail outcome, so Temporal retries them with backoff
+ * until they pass; mail outcomes come back as values.
+ */
+const INFRA_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
+
+export function deliveryActivities(egressTaskQueue: string): Pick<MessageActivities, 'deliver'> {
+  return proxyActivities<MessageActivities>({
+    taskQueue: egressTaskQueue,
+    // An SMTP session with the RFC 5321 §4.5.3.2 timeouts can take many minutes against a
+    // slow server; liveness is watched by the heartbeat instead (a dead worker is noticed
+    // within 15 s and the attempt runs again elsewhere).
+    startToCloseTimeout: '30m',
+    heartbeatTimeout: '15s',
+    retry: INFRA_RETRY,
+  });
+}
+
+export const bookkeeping = proxyActivities<Pick<MessageActivities, 'expire'>>({
+  startToCloseTimeout: '1m',
+  retry: INFRA_RETRY,
+});

@@ -1,0 +1,73 @@
+import { setHandler, sleep } from '@temporalio/workflow';
+import type { DeliverResult } from '../activities/types.js';
+import { nextRetry } from '../core/retry-schedule.js';
+import { bookkeeping, deliveryActivities } from './activity-options.js';
+import {
+  type MessageStatus,
+  type MessageWorkflowInput,
+  type MessageWorkflowResult,
+  statusQuery,
+} from './messages.js';
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/**
+ * One accepted message, as a durable actor: per recipient domain, deliver; sleep and retry
+ * what was deferred; stop at delivered, bounced, or the retry schedule's max age.
+ */
+export async function messageWorkflow(input: MessageWorkflowInput): Promise<MessageWorkflowResult> {
+  const status: MessageStatus = {
+    recipients: Object.fromEntries(
+      input.recipients.map((r) => [r, { status: 'queued', attempts: 0, ip: null }]),
+    ),
+  };
+  setHandler(statusQuery, () => status);
+  const { deliver } = deliveryActivities(input.egressTaskQueue);
+
+  const groups = new Map<string, string[]>();
+  for (const r of input.recipients) {
+    const d = domainOf(r);
+    groups.set(d, [...(groups.get(d) ?? []), r]);
+  }
+
+  async function deliverGroup(domain: string, recipients: string[]): Promise<void> {
+    let pending = recipients;
+    let ip: string | null = null;
+    for (let attempt = 1; ; attempt++) {
+      const result: DeliverResult = await deliver({
+        messageId: input.messageId,
+        domain,
+        recipients: pending,
+        attempt,
+        preferredIp: ip,
+      });
+      ip = result.ip ?? ip;
+      for (const r of result.recipients) {
+        const s = status.recipients[r.address]!;
+        s.status = r.verdict;
+        s.attempts = attempt;
+        s.ip = result.ip;
+      }
+      const deferred = result.recipients.filter((r) => r.verdict === 'deferred');
+      if (deferred.length === 0) return;
+      pending = deferred.map((r) => r.address);
+      const hints = deferred.map((r) => r.retryHintMs).filter((h): h is number => h !== null);
+      const hint = hints.length > 0 ? Math.max(...hints) : undefined;
+      const decision = nextRetry(input.retry, attempt, result.finishedAtMs - input.acceptedAtMs, hint);
+      switch (decision.kind) {
+        case 'retry':
+          await sleep(decision.delayMs);
+          break;
+        case 'expire':
+          await bookkeeping.expire({ messageId: input.messageId, recipients: pending, attempts: attempt });
+          for (const r of pending) status.recipients[r]!.status = 'failed';
+          return;
+      }
+    }
+  }
+
+  await Promise.all([...groups].map(([domain, rcpts]) => deliverGroup(domain, rcpts)));
+  return status;
+}
