@@ -1,0 +1,74 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const BIN = fileURLToPath(new URL('../../bin/posthorn.mjs', import.meta.url));
+const run = promisify(execFile);
+
+/** A `posthorn serve` child process, started and killed the way an operator would. */
+export class PosthornProcess {
+  private child: ChildProcess | null = null;
+  private output = '';
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    readonly apiUrl: string,
+  ) {}
+
+  async start(): Promise<void> {
+    this.output = '';
+    const child = spawn(process.execPath, [BIN, 'serve'], {
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const keep = (b: Buffer) => {
+      // Keep the tail only: enough to explain a failed start (bytes).
+      this.output = (this.output + b.toString()).slice(-20_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    // Worker start bundles the workflows (a few seconds on 2 cores); ms.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null)
+        throw new Error(`posthorn serve exited with ${child.exitCode}:\n${this.output}`);
+      const ok = await fetch(`${this.apiUrl}/health`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error(`posthorn serve not healthy within 60 s:\n${this.output}`);
+      await delay(250);
+    }
+  }
+
+  /** SIGKILL: no chance to finish anything, as in a crash. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await gone;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([gone, delay(15_000)]);
+    if (child.exitCode === null) await this.kill();
+  }
+
+  logs(): string {
+    return this.output;
+  }
+
+  /** Runs another CLI command with the same environment; returns stdout. */
+  async cli(args: string[]): Promise<string> {
+    const { stdout } = await run(process.execPath, [BIN, ...args], { env: this.env });
+    return stdout;
+  }
+}

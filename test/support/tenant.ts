@@ -1,0 +1,43 @@
+import { Resend } from 'resend';
+import type { Stack } from './stack.js';
+import { waitFor } from './wait.js';
+
+/** Creates a tenant with a verified domain through the CLI and returns its SDK client. */
+export async function tenantClient(
+  stack: Stack,
+  tenant: string,
+  domain: string,
+): Promise<{ key: string; resend: Resend }> {
+  const key = (
+    await stack.node.cli(['keys', 'create', '--tenant', tenant, '--domain', domain, '--verified'])
+  ).trim();
+  return { key, resend: new Resend(key, { baseUrl: stack.node.apiUrl }) };
+}
+
+export interface RecipientRow {
+  address: string;
+  state: string;
+  attempts: number;
+}
+
+export async function recipientsOf(stack: Stack, messageId: string): Promise<RecipientRow[]> {
+  const r = await stack.db.query<RecipientRow>(
+    'SELECT address, state, attempts FROM recipients WHERE message_id = $1 ORDER BY idx',
+    [messageId],
+  );
+  return r.rows;
+}
+
+/** Waits until no recipient of the message is queued or deferred; returns their rows. */
+export async function settled(stack: Stack, messageId: string, timeoutMs = 30_000): Promise<RecipientRow[]> {
+  return waitFor(
+    `message ${messageId} to settle`,
+    async () => {
+      const rows = await recipientsOf(stack, messageId);
+      return rows.length > 0 && rows.every((r) => r.state !== 'queued' && r.state !== 'deferred')
+        ? rows
+        : undefined;
+    },
+    timeoutMs,
+  );
+}
