@@ -62,6 +62,11 @@ export class PosthornProcess {
     if (child.exitCode === null) await this.kill();
   }
 
+  /** The process id of the running node, for /proc measurements. */
+  pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   logs(): string {
     return this.output;
   }

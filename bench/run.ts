@@ -1,0 +1,131 @@
+/**
+ * End-to-end benchmark: N messages through the HTTP API to local SMTP receivers, on the
+ * same real parts as the integration tests (Temporal dev server, PostgreSQL, DNS, SMTP on
+ * loopback). Prints figures; asserts nothing.
+ *
+ *   npm run bench                       # 2,000 messages, 10 domains, 5 KB
+ *   BENCH_MESSAGES=500 npm run bench
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { startStack } from '../test/support/stack.js';
+import { tenantClient } from '../test/support/tenant.js';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
+const DOMAINS = Number(process.env.BENCH_DOMAINS ?? 10);
+const BODY_BYTES = Number(process.env.BENCH_BODY_BYTES ?? 5 * 1024);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+// describeWorkflowExecution per message is itself load; a sample gives the mean (count).
+const TRANSITION_SAMPLE = 200;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+
+function peakRssMb(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+async function main(): Promise<void> {
+  const zones: Record<string, { mx?: { exchange: string; priority: number }[]; a?: string[] }> = {};
+  const sinks: Record<string, object> = {};
+  for (let d = 0; d < DOMAINS; d++) {
+    const host = `127.0.1.${d + 1}`;
+    zones[`d${d}.bench.test`] = { mx: [{ exchange: `mx.d${d}.bench.test`, priority: 10 }] };
+    zones[`mx.d${d}.bench.test`] = { a: [host] };
+    sinks[host] = {};
+  }
+  const stack = await startStack({ zones, sinks, env: { POSTHORN_LOG_LEVEL: 'error' } });
+  try {
+    const { key } = await tenantClient(stack, 'bench', 'bench.test');
+    const text = 'x'
+      .repeat(76)
+      .concat('\n')
+      .repeat(Math.ceil(BODY_BYTES / 77))
+      .slice(0, BODY_BYTES);
+    const latencies: number[] = [];
+    let next = 0;
+    const t0 = performance.now();
+    async function sender(): Promise<void> {
+      for (;;) {
+        const i = next++;
+        if (i >= MESSAGES) return;
+        const body = JSON.stringify({
+          from: 'Bench <bench@bench.test>',
+          to: `r${i}@d${i % DOMAINS}.bench.test`,
+          subject: `bench ${i}`,
+          text,
+        });
+        const s = performance.now();
+        const res = await fetch(`${stack.node.apiUrl}/emails`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body,
+        });
+        await res.arrayBuffer();
+        if (res.status !== 200) throw new Error(`send ${i}: HTTP ${res.status}`);
+        latencies.push(performance.now() - s);
+      }
+    }
+    await Promise.all(Array.from({ length: CONCURRENCY }, sender));
+    const acceptSeconds = (performance.now() - t0) / 1000;
+
+    let delivered = 0;
+    for (;;) {
+      const r = await stack.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM recipients WHERE state = 'delivered'`,
+      );
+      delivered = r.rows[0]!.n;
+      if (delivered >= MESSAGES) break;
+      const stuck = await stack.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM recipients WHERE state IN ('bounced', 'failed')`,
+      );
+      if (stuck.rows[0]!.n > 0) throw new Error(`${stuck.rows[0]!.n} recipients did not deliver`);
+      await delay(100);
+    }
+    const deliverSeconds = (performance.now() - t0) / 1000;
+    const e2e = await stack.db.query<{ ms: number }>(
+      `SELECT extract(epoch FROM (e.at - m.created_at)) * 1000 AS ms
+       FROM delivery_events e JOIN messages m ON m.id = e.message_id WHERE e.event = 'delivered' ORDER BY 1`,
+    );
+    const e2eMs = e2e.rows.map((r) => Number(r.ms));
+    const received = Object.values(stack.sinks).reduce((n, s) => n + s.received.length, 0);
+
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    const client = new Client({ connection });
+    const ids = (
+      await stack.db.query<{ id: string }>(
+        `SELECT id FROM messages ORDER BY random() LIMIT ${TRANSITION_SAMPLE}`,
+      )
+    ).rows;
+    let transitions = 0;
+    for (const { id } of ids) {
+      const d = await client.workflow.getHandle(id).describe();
+      transitions += Number(d.raw.workflowExecutionInfo?.stateTransitionCount ?? 0);
+    }
+    await connection.close();
+
+    latencies.sort((a, b) => a - b);
+    const lines = [
+      `messages                     ${MESSAGES} (${DOMAINS} domains, ${BODY_BYTES} B body, ${CONCURRENCY} concurrent API clients)`,
+      `accepted/s                   ${fmt(MESSAGES / acceptSeconds)}`,
+      `delivered/s                  ${fmt(delivered / deliverSeconds)} (all ${delivered} delivered in ${fmt(deliverSeconds)} s; receivers got ${received})`,
+      `API latency p50 / p99        ${fmt(percentile(latencies, 50))} / ${fmt(percentile(latencies, 99))} ms`,
+      `accept → delivered p50 / p99 ${fmt(percentile(e2eMs, 50))} / ${fmt(percentile(e2eMs, 99))} ms`,
+      `state transitions / message  ${fmt(transitions / ids.length)} (mean of ${ids.length} workflows)`,
+      `posthorn peak RSS            ${fmt(peakRssMb(stack.node.pid()), 0)} MB`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await stack.stop();
+  }
+}
+
+await main();
