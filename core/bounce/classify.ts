@@ -93,6 +93,11 @@ export function normalizeReply(input: ReplyInput): NormalizedReply {
     }
     if (!c && !s) break;
   }
+  // Continuation lines joined into one ("550-5.7.1 Messages with multiple 550 5.7.1 addresses
+  // in From: header", RFC 5321 §4.2.1): drop the repeated "code status" prefixes mid-text.
+  if (input.code >= 200 && input.code < 600) {
+    text = text.replace(new RegExp(`\\s${input.code}[ -]#?[245]\\.\\d{1,3}\\.\\d{1,3}(?=\\s)`, 'g'), '');
+  }
   const codeClass = Math.floor(input.code / 100);
   let status = normalizeStatus(input.enhanced) ?? found;
   if (status === null) {

@@ -145,6 +145,9 @@ async function main(): Promise<void> {
   let hardMissed = 0;
   let hardLabelled = 0;
   let peerHardFalse = 0;
+  // DESIGN.md also counts mailbox_disabled as a hard bounce (suppress); Sisimai's "suspend"
+  // (a disabled mailbox) is soft, so those rows are left out of this stricter count.
+  let hardFalseStrict = 0;
   const misses: string[] = [];
 
   for (const e of expected) {
@@ -188,6 +191,9 @@ async function main(): Promise<void> {
         );
       }
       if (e.hard_or_soft === 'soft' && p && p.softbounce === 0) peerHardFalse++;
+      if (e.hard_or_soft === 'soft' && reason !== 'suspend' && o) {
+        if (HARD_CATEGORIES.has(o.category) || o.category === 'mailbox_disabled') hardFalseStrict++;
+      }
       if (!okOurs) {
         misses.push(
           `  ${e.file}#${e.index} ${reason} → ${o ? `${o.category} [${o.format}] ${o.diagnostic}` : 'MISSING'}`,
@@ -237,6 +243,9 @@ async function main(): Promise<void> {
   }
   console.log(
     `\nHard-bounce categories (${[...HARD_CATEGORIES].join(', ')}) for a recipient labelled soft: posthorn ${hardFalse}${withPeer ? `, sisimai ${peerHardFalse}` : ''}`,
+  );
+  console.log(
+    `Same, counting mailbox_disabled as hard too (rows labelled suspend left out): posthorn ${hardFalseStrict}`,
   );
   console.log(`Recipients labelled hard that we did not call hard: ${hardMissed}/${hardLabelled}`);
   if (verbose) console.log(`\nMisses:\n${misses.join('\n')}`);

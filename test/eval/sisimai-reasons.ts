@@ -24,7 +24,10 @@ export const SISIMAI_REASONS: Readonly<Record<string, readonly EvalCategory[]>> 
   hostunknown: ['domain_unknown'],
   // "The destination does not accept mail": null MX (RFC 7505), 521/556.
   notaccept: ['domain_unknown'],
-  networkerror: ['network_error', 'dns_failure'],
+  // Sisimai's NetworkError covers every failed DNS lookup ("DNS Error: ... NXDOMAIN" from Gmail
+  // included); Posthorn splits a definitive answer (NXDOMAIN, no MX/A: domain_unknown) from a
+  // failed lookup (SERVFAIL, timeout: dns_failure).
+  networkerror: ['network_error', 'dns_failure', 'domain_unknown'],
   authfailure: ['auth_failure'],
   suspend: ['mailbox_disabled'],
   policyviolation: ['policy'],

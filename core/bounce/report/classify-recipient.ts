@@ -28,11 +28,30 @@ const EXPIRY_REPLACES: ReadonlySet<Category> = new Set<Category>([
   'greylisted',
 ]);
 
+// Vague refusals that, given in the SMTP greeting, can only be about the client (see below).
+const CONNECT_REFUSALS: ReadonlySet<Category> = new Set<Category>(['policy', 'remote_error']);
+
 // Categories that say the address itself is bad; see the post-DATA check below.
 const ADDRESS_CATEGORIES: ReadonlySet<Category> = new Set<Category>([
   'recipient_unknown',
   'mailbox_disabled',
 ]);
+
+// Categories a local delivery program's failure replaces (see isLocalMailer).
+const LOCAL_MAILER_REPLACES: ReadonlySet<Category> = new Set<Category>([
+  'unknown',
+  'recipient_unknown',
+  'remote_error',
+  'protocol_error',
+]);
+
+/**
+ * The failure came from a local delivery program: RFC 3464 §2.3.6 diagnostic-type "X-Unix"
+ * (Postfix local/pipe, Sendmail's prog mailer) or a recipient that is a program ("|/path").
+ */
+function isLocalMailer(r: FoundRecipient): boolean {
+  return r.toProgram === true || r.diagnosticType === 'x-unix' || r.diagnosticType === 'x-local';
+}
 
 export function looksExpired(text: string): boolean {
   return EXPIRED.test(text.replace(/\s+/g, ' '));
@@ -88,6 +107,13 @@ export function classifyRecipient(r: FoundRecipient, context = ''): Classificati
   }
 
   const final = r.action === 'delayed' ? 'transient' : 'permanent';
+  if (isLocalMailer(r) && LOCAL_MAILER_REPLACES.has(c.category)) {
+    // A local delivery program (procmail, maildrop, a "|/path" pipe) failed: its words
+    // ("No such user" from getpwnam, an exit status like 255) are about that program, not
+    // an SMTP server's verdict on the address. A mailer error; more specific texts (quota,
+    // expiry) keep their category.
+    return make('remote_error', final, 'report.local-mailer');
+  }
   // An expiry is final when the report says the MTA gave up, whatever the last 4xx said.
   if (c.category === 'expired') return c.permanence === final ? c : make('expired', final, c.ruleId);
   if (EXPIRY_REPLACES.has(c.category)) {
@@ -99,8 +125,15 @@ export function classifyRecipient(r: FoundRecipient, context = ''): Classificati
     // that never succeeded): the reporting MTA retried until its queue lifetime ran out.
     const temporary =
       (code !== null && code >= 400 && code < 500) ||
-      (code === null && (enhanced?.startsWith('4.') === true || c.category === 'network_error'));
-    if (r.action === 'failed' && temporary)
+      (code === null &&
+        (enhanced?.startsWith('4.') === true ||
+          // A connection that never succeeded was retried; a routing loop (X.4.6) was not.
+          (c.category === 'network_error' && !c.ruleId.endsWith('mail-loop'))));
+    // Only when the last attempt could not get an answer (no connection, no reply, a
+    // greylisting deferral): a remote's own temporary error ("452 4.3.1 Insufficient system
+    // resources", a DNS SERVFAIL) says more about why the message never went through.
+    const noAnswer = c.category !== 'remote_error' && c.category !== 'dns_failure';
+    if (r.action === 'failed' && temporary && noAnswer)
       return make('expired', 'permanent', 'report.expired-after-retries');
   }
   if (c.category === 'unknown' || (c.category === 'protocol_error' && r.phase === 'ehlo')) {
@@ -108,7 +141,20 @@ export function classifyRecipient(r: FoundRecipient, context = ''): Classificati
     if (r.phase === 'connect' || r.phase === 'ehlo')
       return make('ip_blocked', permanence, 'report.phase-connect');
   }
-  if (ADDRESS_CATEGORIES.has(c.category) && (r.phase === 'data' || r.phase === 'dot')) {
+  if (r.phase === 'connect' && CONNECT_REFUSALS.has(c.category)) {
+    // Refused in the greeting (Postfix "refused to talk to me", Exim "after initial
+    // connection"): nothing about the message or recipient was known yet, so a vague "Access
+    // denied" or "Service not available" there is a refusal of the connecting client
+    // (RFC 5321 §3.1, §4.3.2: 554 or 421 instead of 220).
+    return make('ip_blocked', c.permanence, 'report.connect-refused');
+  }
+  if (
+    ADDRESS_CATEGORIES.has(c.category) &&
+    (r.phase === 'data' || r.phase === 'dot') &&
+    // Provider rules know their provider: Yahoo ("554 delivery error: dd ...") accepts every
+    // RCPT TO and refuses unknown or disabled mailboxes only after DATA.
+    /^(?:generic|rfc3463|catch-all)\./.test(c.ruleId)
+  ) {
     // The server accepted the recipient at RCPT TO and refused only the message after
     // DATA: whatever the words ("550 : User unknown" from filtering carriers), the address
     // was good enough to accept, so this is a refusal of the message, not grounds to

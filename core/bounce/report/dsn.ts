@@ -67,7 +67,11 @@ export function parseDeliveryStatus(text: string): DeliveryStatus {
       const addr = finalRcpt ?? origRcpt;
       if (addr === null) continue;
       const status = normalizeStatus(fieldValue(r, 'status'));
-      const diagnostic = stripType(fieldValue(r, 'diagnostic-code'));
+      const rawDiagnostic = fieldValue(r, 'diagnostic-code');
+      const diagnostic = stripType(rawDiagnostic);
+      const diagnosticType =
+        /^\s*([A-Za-z][A-Za-z0-9-]*)\s*;/.exec(rawDiagnostic ?? '')?.[1]?.toLowerCase() ?? null;
+      const actual = fieldValue(r, 'x-actual-recipient') ?? '';
       const reply = findReply(diagnostic);
       const remote = fieldValue(r, 'remote-mta');
       recipients.push({
@@ -79,6 +83,9 @@ export function parseDeliveryStatus(text: string): DeliveryStatus {
         replyCode: reply.code,
         remoteMta: remote === null ? null : stripType(remote),
         phase: phaseOf(diagnostic),
+        diagnosticType,
+        toProgram:
+          /^\s*(?:[A-Za-z0-9-]+\s*;)?\s*"?\|/.test(actual) || /^\s*(?:[A-Za-z0-9-]+\s*;)?\s*"?\|/.test(addr),
       });
     }
   }

@@ -23,7 +23,7 @@ export { classifyRecipient } from './classify-recipient.js';
 export type * from './types.js';
 
 const BOUNCE_SENDER =
-  /mailer-daemon|postmaster|mail delivery|mail administrator|mmsc ndr|system administrator|delivery subsystem|\bmaildaemon\b/i;
+  /mailer-daemon|post_?master|mail delivery|mail administrator|mmsc ndr|system administrator|delivery subsystem|\bmaildaemon\b/i;
 const BOUNCE_SUBJECT =
   /undeliver|undelivered|delivery (?:status notification|failure|failed|problem|notification|report)|returned mail|failure notice|mail delivery|non[- ]?delivery|could not be delivered|not be delivered|unable to deliver|mail system error|delivery error|returned to sender|message not delivered|mail failure|nicht zustellbar|unzustellbar|rejected|bounce|error/i;
 
@@ -98,7 +98,7 @@ function withHumanText(
     (single ? fromText[0] : undefined);
   if (r.diagnostic !== '' && findReply(r.diagnostic).code !== null) {
     // The human part may still say which command the reply answered ("in reply to end of DATA").
-    const phase = same?.phase ?? phaseOf(head);
+    const phase = same !== undefined && same.phase !== 'unknown' ? same.phase : phaseOf(head);
     return r.phase === 'unknown' && phase !== 'unknown' ? { ...r, phase } : r;
   }
   let diagnostic = same?.diagnostic ?? '';

@@ -69,9 +69,15 @@ export function normalizeStatus(s: string | null | undefined): string | null {
 export function phaseOf(text: string): SmtpPhase {
   const t = text.replace(/\s+/g, ' ');
   // Sendmail transcript: ">>> DATA <<< 550 …" names the command the error answered.
-  const transcript = />>> ?(MAIL From|RCPT To|DATA|\.)[^<]*<<< ?[45]\d\d/i.exec(t);
+  const transcript = />>> ?(MAIL From|RCPT To|DATA|\.)(?:(?!<<<|>>>).)*<<< ?[45]\d\d/i.exec(t);
   if (transcript) {
     const cmd = transcript[1]!.toUpperCase();
+    // With PIPELINING (RFC 2920) the client sends RCPT TO and DATA together, so the
+    // recipient's refusal is printed under DATA; the server's next reply ("503 Need RCPT",
+    // "554 no valid recipients") shows that the error answered RCPT TO.
+    const after = t.slice(transcript.index + transcript[0].length);
+    if (cmd === 'DATA' && /<<< ?5\d\d[ -](?:\d\.\d\.\d )?[^<>]*(?:RCPT|recipients?\b)/i.test(after))
+      return 'rcpt';
     return cmd === 'DATA' ? 'data' : cmd === '.' ? 'dot' : cmd.startsWith('MAIL') ? 'mail' : 'rcpt';
   }
   if (
@@ -96,7 +102,7 @@ export function phaseOf(text: string): SmtpPhase {
   if (/\b(?:after|in reply to) (?:the )?(?:EHLO|HELO)\b|my name was rejected/i.test(t)) return 'ehlo';
   if (/\bafter (?:the )?STARTTLS\b/i.test(t)) return 'starttls';
   if (
-    /after (?:initial connection|connection|greeting)|(?:in reply to|response to) (?:the )?(?:initial )?greeting|\bSMTP banner\b/i.test(
+    /after (?:initial connection|connection|greeting)|refused to talk to me|(?:in reply to|response to) (?:the )?(?:initial )?greeting|\bSMTP banner\b/i.test(
       t,
     )
   )

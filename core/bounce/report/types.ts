@@ -45,6 +45,13 @@ export interface FoundRecipient {
   readonly remoteMta: string | null;
   /** The SMTP command the remote reply answered, when the report says. */
   readonly phase: SmtpPhase;
+  /**
+   * The Diagnostic-Code's diagnostic-type (RFC 3464 §2.3.6), lowercased: "smtp" for a remote
+   * reply, "x-unix" for a local delivery program (Postfix local/pipe, Sendmail prog mailer).
+   */
+  readonly diagnosticType?: string | null;
+  /** The recipient is a program ("|/path", RFC 3464 X-Actual-Recipient or Final-Recipient). */
+  readonly toProgram?: boolean;
 }
 
 export interface RecipientReport extends FoundRecipient {

@@ -22,6 +22,20 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     ],
   },
   {
+    // A local delivery program failed (RFC 3463 X.3.0 "mailer error"): Exim's "pipe to |/path",
+    // procmail and maildrop complaints, Sendmail's "unknown mailer error <exit status>". After
+    // the quota rule ("maildrop: maildir over quota" is a full mailbox), before "No such user",
+    // which procmail prints when it cannot create a spool file.
+    id: 'generic.mailer-error',
+    match: { text: /pipe to \||\bprocmail: |\bmaildrop: |unknown mailer error/i },
+    category: 'remote_error',
+    examples: [
+      'pipe to |/usr/local/neko/bin/cat kijitora@example.com /home/neko/.cat',
+      'procmail: Lock failure on "/var/virtmail/k/ij/it/kijitora/mailbox.lock" procmail: Error while writing to "/var/virtmail/k/ij/it/kijitora/mailbox"',
+      '554 5.3.0 unknown mailer error 255',
+    ],
+  },
+  {
     // RFC 3463 x.1.6 and RFC 7293 (x.7.17, x.7.18): the address now belongs elsewhere or to someone else.
     id: 'generic.has-moved',
     match: {
@@ -58,14 +72,13 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     examples: [
       '501 5.1.8 Sender address rejected',
       '553 5.1.8 <root@vagrant-centos65.vagrantup.com>... Domain of sender address root@vagrant-centos65.vagrantup.com does not exist',
-      '550 5.1.0 <bounce@mailer.cnt1.example.com> sender rejected. Refer to Error Codes section at https://www.cox.com/residential/support/email-error-codes.html for more information. AUP#CDRBL',
     ],
   },
   {
     // RFC 5321 §3.6.2: the server is not the destination for this domain and will not relay.
     id: 'generic.relay-denied',
     match: {
-      text: /relay(?:ing)? (?:access )?(?:denied|not permitted|not allowed|prohibited)|unable to relay|do not relay|not configured to relay|open relay (?:is )?not allowed|allowed rcpthosts|not a registered gateway user|client was not authenticated/i,
+      text: /relay(?:ing)? (?:access )?(?:denied|not permitted|not allowed|prohibited)|unable to relay|do not relay|not configured to relay|open relay (?:is )?not allowed|allowed rcpthosts|not a registered gateway user|client was not authenticated|\bno relaying\b/i,
     },
     category: 'relay_denied',
     examples: [
@@ -74,6 +87,7 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
       '451 relay not permitted!',
       "553 sorry, that domain isn't in my list of allowed rcpthosts; no valid cert for gatewaying (#5.7.1)",
       '550 relaying denied for <***@yahoo.com>',
+      '550 5.7.0 <norelaying@libsisimai.net>: Recipient address rejected: No relaying. See https://libsisimai.org/en/reason/#norelaying',
     ],
   },
   {
@@ -84,9 +98,22 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     examples: ['554 5.7.1 <kijitora@exmaple.ch>: Recipient address rejected: Access denied'],
   },
   {
+    // au (KDDI, ezweb.ne.jp/au.com) answers "550 : User unknown" - with no address - when the
+    // recipient's own filter (receive-refusal settings) refuses the sender; a mailbox that
+    // does not exist gets "550 <addr>: User unknown" (Sisimai::Rhost::KDDI). Also seen relayed
+    // through Gmail, Yahoo and Exchange Online ("... -> 550 : User unknown").
+    id: 'kddi.filtered-user-unknown',
+    match: { code: ['5xx'], text: /(?:^|\b[45]\d\d\b:?)\s*:\s*User unknown\s*$/i },
+    category: 'policy',
+    examples: [
+      '550 : User unknown',
+      '550 5.1.351 Remote server returned unknown recipient or mailbox unavailable -> 550 : User unknown',
+    ],
+  },
+  {
     id: 'generic.user-unknown',
     match: {
-      text: /user unknown|unknown (?:user|recipient|mailbox|address|alias)|no such (?:user|mailbox|recipient|account|address)|(?:user|mailbox|recipient|address|account) (?:does not|doesn't|did not) exist|(?:user|mailbox|recipient) not found|user not exist|invalid (?:recipient|mailbox|user|final delivery userid)|not a valid (?:recipient|mailbox)|bad destination mailbox|unknown or illegal (?:user|alias)|no mailbox here by that name|address (?:couldn't|could not) be found|address not found|recipient not found|recipnotfound|user doesn't have an? \S+ account|not listed in (?:the )?(?:public name|domino directory)|addressee unknown|mailbox unavailable|no valid recipients|address reserved by rfc 2606|recipient address rejected\.?(?: \(|$)|address rejected \S+@|invalid address/i,
+      text: /user unknown|unknown (?:user|recipient|mailbox|address|alias)|no such (?:user|mailbox|recipient|account|address)|(?:user|mailbox|recipient|address|account) (?:does not|doesn't|did not) exist|(?:user|mailbox|recipient) not found|user not exist|invalid (?:recipient|mailbox|user|final delivery userid)|not a valid (?:recipient|mailbox)|bad destination mailbox|unknown or illegal (?:user|alias)|no mailbox here by that name|address (?:couldn't|could not) be found|address not found|recipient not found|recipnotfound|user doesn't have an? \S+ account|not listed in (?:the )?(?:public name|domino directory)|addressee unknown|mailbox unavailable|no valid recipients|address reserved by rfc 2606|recipient address rejected\.?(?: \(|$)|address rejected \S+@|^address rejected\.?$|invalid address/i,
     },
     category: 'recipient_unknown',
     examples: [
@@ -98,6 +125,8 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
       '550 5.1.1 <kijitora@example.jp>: Recipient address rejected: User unknown in local recipient table',
       '550 5.2.1 <EXAMPLE@PRODIGY.NET>... Addressee unknown, relay=[x.xx.xx.xx]',
       '550 5.1.1 RCP-P1 http://postmaster.facebook.com/response_codes?ip=192.0.2.54#rcp Recipient address does not exist',
+      // RFC 3463 X.1.0 with nothing else: the address was refused (G Suite, Exchange).
+      '550 #5.1.0 Address rejected.',
     ],
   },
   {
@@ -105,7 +134,7 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     // domain rule, since these texts also say "Host not found".
     id: 'generic.dns-failure',
     match: {
-      text: /host not found, try again|temporary (?:MX )?lookup (?:error|failure)|DNS lookup failure|SERVFAIL|malformed or unexpected name server reply|host name lookup failure|name server timeout/i,
+      text: /host not found, try again|temporary (?:MX )?lookup (?:error|failure)|DNS lookup failure(?!: host \S+ not found)|SERVFAIL|malformed or unexpected name server reply|host name lookup failure|name server timeout/i,
     },
     category: 'dns_failure',
     examples: [
@@ -118,7 +147,7 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     // RFC 7505 null MX, NXDOMAIN and no MX: the recipient's domain cannot receive mail.
     id: 'generic.domain-unknown',
     match: {
-      text: /(?:host|domain) (?:unknown|not found)|no such domain|domain (?:does not|doesn't) exist|domain name not found|NXDOMAIN|unrouteable address|illegal host\/domain|couldn't find any host named|no mx(?: record)?(?: found)? for|had no relevant answers|single label domains|null mx|sends and receives no email|does not accept mail|doesn't receive email|indicated no SMTP service|couldn't find a mail exchanger|nowhere to deliver mail|domain is not reachable|invalid domain\b(?! name)/i,
+      text: /(?:host|domain) (?:unknown|not found)|DNS lookup failure: host \S+ not found|no such domain|domain (?:does not|doesn't) exist|domain name not found|NXDOMAIN|unrouteable address|illegal host\/domain|couldn't find any host named|no mx(?: record)?(?: found)? for|had no relevant answers|single label domains|null mx|sends and receives no email|does not accept mail|doesn't receive email|indicated no SMTP service|couldn't find a mail exchanger|nowhere to deliver mail|domain is not reachable|invalid domain\b(?! name)/i,
     },
     category: 'domain_unknown',
     examples: [
@@ -127,6 +156,17 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
       '554 The mail could not be delivered to the recipient because the domain is not reachable. Please check the domain and try again (-1915321397:308:-2147467259)',
       '550 Host does not accept mail',
       'Domain {domain} sends and receives no email (NULL MX)',
+      'DNS lookup failure: host cx.libsisimai.org not found',
+    ],
+  },
+  {
+    // RFC 7504: 521 "host does not accept mail" and 556 "domain does not accept mail" (the
+    // reply to a null MX, RFC 7505 §4.2); the text varies, the code is specific.
+    id: 'rfc7504.does-not-accept-mail',
+    match: { code: [521, 556] },
+    category: 'domain_unknown',
+    examples: [
+      '521 5.3.2 <notaccept@libsisimai.net>: Recipient address rejected: System not accepting network messages. See https://libsisimai.org/en/reason/#notaccept',
     ],
   },
 ];

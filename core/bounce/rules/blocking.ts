@@ -74,6 +74,14 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
     ],
   },
   {
+    // Mail from a consumer connection must go through that ISP's own relay (Outbound Port 25
+    // Blocking, as Japanese ISPs require): the sending IP, not the message, is refused.
+    id: 'generic.use-isp-relay',
+    match: { text: /use the smtp server of your ISP/i },
+    category: 'ip_blocked',
+    examples: ['550 5.7.0 <shironeko@example.jp>... Please use the smtp server of your ISP.'],
+  },
+  {
     // PTR / FCrDNS checks (RFC 8601 iprev; 5.7.25 of RFC 7372). Before the auth rule: some
     // say "IPv6 ... PTR records and authentication".
     id: 'generic.ptr-required',
@@ -105,11 +113,17 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
     ],
   },
   {
-    // Hop-count loops (RFC 5321 §6.3) mention "too many hops": before the rate rule.
+    // Hop-count loops (RFC 5321 §6.3) mention "too many hops": before the rate rule. RFC 3463
+    // files X.4.6 "Routing loop detected" under network and routing status, hence network_error
+    // (Sisimai: networkerror); retrying the same route will loop again, so it is permanent.
     id: 'generic.mail-loop',
     match: { text: /mail loop|routing loop|hop count exceeded|too many hops|maximum hop count/i },
-    category: 'remote_error',
-    examples: ['554 5.4.6 Too many hops', '554 mail loop detected'],
+    category: 'network_error',
+    examples: [
+      '554 5.4.6 Too many hops',
+      '554 mail loop detected',
+      'Error transferring to neko22.example.org; Maximum hop count exceeded. Message probably in a routing loop.',
+    ],
   },
   {
     // RFC 5321 §4.5.3.1.10: the rest of the recipients go in another transaction. Nothing to throttle.

@@ -32,6 +32,6 @@ export const CATCH_ALL_RULES: readonly ReplyRule[] = [
     id: 'catch-all.none',
     match: {},
     category: 'unknown',
-    examples: ['pipe to |/usr/local/neko/bin/cat kijitora@example.com /home/neko/.cat'],
+    examples: ['----- The following addresses had permanent delivery errors -----'],
   },
 ];

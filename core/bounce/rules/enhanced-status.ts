@@ -39,7 +39,7 @@ const TABLE: ReadonlyArray<readonly [string, Category, string, Action?]> = [
   ['4.3', 'dns_failure', 'directory server failure'],
   ['4.4', 'domain_unknown', 'unable to route'],
   ['4.5', 'rate_limited', 'mail system congestion'],
-  ['4.6', 'remote_error', 'routing loop detected'],
+  ['4.6', 'network_error', 'routing loop detected'],
   ['4.7', 'expired', 'delivery time expired'],
   ['5.0', 'protocol_error', 'other or undefined protocol status'],
   ['5.1', 'protocol_error', 'invalid command'],

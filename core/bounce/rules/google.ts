@@ -263,9 +263,45 @@ export const GOOGLE_RULES: readonly ReplyRule[] = [
     ],
   },
   {
+    // Google Groups refusing a post: the group's spam filter ("rejected due to spam
+    // classification"). Before the auth rule: the text goes on to advise SPF records.
+    id: 'google.groups-spam',
+    match: { provider: G, text: /email to group \S+ was rejected due to spam classification/i },
+    category: 'spam_content',
+    examples: [
+      'Your email to group kijitora@example.com was rejected due to spam classification. To address this issue: * Contact the owner of the group, who can choose to enable message moderation instead of bouncing these emails. * Set up SPF records for your sending domain if you have not done so already.',
+    ],
+  },
+  {
+    // Google Groups: "the group you tried to contact (x) may not exist, or you may not have
+    // permission to post messages to the group" (sent in the sender's language, always with
+    // the groups.google.com help link). The group usually exists but does not take posts
+    // from this sender, so it is about the sender, not a reason to suppress the address.
+    id: 'google.groups-no-permission',
+    match: {
+      provider: G,
+      text: /may not have permission to post messages to the group|groups\.google\.com\/support/i,
+    },
+    category: 'sender_rejected',
+    examples: [
+      "Hello ak@libsisimai.com, We're writing to let you know that the group you tried to contact (libsisimai) may not exist, or you may not have permission to post messages to the group.",
+      'If you have questions related to this or any other Google group, visit the Help Centre at https://groups.google.com/support/.',
+    ],
+  },
+  {
+    // Gmail/Workspace "Send mail as" with a misconfigured alias: the sender identity is refused.
+    id: 'google.send-mail-as',
+    match: { provider: G, text: /using the 'Send mail as' feature/i },
+    category: 'sender_rejected',
+    examples: [
+      "** Message not delivered ** You're sending this from a different address or alias using the 'Send mail as' feature. The settings for your 'Send mail as' account are misconfigured or out of date. Check those settings and try resending.",
+    ],
+  },
+  {
+    // RFC 3463 X.4.6 "Routing loop detected" is a network and routing status.
     id: 'google.mail-loop',
     match: { provider: G, text: /exceeded \d+ hops/i },
-    category: 'remote_error',
+    category: 'network_error',
     examples: [
       '554 5.4.6 Message exceeded 50 hops, this may indicate a mail loop. For more information, go to Gmail Help. https://support.google.com/mail/?p=MailLoop',
     ],

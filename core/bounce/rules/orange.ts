@@ -22,13 +22,26 @@ export const ORANGE_RULES: readonly ReplyRule[] = [
     ],
   },
   {
-    // "Service refuse. Veuillez essayer plus tard": Orange's generic reputation deferral.
+    // "Service refuse" with code 505, given at end of DATA: a fault on Orange's side
+    // (Sisimai::Rhost::FrancePTT: systemerror), not a verdict on the sending IP.
+    id: 'orange.505-service-refused',
+    match: { provider: O, text: /Service refuse\. Veuillez essayer plus tard.*\b(?:OFR|LPN)\d*_505\b/i },
+    category: 'remote_error',
+    examples: [
+      '421 4.2.0 Service refuse. Veuillez essayer plus tard. Service refused, please try later. OFR005_505 [505]',
+    ],
+  },
+  {
+    // "Service refuse. Veuillez essayer plus tard" otherwise (OFR_999, OFR006_103, LPN001_108,
+    // LPN006_107, LPN005_510): Orange and La Poste refusing the sending IP on reputation,
+    // usually in the greeting (Sisimai::Rhost::FrancePTT: blocked).
     id: 'orange.service-refused',
     match: { provider: O, text: /Service refuse\. Veuillez essayer plus tard/i },
-    category: 'rate_limited',
+    category: 'ip_blocked',
     examples: [
       '421 mwinf5c77 ME Service refuse. Veuillez essayer plus tard. Service refused, please try later. OFR_999 [999]',
-      '421 4.2.0 Service refuse. Veuillez essayer plus tard. Service refused, please try later. OFR005_505 [505]',
+      '550 5.5.0 Service refuse. Veuillez essayer plus tard. service refused, please try later. LPN001_108',
+      '421 4.2.1 Service refuse. Veuillez essayer plus tard. Service refused, please try later. LPN006_107',
     ],
   },
   {

@@ -1,5 +1,6 @@
 import type { ReplyRule } from '../rule.js';
 import { APPLE_RULES } from './apple.js';
+import { CABLE_RULES } from './cable.js';
 import { COMCAST_RULES } from './comcast.js';
 import {
   BARRACUDA_RULES,
@@ -32,4 +33,5 @@ export const PROVIDER_RULES: readonly ReplyRule[] = [
   ...BARRACUDA_RULES,
   ...CLOUDFLARE_RULES,
   ...ZOHO_RULES,
+  ...CABLE_RULES,
 ];

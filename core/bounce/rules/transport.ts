@@ -8,12 +8,13 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
     // RFC 3207 STARTTLS, RFC 8461 MTA-STS, RFC 7672 DANE: TLS demanded or failed.
     id: 'generic.tls-failure',
     match: {
-      text: /STARTTLS|TLS (?:is )?required|requires? (?:encryption|TLS)|TLS (?:handshake|negotiation) failed|MTA-STS|\bDANE\b|tlsa-invalid|dnssec-invalid|certificate-(?:host-mismatch|expired)|no TLS available/i,
+      text: /STARTTLS|TLS (?:is )?required|requires? (?:encryption|TLS)|TLS (?:handshake|negotiation) failed|MTA-STS|\bDANE\b|tlsa-invalid|dnssec-invalid|certificate-(?:host-mismatch|expired)|no TLS available|does not support TLS/i,
     },
     category: 'tls_failure',
     examples: [
       '530 5.7.0 Must issue a STARTTLS command first. For more information, go to About SMTP error messages and review RFC 3207 specifications.',
       'No TLS available but required by configuration.',
+      '500 Remote server does not support TLS (state 6).',
     ],
   },
   {
@@ -61,6 +62,26 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
       '554 5.7.9 Header error',
       '552 5.6.0 Headers too large (3 max)',
     ],
+  },
+  {
+    // A mailing list manager refusing a post from a non-member (fml, Mailman, Google Groups):
+    // the list exists; this sender may not post to it.
+    id: 'generic.list-non-member',
+    match: { text: /not a member of this (?:mailing )?list|NOT MEMBER article from|are not member\b/i },
+    category: 'sender_rejected',
+    examples: [
+      'You sironeko@neko.example.org are not member (neko-nyaan ML) You are not a member of this mailing list <neko-nyaan@example.org>.',
+    ],
+  },
+  {
+    // fml's loop protection (a Message-ID it has already distributed): the list software's own
+    // error, Sisimai "systemerror".
+    id: 'generic.list-loop-alert',
+    match: {
+      text: /Loop Alert: Duplicated Message-ID|Duplicated Message-ID in|has detected a loop condition/i,
+    },
+    category: 'remote_error',
+    examples: ['Loop Alert: Duplicated Message-ID (neko ML) Duplicated Message-ID in <neko@example.co.jp>.'],
   },
   {
     id: 'generic.policy',

@@ -96,11 +96,15 @@ export const YAHOO_RULES: readonly ReplyRule[] = [
   },
   {
     id: 'yahoo.mailbox-disabled',
-    match: { provider: Y, text: /dd \S+ is no longer valid|This mailbox is disabled \(554\.30\)/i },
+    match: {
+      provider: Y,
+      text: /dd \S+ is no longer valid|This mailbox is disabled \(554\.30\)|delivery error: dd Sorry your message to \S+ cannot be delivered\. This account has been disabled/i,
+    },
     category: 'mailbox_disabled',
     examples: [
       '554 delivery error: dd ****@yahoo.com is no longer valid.',
       '554 30 Sorry, your message to *****@aol.jp cannot be delivered. This mailbox is disabled (554.30)',
+      '554 delivery error: dd Sorry your message to kijitora@example.co.jp cannot be delivered. This account has been disabled or discontinued [#102]. - mta222.mail.example.co.jp',
     ],
   },
   {

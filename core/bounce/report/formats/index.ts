@@ -4,12 +4,14 @@ import { angleList } from './angle-list.js';
 import { dragonfly } from './dragonfly.js';
 import { exchange } from './exchange.js';
 import { exim } from './exim.js';
+import { fml } from './fml.js';
 import { gmail } from './gmail.js';
 import { notes } from './notes.js';
 import { sendmail } from './sendmail.js';
 import type { TextFormat } from './types.js';
 
 export const TEXT_FORMATS: readonly TextFormat[] = [
+  fml,
   amazonses,
   dragonfly,
   gmail,

@@ -49,7 +49,13 @@ export const sendmail: TextFormat = {
       else general.push(t.replace(/^<<<\s*/, ''));
     }
     const out: FoundRecipient[] = [];
-    for (const [rcpt, d] of byRcpt) out.push(found(rcpt, [...d, ...general].join(' ')));
+    for (const [rcpt, d] of byRcpt) {
+      // With several recipients, the session lines not tied to one ("While talking to x: >>>
+      // DATA <<< 550 ...") belong to whichever talked to that host: a recipient whose own
+      // line already gives a reason ("554 <a@b>... 550 Host unknown") keeps only that.
+      const own = d.some((x) => (ADDR_DOTS.exec(x)?.[2] ?? x).trim() !== '');
+      out.push(found(rcpt, (byRcpt.size > 1 && own ? d : [...d, ...general]).join(' ')));
+    }
     if (out.length === 0 && general.length > 0) {
       const to = /^To:\s*(.+)$/im.exec(text.slice(head.length));
       const rcpt = to ? addressesIn(to[1]!)[0] : undefined;
