@@ -5,10 +5,11 @@ import type { MessageForDelivery, MessageStore } from '../adapters/postgres/mess
 import type { SmtpEnvelope, SmtpSessionParams, SmtpTimeouts } from '../adapters/smtp-client.js';
 import { deferredWithoutReply, outcomesOfSession } from '../core/attempt.js';
 import type { RecipientOutcome } from '../core/delivery-outcome.js';
-import type { DeliveryEvent, RecipientUpdate } from '../core/events.js';
+import type { DeliveryEvent, RecipientUpdate, SuppressionEntry } from '../core/events.js';
 import { planMx } from '../core/mx.js';
 import { formatSmtpReply, type SmtpPhase } from '../core/smtp-reply.js';
 import type { SmtpSendResult } from '../core/smtp-result.js';
+import { suppressionOriginFor } from '../core/suppression.js';
 import type { DeliverInput, DeliverResult } from './types.js';
 
 export interface EgressIp {
@@ -33,6 +34,8 @@ export interface DeliverDeps {
     readonly port: number;
     readonly timeouts: SmtpTimeouts;
   };
+  /** The VERP MAIL FROM for a message; recipient index 0 when the transaction has several. */
+  readonly returnPath: (messageId: string, recipientIndex: number, sendingDomain: string) => string;
   readonly random: () => number;
   readonly now: () => number;
 }
@@ -114,6 +117,10 @@ export function createDeliver(deps: DeliverDeps) {
     const routed = await route(input.domain);
     if ('outcome' in routed)
       return { outcomes: same(input.recipients, routed.outcome), mxHost: null, mxAddress: null, tls: null };
+    // One recipient: its own index, so an asynchronous bounce names it even when the
+    // report does not; several: index 0, and the report's Final-Recipient says which.
+    const only = input.recipients.length === 1 ? (message.recipientIndex[input.recipients[0]!] ?? 0) : 0;
+    const mailFrom = deps.returnPath(message.id, only, message.sendingDomain);
     const failures: string[] = [];
     let lastHost: string | null = null;
     let hostNotFound = 0;
@@ -136,7 +143,7 @@ export function createDeliver(deps: DeliverDeps) {
         };
         const result = await deps.send(
           params,
-          { mailFrom: message.envelopeFrom, recipients: input.recipients },
+          { mailFrom, recipients: input.recipients },
           message.mime,
           heartbeat,
         );
@@ -184,6 +191,7 @@ export function createDeliver(deps: DeliverDeps) {
     const durationMs = deps.now() - started;
     const events: DeliveryEvent[] = [];
     const updates: RecipientUpdate[] = [];
+    const suppressions: SuppressionEntry[] = [];
     const base = {
       messageId: message.id,
       tenantId: message.tenantId,
@@ -221,6 +229,16 @@ export function createDeliver(deps: DeliverDeps) {
         attempted: true,
       });
       if (o.kind === 'deferred') anyDeferred = true;
+      const origin = o.kind === 'bounced' ? suppressionOriginFor(o.category, true) : null;
+      if (origin && o.kind === 'bounced') {
+        suppressions.push({
+          tenantId: message.tenantId,
+          email: address,
+          origin,
+          reason: o.category,
+          sourceMessageId: message.id,
+        });
+      }
     }
     if (anyDeferred) {
       // Once per message: a unique index drops repeats from later attempts.
@@ -236,7 +254,7 @@ export function createDeliver(deps: DeliverDeps) {
         detail: null,
       });
     }
-    await deps.journal.append(events, updates);
+    await deps.journal.append(events, updates, suppressions);
     return {
       ip: record.mxAddress ? ip.address : null,
       recipients: [...record.outcomes].map(([address, o]) => ({

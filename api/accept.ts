@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { MessageStore } from '../adapters/postgres/messages.js';
+import type { SuppressionStore } from '../adapters/postgres/suppressions.js';
 import type { KeyPrincipal, SendingDomain, TenantStore } from '../adapters/postgres/tenants.js';
 import type { Mailbox } from '../core/address.js';
 import type { DeliveryEvent } from '../core/events.js';
 import type { RetrySchedule } from '../core/retry-schedule.js';
+import { suppressionKey } from '../core/suppression.js';
 import type { MessageWorkflowInput } from '../workflows/messages.js';
 import { ApiError } from './errors.js';
 import type { EmailDraft } from './validate.js';
@@ -22,6 +24,7 @@ export interface MessageStarter {
 export interface AcceptDeps {
   readonly tenants: Pick<TenantStore, 'domainByName'>;
   readonly messages: Pick<MessageStore, 'insert' | 'remove'>;
+  readonly suppressions: Pick<SuppressionStore, 'suppressedAmong'>;
   readonly starter: MessageStarter;
   readonly compose: (draft: EmailDraft, messageIdHeader: string, date: Date) => Promise<Buffer>;
   readonly retry: RetrySchedule;
@@ -67,10 +70,17 @@ export function createAccept(deps: AcceptDeps) {
     const messageIdHeader = `<${id}@${domain.name}>`;
     const mime = await deps.compose(draft, messageIdHeader, new Date(acceptedAt));
     const recipients = uniqueRecipients(draft);
-    const queued: DeliveryEvent[] = recipients.map((r) => ({
+    const suppressed = await deps.suppressions.suppressedAmong(
+      principal.tenantId,
+      recipients.map((r) => r.address),
+    );
+    const isSuppressed = (m: Mailbox) => suppressed.has(suppressionKey(m.address));
+    // A suppressed recipient gets a `suppressed` event and is never tried (Resend semantics:
+    // the send itself still succeeds).
+    const firstEvents: DeliveryEvent[] = recipients.map((r) => ({
       messageId: id,
       tenantId: principal.tenantId,
-      event: 'queued',
+      event: isSuppressed(r) ? 'suppressed' : 'queued',
       recipient: r.address,
       sendingDomain: domain.name,
       recipientDomain: r.domain,
@@ -88,7 +98,7 @@ export function createAccept(deps: AcceptDeps) {
       category: null,
       tls: null,
       durationMs: null,
-      detail: null,
+      detail: isSuppressed(r) ? 'on the suppression list' : null,
     }));
     const addresses = (ms: readonly Mailbox[]) =>
       ms.map((m) => (m.name ? `${m.name} <${m.address}>` : m.address));
@@ -99,7 +109,6 @@ export function createAccept(deps: AcceptDeps) {
         domainId: domain.id,
         messageType: draft.messageType,
         fromHeader: draft.fromHeader,
-        envelopeFrom: draft.from.address,
         subject: draft.subject,
         to: addresses(draft.to),
         cc: draft.cc.length ? addresses(draft.cc) : null,
@@ -110,13 +119,17 @@ export function createAccept(deps: AcceptDeps) {
         tags: draft.tags.length ? draft.tags : null,
         messageIdHeader,
         mime,
-        recipients: recipients.map((r) => ({ address: r.address, domain: r.domain })),
+        recipients: recipients.map((r) => ({
+          address: r.address,
+          domain: r.domain,
+          state: isSuppressed(r) ? 'suppressed' : 'queued',
+        })),
       },
-      queued,
+      firstEvents,
     );
     const input: MessageWorkflowInput = {
       messageId: id,
-      recipients: recipients.map((r) => r.address),
+      recipients: recipients.filter((r) => !isSuppressed(r)).map((r) => r.address),
       acceptedAtMs: acceptedAt + draft.delayMs,
       retry: deps.retry,
       egressTaskQueue: deps.egressTaskQueue,
@@ -134,6 +147,7 @@ export function createAccept(deps: AcceptDeps) {
   }
 
   async function start(p: Awaited<ReturnType<typeof store>>): Promise<void> {
+    if (p.input.recipients.length === 0) return; // every recipient suppressed: nothing to deliver
     try {
       await deps.starter.start(p.input, p.attributes, p.delayMs);
     } catch (err) {

@@ -1,19 +1,27 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type EmailRoutesDeps, registerEmailRoutes } from './emails.js';
 import { ApiError } from './errors.js';
+import { registerSuppressionRoutes, type SuppressionRoutesDeps } from './suppressions.js';
 
 /** Name of each part (database, temporal, worker) → whether it is up. */
 export type HealthCheck = () => Promise<Record<string, boolean>>;
 
-export interface ApiDeps extends EmailRoutesDeps {
-  readonly health: HealthCheck;
-  readonly logger: FastifyBaseLogger;
-}
+export type ApiDeps = EmailRoutesDeps &
+  SuppressionRoutesDeps & {
+    readonly health: HealthCheck;
+    readonly logger: FastifyBaseLogger;
+  };
 
 // Resend accepts 40 MB of email after base64 (resend-api-notes §2.4); JSON adds a little.
 const BODY_LIMIT_BYTES = 45 * 1024 * 1024;
 
-const KNOWN_PATHS = [/^\/emails$/, /^\/emails\/batch$/, /^\/emails\/[^/]+$/, /^\/health$/];
+const KNOWN_PATHS = [
+  /^\/emails$/,
+  /^\/emails\/batch$/,
+  /^\/emails\/[^/]+$/,
+  /^\/suppressions(\/[^/]+|\/batch\/(add|remove))?$/,
+  /^\/health$/,
+];
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
@@ -81,5 +89,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   registerEmailRoutes(app, deps);
+  registerSuppressionRoutes(app, deps);
   return app;
 }

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { createDb } from '../adapters/postgres/db.js';
 import { migrate } from '../adapters/postgres/migrate.js';
+import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
 import { generateApiKey } from '../api/api-keys.js';
 import { parseAddress } from '../core/address.js';
-import { configOrExit, loggerFor, openDatabase, openTemporal } from './runtime.js';
+import { configOrExit, loggerFor, masterKeyFor, openDatabase, openTemporal } from './runtime.js';
 import { serve } from './serve.js';
 
 const USAGE = `usage: posthorn <command>
@@ -14,6 +15,8 @@ const USAGE = `usage: posthorn <command>
   migrate                apply database migrations
   keys create --tenant NAME --domain DOMAIN [--verified] [--name NAME] [--sending-only]
                          create an API key (and the tenant and domain when missing)
+  suppressions list|add|remove --tenant NAME [EMAIL] [--reason TEXT]
+                         show or change a tenant's suppression list
   classify --reply "550 5.1.1 …" | --jsonl | FILE.eml …
                          classify SMTP replies or bounce messages
 `;
@@ -26,6 +29,7 @@ async function runNode(embedded: boolean): Promise<number> {
     process.stderr.write('posthorn serve needs DATABASE_URL and TEMPORAL_ADDRESS (or use `posthorn dev`)\n');
     return 2;
   }
+  const masterKey = masterKeyFor(config, { generate: embedded });
   const temporal = await openTemporal(config, log);
   const database = await openDatabase(config, { share: true }).catch(async (err) => {
     await temporal.stop();
@@ -35,6 +39,7 @@ async function runNode(embedded: boolean): Promise<number> {
     databaseUrl: database.url,
     databaseMaxConnections: database.maxConnections,
     temporalAddress: temporal.address,
+    masterKey,
     logger: log,
   });
   log.info(
@@ -121,6 +126,47 @@ async function keysCreate(args: string[]): Promise<number> {
   });
 }
 
+async function suppressionsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { tenant: { type: 'string' }, reason: { type: 'string', default: 'added by an operator' } },
+  });
+  const [action, email] = positionals;
+  if (!values.tenant || !['list', 'add', 'remove'].includes(action ?? '') || (action !== 'list' && !email)) {
+    process.stderr.write('usage: posthorn suppressions list|add|remove --tenant NAME [EMAIL]\n');
+    return 2;
+  }
+  return withDatabase(async (db) => {
+    const tenantId = await tenantStore(db).tenantIdByName(values.tenant!);
+    if (!tenantId) {
+      process.stderr.write(`posthorn suppressions: no tenant named ${values.tenant}\n`);
+      return 1;
+    }
+    const store = suppressionStore(db);
+    switch (action) {
+      case 'add':
+        process.stdout.write(`${JSON.stringify(await store.add(tenantId, email!, values.reason!))}\n`);
+        return 0;
+      case 'remove': {
+        const removed = await store.remove(tenantId, email!);
+        process.stdout.write(removed ? `removed ${removed.email}\n` : `${email} was not suppressed\n`);
+        return removed ? 0 : 1;
+      }
+      default: {
+        // Pages through the whole list, newest first (rows of 100).
+        let after: string | undefined;
+        for (;;) {
+          const rows = await store.list(tenantId, 100, { after });
+          for (const r of rows.slice(0, 100)) process.stdout.write(`${JSON.stringify(r)}\n`);
+          if (rows.length <= 100) return 0;
+          after = rows[99]!.id;
+        }
+      }
+    }
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -138,6 +184,8 @@ export async function main(argv: string[]): Promise<number> {
         if (rest[0] === 'create') return await keysCreate(rest.slice(1));
         process.stderr.write(USAGE);
         return 2;
+      case 'suppressions':
+        return await suppressionsCommand(rest);
       case 'classify': {
         const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
         if (rest.includes('--reply') || rest.includes('--jsonl')) {

@@ -1,9 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { decodeMasterKey, MASTER_KEY_BYTES } from '../adapters/hmac.js';
 import { createLogger } from '../adapters/logger.js';
 import { startEmbeddedPostgres } from '../adapters/pglite-server.js';
 import { searchAttributeFlags } from '../adapters/temporal.js';
@@ -24,6 +26,22 @@ export function configOrExit(): Config {
 
 export function loggerFor(config: Config): Logger {
   return createLogger(config.logLevel);
+}
+
+/**
+ * The master secret: POSTHORN_SECRET_KEY, or for `posthorn dev` one generated once and
+ * kept in the data directory (mode 0600) so VERP addresses stay valid across restarts.
+ */
+export function masterKeyFor(config: Config, opts: { generate: boolean }): Buffer {
+  if (config.secretKey) return decodeMasterKey(config.secretKey);
+  if (!opts.generate)
+    throw new Error('POSTHORN_SECRET_KEY is required (base64 of 32 random bytes: `openssl rand -base64 32`)');
+  const file = join(resolve(config.dataDir), 'secret.key');
+  if (!existsSync(file)) {
+    mkdirSync(resolve(config.dataDir), { recursive: true });
+    writeFileSync(file, randomBytes(MASTER_KEY_BYTES).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return decodeMasterKey(readFileSync(file, 'utf8'));
 }
 
 /** A database to talk to: DATABASE_URL, the running dev node's PGlite, or our own PGlite. */

@@ -4,12 +4,15 @@ import { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { createDnsResolver } from '../adapters/dns.js';
+import { verpKeysFromMaster } from '../adapters/hmac.js';
+import { parseMail } from '../adapters/mail-parser.js';
 import { composeMime } from '../adapters/mime.js';
 import { createDb } from '../adapters/postgres/db.js';
 import { idempotencyStore } from '../adapters/postgres/idempotency.js';
 import { createJournal } from '../adapters/postgres/journal.js';
 import { messageStore } from '../adapters/postgres/messages.js';
 import { migrate } from '../adapters/postgres/migrate.js';
+import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
 import { sendOverSmtp } from '../adapters/smtp-client.js';
 import {
@@ -24,7 +27,11 @@ import { createAccept } from '../api/accept.js';
 import { buildApi } from '../api/server.js';
 import type { EmailDraft } from '../api/validate.js';
 import type { Config } from '../config/schema.js';
+import { parseReport } from '../core/bounce/report/index.js';
 import type { RetrySchedule } from '../core/retry-schedule.js';
+import { decodeVerpAddress, verpAddress } from '../core/verp.js';
+import { startBounceListener } from '../inbound/bounce-listener.js';
+import { createIntake } from '../inbound/intake.js';
 
 export interface Running {
   readonly apiUrl: string;
@@ -68,7 +75,13 @@ function composeDraft(draft: EmailDraft, messageIdHeader: string, date: Date): P
  */
 export async function serve(
   config: Config,
-  deps: { databaseUrl: string; databaseMaxConnections: number; temporalAddress: string; logger: Logger },
+  deps: {
+    databaseUrl: string;
+    databaseMaxConnections: number;
+    temporalAddress: string;
+    masterKey: Buffer;
+    logger: Logger;
+  },
 ): Promise<Running> {
   const log = deps.logger;
   const db = createDb({ connectionString: deps.databaseUrl, maxConnections: deps.databaseMaxConnections });
@@ -80,8 +93,10 @@ export async function serve(
   await ensureSearchAttributes(client, config.temporalNamespace);
 
   const journal = createJournal(db);
+  const verp = verpKeysFromMaster([deps.masterKey]);
   const messages = messageStore(db);
   const tenants = tenantStore(db);
+  const suppressions = suppressionStore(db);
   const activities = createActivities({
     messages,
     journal,
@@ -98,6 +113,8 @@ export async function serve(
         socketMs: config.smtpCommandTimeout,
       },
     },
+    returnPath: (messageId, recipientIndex, sendingDomain) =>
+      verpAddress(messageId, recipientIndex, `${config.returnPathSubdomain}.${sendingDomain}`, verp.mac),
     random: () => randomInt(0, 2 ** 32) / 2 ** 32,
     now: Date.now,
   });
@@ -124,11 +141,13 @@ export async function serve(
     logger: log,
     tenants,
     messages,
+    suppressions,
     idempotency: idempotencyStore(db),
     now: Date.now,
     accept: createAccept({
       tenants,
       messages,
+      suppressions,
       starter: temporalMessageStarter(client),
       compose: composeDraft,
       retry: retryScheduleOf(config),
@@ -150,6 +169,26 @@ export async function serve(
   const apiUrl = await api.listen({ port: config.apiPort, host: config.apiHost });
   log.info({ event: 'api.listening', url: apiUrl }, 'HTTP API listening');
 
+  const inbound =
+    config.inboundPort === 0
+      ? null
+      : await startBounceListener({
+          host: config.inboundHost,
+          port: config.inboundPort,
+          hostname: config.hostname,
+          logger: log,
+          decodeReturnPath: (address) => {
+            const d = decodeVerpAddress(address, verp.verify);
+            return d.ok ? { messageId: d.messageId, recipientIndex: d.recipientIndex } : null;
+          },
+          intake: createIntake({
+            messages,
+            journal,
+            parse: async (raw) => parseReport(await parseMail(raw)),
+          }),
+        });
+  if (inbound) log.info({ event: 'inbound.listening', port: inbound.port }, 'bounce intake listening');
+
   let stopping: Promise<void> | null = null;
   return {
     apiUrl,
@@ -157,6 +196,7 @@ export async function serve(
     stop() {
       stopping ??= (async () => {
         await api.close();
+        await inbound?.close();
         for (const w of [messageWorker, egressWorker]) if (w.getState() === 'RUNNING') w.shutdown();
         await done.catch(() => {});
         await journal.close();

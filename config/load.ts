@@ -25,6 +25,10 @@ const ENV: Record<string, { key: string; list?: true }> = {
   POSTHORN_RETRY_MAX: { key: 'retryMax' },
   POSTHORN_RETRY_MAX_AGE: { key: 'retryMaxAge' },
   POSTHORN_LOG_LEVEL: { key: 'logLevel' },
+  POSTHORN_SECRET_KEY: { key: 'secretKey' },
+  POSTHORN_RETURN_PATH_SUBDOMAIN: { key: 'returnPathSubdomain' },
+  POSTHORN_INBOUND_PORT: { key: 'inboundPort' },
+  POSTHORN_INBOUND_HOST: { key: 'inboundHost' },
 };
 
 export type ConfigLoad = { ok: true; config: Config } | { ok: false; problems: string[] };

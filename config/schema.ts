@@ -53,6 +53,16 @@ export const configSchema = z.object({
   retryFactor: z.coerce.number().min(1).max(10).default(2),
   retryMax: duration.prefault('4h'),
   retryMaxAge: duration.prefault('3d'),
+  /** Base64 of 32 random bytes; HKDF derives the VERP and key-encryption keys from it. */
+  secretKey: z.string().optional(),
+  /** MAIL FROM is bounces+<token>@<this>.<sending domain> (SPF-aligned with the From domain). */
+  returnPathSubdomain: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'a single DNS label')
+    .default('send'),
+  /** Port of the SMTP listener for DSNs and complaints; 0 turns it off. */
+  inboundPort: z.coerce.number().int().min(0).max(65535).default(2525),
+  inboundHost: z.string().default('127.0.0.1'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

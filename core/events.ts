@@ -13,6 +13,7 @@ export const EVENT_NAMES = [
   'bounced',
   'failed',
   'suppressed',
+  'complained',
 ] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
@@ -43,6 +44,16 @@ export interface DeliveryEvent {
   readonly detail: string | null;
 }
 
+/** A recipient to add to its tenant's suppression list. */
+export interface SuppressionEntry {
+  readonly tenantId: string;
+  readonly email: string;
+  readonly origin: 'bounce' | 'complaint' | 'manual';
+  /** Category or free text saying why. */
+  readonly reason: string;
+  readonly sourceMessageId: string | null;
+}
+
 export interface RecipientUpdate {
   readonly messageId: string;
   readonly address: string;
@@ -50,19 +61,4 @@ export interface RecipientUpdate {
   readonly lastReply: string | null;
   /** Whether this update is one more delivery attempt for the recipient. */
   readonly attempted: boolean;
-}
-
-/** Resend's `last_event` values that our events map to (the others never come from us yet). */
-export function lastEventName(event: EventName): string | null {
-  switch (event) {
-    case 'queued':
-    case 'delivered':
-    case 'delivery_delayed':
-    case 'bounced':
-    case 'failed':
-    case 'suppressed':
-      return event;
-    case 'deferred':
-      return null;
-  }
 }

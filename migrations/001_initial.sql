@@ -38,7 +38,6 @@ CREATE TABLE messages (
   domain_id       uuid NOT NULL REFERENCES domains(id),
   message_type    text NOT NULL,
   from_header     text NOT NULL,
-  envelope_from   text NOT NULL,
   subject         text NOT NULL,
   to_addrs        jsonb NOT NULL,
   cc_addrs        jsonb,

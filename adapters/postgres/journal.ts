@@ -1,4 +1,6 @@
-import type { DeliveryEvent, RecipientUpdate } from '../../core/events.js';
+import { randomUUID } from 'node:crypto';
+import type { DeliveryEvent, RecipientUpdate, SuppressionEntry } from '../../core/events.js';
+import { suppressionKey } from '../../core/suppression.js';
 import type { Db } from './db.js';
 
 /**
@@ -8,7 +10,11 @@ import type { Db } from './db.js';
  * database sees a round trip per batch instead of one per event.
  */
 export interface Journal {
-  append(events: readonly DeliveryEvent[], updates?: readonly RecipientUpdate[]): Promise<void>;
+  append(
+    events: readonly DeliveryEvent[],
+    updates?: readonly RecipientUpdate[],
+    suppressions?: readonly SuppressionEntry[],
+  ): Promise<void>;
   /** Waits for everything appended so far, then stops accepting. */
   close(): Promise<void>;
 }
@@ -16,6 +22,7 @@ export interface Journal {
 interface Pending {
   events: DeliveryEvent[];
   updates: RecipientUpdate[];
+  suppressions: SuppressionEntry[];
   waiters: { resolve: () => void; reject: (err: unknown) => void }[];
 }
 
@@ -56,6 +63,11 @@ const UPDATE_RECIPIENTS = `UPDATE recipients r
   WHERE r.message_id = u.message_id AND r.address = u.address
     AND (r.state IN ('queued', 'deferred') OR (r.state = 'delivered' AND u.state = 'bounced'))`;
 
+// The first reason recorded for an address stays; a later bounce does not rewrite history.
+const INSERT_SUPPRESSIONS = `INSERT INTO suppressions (id, tenant_id, email, origin, reason, source_message_id)
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[])
+  ON CONFLICT (tenant_id, email) DO NOTHING`;
+
 export function createJournal(db: Db): Journal {
   let pending: Pending | null = null;
   let flushing: Promise<void> = Promise.resolve();
@@ -79,6 +91,17 @@ export function createJournal(db: Db): Journal {
           u.map((x) => x.attempted),
         ]);
       }
+      if (batch.suppressions.length > 0) {
+        const x = batch.suppressions;
+        await tx.query(INSERT_SUPPRESSIONS, [
+          x.map(() => randomUUID()),
+          x.map((e) => e.tenantId),
+          x.map((e) => suppressionKey(e.email)),
+          x.map((e) => e.origin),
+          x.map((e) => e.reason),
+          x.map((e) => e.sourceMessageId),
+        ]);
+      }
     });
   }
 
@@ -97,17 +120,18 @@ export function createJournal(db: Db): Journal {
   }
 
   return {
-    append(events, updates = []) {
+    append(events, updates = [], suppressions = []) {
       if (closed) return Promise.reject(new Error('journal is closed'));
-      if (events.length === 0 && updates.length === 0) return Promise.resolve();
+      if (events.length === 0 && updates.length === 0 && suppressions.length === 0) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         if (!pending) {
-          pending = { events: [], updates: [], waiters: [] };
+          pending = { events: [], updates: [], suppressions: [], waiters: [] };
           // The batch fills while the previous one is being written, then goes.
           flushNext();
         }
         pending.events.push(...events);
         pending.updates.push(...updates);
+        pending.suppressions.push(...suppressions);
         pending.waiters.push({ resolve, reject });
       });
     },

@@ -7,7 +7,6 @@ export interface NewMessage {
   readonly domainId: string;
   readonly messageType: string;
   readonly fromHeader: string;
-  readonly envelopeFrom: string;
   readonly subject: string;
   readonly to: readonly string[];
   readonly cc: readonly string[] | null;
@@ -18,8 +17,8 @@ export interface NewMessage {
   readonly tags: readonly { name: string; value: string }[] | null;
   readonly messageIdHeader: string;
   readonly mime: Buffer;
-  /** Envelope recipients, deduplicated, with their domains. */
-  readonly recipients: readonly { address: string; domain: string }[];
+  /** Envelope recipients, deduplicated, with their domains; suppressed ones are never tried. */
+  readonly recipients: readonly { address: string; domain: string; state: 'queued' | 'suppressed' }[];
 }
 
 /** The email object of `GET /emails/{id}` before it is shaped for the wire. */
@@ -47,8 +46,9 @@ export interface MessageForDelivery {
   tenantId: string;
   sendingDomain: string;
   messageType: string;
-  envelopeFrom: string;
   mime: Buffer;
+  /** Envelope recipient → its 1-based index (for the VERP return path). */
+  recipientIndex: Record<string, number>;
 }
 
 const EMAIL_COLUMNS = `m.id, m.seq, m.from_header AS "from", m.to_addrs AS "to", m.cc_addrs AS cc, m.bcc_addrs AS bcc,
@@ -59,20 +59,19 @@ const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
 
 export function messageStore(db: Db) {
   return {
-    /** Stores the message, its recipients and its `queued` events in one transaction. */
-    async insert(m: NewMessage, queued: readonly DeliveryEvent[]): Promise<void> {
+    /** Stores the message, its recipients and its first events in one transaction. */
+    async insert(m: NewMessage, events: readonly DeliveryEvent[]): Promise<void> {
       await db.transaction(async (tx) => {
         await tx.query(
-          `INSERT INTO messages (id, tenant_id, domain_id, message_type, from_header, envelope_from, subject, to_addrs, cc_addrs,
+          `INSERT INTO messages (id, tenant_id, domain_id, message_type, from_header, subject, to_addrs, cc_addrs,
              bcc_addrs, reply_to, html, text_body, tags, message_id_hdr, mime)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
           [
             m.id,
             m.tenantId,
             m.domainId,
             m.messageType,
             m.fromHeader,
-            m.envelopeFrom,
             m.subject,
             json(m.to),
             json(m.cc),
@@ -87,24 +86,28 @@ export function messageStore(db: Db) {
         );
         await tx.query(
           `INSERT INTO recipients (message_id, idx, address, domain, state)
-           SELECT $1, i, a, d, 'queued' FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS u(a, d, i)`,
-          [m.id, m.recipients.map((r) => r.address), m.recipients.map((r) => r.domain)],
+           SELECT $1, i, a, d, s FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(a, d, s, i)`,
+          [
+            m.id,
+            m.recipients.map((r) => r.address),
+            m.recipients.map((r) => r.domain),
+            m.recipients.map((r) => r.state),
+          ],
         );
-        for (const e of queued) {
-          await tx.query(
-            `INSERT INTO delivery_events (message_id, tenant_id, event, recipient, sending_domain, recipient_domain, message_type)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-            [
-              e.messageId,
-              e.tenantId,
-              e.event,
-              e.recipient,
-              e.sendingDomain,
-              e.recipientDomain,
-              e.messageType,
-            ],
-          );
-        }
+        await tx.query(
+          `INSERT INTO delivery_events (message_id, tenant_id, event, recipient, sending_domain, recipient_domain, message_type, detail)
+           SELECT $1, $2, e, r, sd, rd, $3, d FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u(e, r, sd, rd, d)`,
+          [
+            m.id,
+            m.tenantId,
+            m.messageType,
+            events.map((e) => e.event),
+            events.map((e) => e.recipient),
+            events.map((e) => e.sendingDomain),
+            events.map((e) => e.recipientDomain),
+            events.map((e) => e.detail),
+          ],
+        );
       });
     },
 
@@ -156,10 +159,32 @@ export function messageStore(db: Db) {
       return r.rowCount === 1;
     },
 
+    /** A message's envelope recipients by index, for mapping reports back (null if unknown). */
+    async envelopeOf(
+      id: string,
+    ): Promise<{
+      tenantId: string;
+      sendingDomain: string;
+      messageType: string;
+      recipients: { idx: number; address: string }[];
+    } | null> {
+      const m = await db.query<{ tenantId: string; sendingDomain: string; messageType: string }>(
+        `SELECT m.tenant_id AS "tenantId", d.name AS "sendingDomain", m.message_type AS "messageType"
+         FROM messages m JOIN domains d ON d.id = m.domain_id WHERE m.id = $1`,
+        [id],
+      );
+      if (!m.rows[0]) return null;
+      const r = await db.query<{ idx: number; address: string }>(
+        'SELECT idx, address FROM recipients WHERE message_id = $1 ORDER BY idx',
+        [id],
+      );
+      return { ...m.rows[0], recipients: r.rows };
+    },
+
     async forDelivery(id: string): Promise<MessageForDelivery | null> {
       const r = await db.query<MessageForDelivery>(
-        `SELECT m.id, m.tenant_id AS "tenantId", d.name AS "sendingDomain", m.message_type AS "messageType",
-                m.envelope_from AS "envelopeFrom", m.mime
+        `SELECT m.id, m.tenant_id AS "tenantId", d.name AS "sendingDomain", m.message_type AS "messageType", m.mime,
+                (SELECT jsonb_object_agg(r.address, r.idx) FROM recipients r WHERE r.message_id = m.id) AS "recipientIndex"
          FROM messages m JOIN domains d ON d.id = m.domain_id WHERE m.id = $1`,
         [id],
       );

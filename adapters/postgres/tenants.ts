@@ -31,6 +31,11 @@ export function tenantStore(db: Db) {
       return row.rows[0]!.id;
     },
 
+    async tenantIdByName(name: string): Promise<string | null> {
+      const r = await db.query<{ id: string }>('SELECT id FROM tenants WHERE name = $1', [name]);
+      return r.rows[0]?.id ?? null;
+    },
+
     /** Adds the domain to the tenant, or returns it if it is already the tenant's. */
     async ensureDomain(
       tenantId: string,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ export interface Stack {
   readonly dns: TestDnsServer;
   readonly sinks: Record<string, SmtpSink>;
   readonly smtpPort: number;
+  /** The bounce intake listener's port on 127.0.0.1. */
+  readonly inboundPort: number;
   readonly temporalAddress: string;
   stop(): Promise<void>;
 }
@@ -79,6 +82,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
 
     const apiPort = await freePort();
+    const inboundPort = await freePort();
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -90,6 +94,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       POSTHORN_EGRESS_IPS: EGRESS_IPS.map((ip, i) => `${ip}=mta${i + 1}.posthorn.test`).join(','),
       POSTHORN_DATA_DIR: dir,
       POSTHORN_LOG_LEVEL: 'warn',
+      POSTHORN_SECRET_KEY: randomBytes(32).toString('base64'),
+      POSTHORN_INBOUND_PORT: String(inboundPort),
       ...options.env,
     };
     const node = new PosthornProcess(env, `http://127.0.0.1:${apiPort}`);
@@ -101,6 +107,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       dns,
       sinks,
       smtpPort: Number(env.POSTHORN_SMTP_PORT),
+      inboundPort,
       temporalAddress: temporal.address,
       stop,
     };
