@@ -261,6 +261,7 @@ export function createDeliver(deps: DeliverDeps) {
         address,
         verdict: o.kind,
         retryHintMs: o.kind === 'deferred' ? o.retryHintMs : null,
+        category: o.kind === 'delivered' ? null : o.category,
       })),
       finishedAtMs: deps.now(),
     };

@@ -1,3 +1,5 @@
+import type { Category } from '../core/bounce/taxonomy.js';
+
 /**
  * The contract between workflows and activities: plain JSON in and out, ids rather than
  * bodies. Workflows import these types only (`import type`).
@@ -23,6 +25,8 @@ export interface DeliverResult {
     readonly verdict: RecipientVerdict;
     /** A wait the remote asked for before the next try, ms. */
     readonly retryHintMs: number | null;
+    /** What the outcome was (DESIGN.md §4), null when delivered. */
+    readonly category: Category | null;
   }[];
   /** The activity's clock when it finished, ms since the epoch; workflows use it for age. */
   readonly finishedAtMs: number;

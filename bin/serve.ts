@@ -48,6 +48,7 @@ export function retryScheduleOf(config: Config): RetrySchedule {
     factor: config.retryFactor,
     maxDelayMs: config.retryMax,
     maxAgeMs: config.retryMaxAge,
+    greylistMs: config.retryGreylist,
   };
 }
 

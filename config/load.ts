@@ -24,6 +24,7 @@ const ENV: Record<string, { key: string; list?: true }> = {
   POSTHORN_RETRY_FACTOR: { key: 'retryFactor' },
   POSTHORN_RETRY_MAX: { key: 'retryMax' },
   POSTHORN_RETRY_MAX_AGE: { key: 'retryMaxAge' },
+  POSTHORN_RETRY_GREYLIST: { key: 'retryGreylist' },
   POSTHORN_LOG_LEVEL: { key: 'logLevel' },
   POSTHORN_SECRET_KEY: { key: 'secretKey' },
   POSTHORN_RETURN_PATH_SUBDOMAIN: { key: 'returnPathSubdomain' },

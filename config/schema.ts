@@ -53,6 +53,7 @@ export const configSchema = z.object({
   retryFactor: z.coerce.number().min(1).max(10).default(2),
   retryMax: duration.prefault('4h'),
   retryMaxAge: duration.prefault('3d'),
+  retryGreylist: duration.prefault('5m'),
   /** Base64 of 32 random bytes; HKDF derives the VERP and key-encryption keys from it. */
   secretKey: z.string().optional(),
   /** MAIL FROM is bounces+<token>@<this>.<sending domain> (SPF-aligned with the From domain). */

@@ -1,4 +1,4 @@
-import type { ReportResult } from './bounce/report/types.js';
+import type { DsnAction, ReportResult } from './bounce/report/types.js';
 import type { Category, Permanence } from './bounce/taxonomy.js';
 import type { EventName } from './events.js';
 import { type SuppressionOrigin, suppressionOriginFor } from './suppression.js';
@@ -45,23 +45,11 @@ export function reportEffects(
           status: r.status,
           replyCode: r.replyCode,
         };
-        switch (r.action) {
-          case 'failed':
-            return [
-              {
-                ...base,
-                event: 'bounced',
-                suppress: suppressionOriginFor(c.category, c.permanence === 'permanent'),
-              },
-            ];
-          case 'delayed':
-            // The remote MTA is still trying (RFC 3464 §2.3.3): worth a notice, not a state.
-            return [{ ...base, event: 'delivery_delayed', suppress: null }];
-          case 'delivered':
-          case 'relayed':
-          case 'expanded':
-            return [];
-        }
+        const effect = dsnEffect(r.action);
+        if (!effect) return [];
+        const suppress =
+          effect.event === 'bounced' ? suppressionOriginFor(c.category, c.permanence === 'permanent') : null;
+        return [{ ...base, event: effect.event, suppress }];
       });
     case 'complaint': {
       const named = report.recipients.length > 0 ? report.recipients : [report.recipient];
@@ -80,5 +68,20 @@ export function reportEffects(
     case 'auto_reply':
     case 'not_bounce':
       return [];
+  }
+}
+
+/** The event a DSN action calls for (RFC 3464 §2.3.3), or null when it needs none. */
+function dsnEffect(action: DsnAction): { event: 'bounced' | 'delivery_delayed' } | null {
+  switch (action) {
+    case 'failed':
+      return { event: 'bounced' };
+    case 'delayed':
+      // The remote MTA is still trying: worth a notice, not a change of state.
+      return { event: 'delivery_delayed' };
+    case 'delivered':
+    case 'relayed':
+    case 'expanded':
+      return null;
   }
 }

@@ -13,6 +13,12 @@ export interface RetrySchedule {
   readonly maxDelayMs: number;
   /** A recipient still deferred this long after acceptance is given up on (`expired`), ms. */
   readonly maxAgeMs: number;
+  /**
+   * Delay after a greylisting deferral, ms, whatever the attempt number: a greylister
+   * (RFC 6647 §2.1) accepts the same triplet once its delay has passed, so backing off
+   * further only delays the mail. postgrey's default delay is 300 s.
+   */
+  readonly greylistMs: number;
 }
 
 export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = {
@@ -20,6 +26,7 @@ export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = {
   factor: 2,
   maxDelayMs: 4 * 3_600_000,
   maxAgeMs: 3 * 86_400_000,
+  greylistMs: 5 * 60_000,
 };
 
 export type RetryDecision = { kind: 'retry'; delayMs: number } | { kind: 'expire' };
@@ -28,15 +35,17 @@ export type RetryDecision = { kind: 'retry'; delayMs: number } | { kind: 'expire
  * @param attempt the attempt that just failed, 1-based.
  * @param ageMs time since the message was accepted, ms.
  * @param hintMs a wait the remote asked for ("try again in 10 minutes"), ms, if any.
+ * @param greylisted the deferral was greylisting, which wants a prompt retry.
  */
 export function nextRetry(
   schedule: RetrySchedule,
   attempt: number,
   ageMs: number,
   hintMs?: number,
+  greylisted = false,
 ): RetryDecision {
   const exponential = schedule.initialMs * schedule.factor ** Math.max(0, attempt - 1);
-  let delayMs = Math.min(schedule.maxDelayMs, exponential);
+  let delayMs = greylisted ? schedule.greylistMs : Math.min(schedule.maxDelayMs, exponential);
   // A server's own hint is honoured even past our cap: retrying earlier only earns
   // another deferral (RFC 5321 §4.5.4.1 leaves the interval to the sender).
   if (hintMs !== undefined && hintMs > delayMs) delayMs = hintMs;

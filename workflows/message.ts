@@ -55,7 +55,14 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
       pending = deferred.map((r) => r.address);
       const hints = deferred.map((r) => r.retryHintMs).filter((h): h is number => h !== null);
       const hint = hints.length > 0 ? Math.max(...hints) : undefined;
-      const decision = nextRetry(input.retry, attempt, result.finishedAtMs - input.acceptedAtMs, hint);
+      const greylisted = deferred.every((r) => r.category === 'greylisted');
+      const decision = nextRetry(
+        input.retry,
+        attempt,
+        result.finishedAtMs - input.acceptedAtMs,
+        hint,
+        greylisted,
+      );
       switch (decision.kind) {
         case 'retry':
           await sleep(decision.delayMs);

@@ -160,9 +160,7 @@ export function messageStore(db: Db) {
     },
 
     /** A message's envelope recipients by index, for mapping reports back (null if unknown). */
-    async envelopeOf(
-      id: string,
-    ): Promise<{
+    async envelopeOf(id: string): Promise<{
       tenantId: string;
       sendingDomain: string;
       messageType: string;

@@ -55,7 +55,7 @@ describe('HTTP API → Temporal → SMTP, on real parts', () => {
           },
         },
       },
-      env: { POSTHORN_RETRY_INITIAL: '1s', POSTHORN_RETRY_MAX: '2s' },
+      env: { POSTHORN_RETRY_INITIAL: '1s', POSTHORN_RETRY_MAX: '2s', POSTHORN_RETRY_GREYLIST: '1s' },
     });
     ({ resend, key } = await tenantClient(stack, 'acme', 'acme.test'));
   });

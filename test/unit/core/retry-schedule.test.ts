@@ -19,7 +19,13 @@ test('a reply hint longer than the schedule wins; a shorter one does not shorten
 });
 
 test('past the max age the recipient expires, with one last try at the deadline', () => {
-  const s: RetrySchedule = { initialMs: HOUR, factor: 2, maxDelayMs: 4 * HOUR, maxAgeMs: 10 * HOUR };
+  const s: RetrySchedule = {
+    initialMs: HOUR,
+    factor: 2,
+    maxDelayMs: 4 * HOUR,
+    maxAgeMs: 10 * HOUR,
+    greylistMs: 5 * MIN,
+  };
   assert.deepEqual(nextRetry(s, 3, 7 * HOUR), { kind: 'retry', delayMs: 3 * HOUR });
   assert.deepEqual(nextRetry(s, 4, 10 * HOUR), { kind: 'expire' });
   assert.deepEqual(nextRetry(s, 4, 11 * HOUR), { kind: 'expire' });
@@ -28,4 +34,18 @@ test('past the max age the recipient expires, with one last try at the deadline'
     { kind: 'expire' },
     'a hint past the deadline expires',
   );
+});
+
+test('greylisting retries after the greylist delay whatever the attempt, still bounded by max age', () => {
+  assert.deepEqual(nextRetry(DEFAULT_RETRY_SCHEDULE, 6, 0, undefined, true), {
+    kind: 'retry',
+    delayMs: 5 * MIN,
+  });
+  assert.deepEqual(nextRetry(DEFAULT_RETRY_SCHEDULE, 1, 0, 15 * MIN, true), {
+    kind: 'retry',
+    delayMs: 15 * MIN,
+  });
+  assert.deepEqual(nextRetry(DEFAULT_RETRY_SCHEDULE, 9, DEFAULT_RETRY_SCHEDULE.maxAgeMs, undefined, true), {
+    kind: 'expire',
+  });
 });
