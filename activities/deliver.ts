@@ -34,6 +34,8 @@ export interface DeliverDeps {
     readonly port: number;
     readonly timeouts: SmtpTimeouts;
   };
+  /** DKIM-signs a message for its sending domain (RFC 6376). */
+  readonly sign: (domain: string, message: Buffer) => Promise<Buffer>;
   /** The VERP MAIL FROM for a message; recipient index 0 when the transaction has several. */
   readonly returnPath: (messageId: string, recipientIndex: number, sendingDomain: string) => string;
   readonly random: () => number;
@@ -121,6 +123,9 @@ export function createDeliver(deps: DeliverDeps) {
     // report does not; several: index 0, and the report's Final-Recipient says which.
     const only = input.recipients.length === 1 ? (message.recipientIndex[input.recipients[0]!] ?? 0) : 0;
     const mailFrom = deps.returnPath(message.id, only, message.sendingDomain);
+    // Signed per attempt, not at accept: a key rotation applies to mail still queued, and
+    // the stored body stays the customer's message as accepted.
+    const signed = await deps.sign(message.sendingDomain, message.mime);
     const failures: string[] = [];
     let lastHost: string | null = null;
     let hostNotFound = 0;
@@ -141,12 +146,7 @@ export function createDeliver(deps: DeliverDeps) {
           ehloName: ip.ehloName,
           timeouts: deps.egress.timeouts,
         };
-        const result = await deps.send(
-          params,
-          { mailFrom, recipients: input.recipients },
-          message.mime,
-          heartbeat,
-        );
+        const result = await deps.send(params, { mailFrom, recipients: input.recipients }, signed, heartbeat);
         if (result.kind === 'session_failed') {
           // RFC 5321 §5.1: a host that does not take the session (refused, timed out,
           // 421/554 greeting) sends us to the next address and the next MX.

@@ -5,6 +5,7 @@ import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
 import { generateApiKey } from '../api/api-keys.js';
 import { parseAddress } from '../core/address.js';
+import { domainRecords, ensureDkimKeys } from './domains.js';
 import { configOrExit, loggerFor, masterKeyFor, openDatabase, openTemporal } from './runtime.js';
 import { serve } from './serve.js';
 
@@ -15,6 +16,7 @@ const USAGE = `usage: posthorn <command>
   migrate                apply database migrations
   keys create --tenant NAME --domain DOMAIN [--verified] [--name NAME] [--sending-only]
                          create an API key (and the tenant and domain when missing)
+  domains show DOMAIN    the DNS records to publish (DKIM keys, return path)
   suppressions list|add|remove --tenant NAME [EMAIL] [--reason TEXT]
                          show or change a tenant's suppression list
   classify --reply "550 5.1.1 …" | --jsonl | FILE.eml …
@@ -99,6 +101,7 @@ async function keysCreate(args: string[]): Promise<number> {
     process.stderr.write(`posthorn keys create: "${values.domain}" is not a domain name\n`);
     return 2;
   }
+  const config = configOrExit();
   return withDatabase(async (db) => {
     const tenants = tenantStore(db);
     const tenantId = await tenants.ensureTenant(values.tenant!);
@@ -107,6 +110,7 @@ async function keysCreate(args: string[]): Promise<number> {
       process.stderr.write(`posthorn keys create: ${domainName} belongs to another tenant\n`);
       return 1;
     }
+    await ensureDkimKeys(db, domain, masterKeyFor(config, { generate: true }));
     const key = generateApiKey();
     await tenants.createKey({
       tenantId,
@@ -122,6 +126,30 @@ async function keysCreate(args: string[]): Promise<number> {
         `note: ${domainName} is not verified yet; sends from it are refused until it is (or use --verified for local use)\n`,
       );
     }
+    return 0;
+  });
+}
+
+async function domainsShow(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true });
+  const name = positionals[0]?.toLowerCase();
+  if (!name) {
+    process.stderr.write('usage: posthorn domains show DOMAIN\n');
+    return 2;
+  }
+  const config = configOrExit();
+  return withDatabase(async (db) => {
+    const found = await db.query<{ status: string }>('SELECT status FROM domains WHERE name = $1', [name]);
+    if (!found.rows[0]) {
+      process.stderr.write(`posthorn domains show: no domain ${name}\n`);
+      return 1;
+    }
+    const records = await domainRecords(db, name, {
+      returnPathSubdomain: config.returnPathSubdomain,
+      hostname: config.hostname,
+      egressIps: config.egressIps.map((ip) => ip.address),
+    });
+    process.stdout.write(`${JSON.stringify({ name, status: found.rows[0].status, records }, null, 2)}\n`);
     return 0;
   });
 }
@@ -182,6 +210,10 @@ export async function main(argv: string[]): Promise<number> {
         });
       case 'keys':
         if (rest[0] === 'create') return await keysCreate(rest.slice(1));
+        process.stderr.write(USAGE);
+        return 2;
+      case 'domains':
+        if (rest[0] === 'show') return await domainsShow(rest.slice(1));
         process.stderr.write(USAGE);
         return 2;
       case 'suppressions':

@@ -2,12 +2,14 @@ import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { createDkimSigner } from '../activities/dkim-signer.js';
 import { createActivities } from '../activities/index.js';
 import { createDnsResolver } from '../adapters/dns.js';
 import { verpKeysFromMaster } from '../adapters/hmac.js';
 import { parseMail } from '../adapters/mail-parser.js';
 import { composeMime } from '../adapters/mime.js';
 import { createDb } from '../adapters/postgres/db.js';
+import { dkimKeyStore } from '../adapters/postgres/dkim-keys.js';
 import { idempotencyStore } from '../adapters/postgres/idempotency.js';
 import { createJournal } from '../adapters/postgres/journal.js';
 import { messageStore } from '../adapters/postgres/messages.js';
@@ -114,6 +116,7 @@ export async function serve(
         socketMs: config.smtpCommandTimeout,
       },
     },
+    sign: createDkimSigner({ keys: dkimKeyStore(db), masterKey: deps.masterKey, now: Date.now }),
     returnPath: (messageId, recipientIndex, sendingDomain) =>
       verpAddress(messageId, recipientIndex, `${config.returnPathSubdomain}.${sendingDomain}`, verp.mac),
     random: () => randomInt(0, 2 ** 32) / 2 ** 32,

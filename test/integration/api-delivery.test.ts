@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { Resolver } from 'node:dns/promises';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import type { Resend } from 'resend';
 import { EGRESS_IPS, type Stack, startStack } from '../support/stack.js';
 import { recipientsOf, settled, tenantClient } from '../support/tenant.js';
@@ -58,6 +60,13 @@ describe('HTTP API → Temporal → SMTP, on real parts', () => {
       env: { POSTHORN_RETRY_INITIAL: '1s', POSTHORN_RETRY_MAX: '2s', POSTHORN_RETRY_GREYLIST: '1s' },
     });
     ({ resend, key } = await tenantClient(stack, 'acme', 'acme.test'));
+    // Publish what `posthorn domains show` asks for, as a customer would.
+    const shown = JSON.parse(await stack.node.cli(['domains', 'show', 'acme.test'])) as {
+      records: { record: string; name: string; value: string }[];
+    };
+    for (const r of shown.records.filter((x) => x.record === 'DKIM')) {
+      stack.dns.set(r.name, { txt: [r.value.match(/.{1,255}/g)!] });
+    }
   });
 
   after(async () => {
@@ -104,6 +113,23 @@ describe('HTTP API → Temporal → SMTP, on real parts', () => {
     assert.match(text, new RegExp(`^Message-ID: <${data!.id}@acme\\.test>\\r$`, 'm'));
     assert.match(text, /^\.\r$/m, 'a lone dot line arrives un-stuffed');
     assert.ok(!/(?<!\r)\n/.test(text), 'every line ends in CRLF');
+    const resolver = new Resolver();
+    resolver.setServers([stack.dns.address]);
+    // The receiver's view: keys come from DNS, as the domain published them.
+    const dkim = await dkimVerify(m.data, { resolver: (name: string) => resolver.resolveTxt(name) });
+    const signatures = dkim.results.map((r) => [
+      (r as { algo?: string }).algo,
+      r.signingDomain,
+      r.status.result,
+    ]);
+    assert.deepEqual(
+      signatures.sort(),
+      [
+        ['ed25519-sha256', 'acme.test', 'pass'],
+        ['rsa-sha256', 'acme.test', 'pass'],
+      ],
+      'both DKIM signatures verify at the receiver against the published keys',
+    );
 
     const got = await resend.emails.get(data!.id);
     assert.equal(got.error, null);

@@ -10,6 +10,8 @@ export interface ZoneEntry {
   mx?: { exchange: string; priority: number }[];
   a?: string[];
   aaaa?: string[];
+  /** TXT records, each a list of character-strings of at most 255 octets (RFC 1035 §3.3.14). */
+  txt?: string[][];
   /** Answer NXDOMAIN (RFC 1035 rcode 3) for every type. */
   nxdomain?: true;
   /** Answer SERVFAIL (rcode 2) for every type. */
@@ -57,6 +59,8 @@ export async function startDnsServer(zones: Record<string, ZoneEntry>): Promise<
             add({ type: Packet.TYPE.MX, exchange: mx.exchange, priority: mx.priority });
         } else if (q.type === Packet.TYPE.A) {
           for (const address of entry.a ?? []) add({ type: Packet.TYPE.A, address });
+        } else if (q.type === Packet.TYPE.TXT) {
+          for (const data of entry.txt ?? []) add({ type: Packet.TYPE.TXT, data });
         } else if (q.type === Packet.TYPE.AAAA) {
           for (const address of entry.aaaa ?? []) add({ type: Packet.TYPE.AAAA, address });
         }

@@ -1,0 +1,594 @@
+import type { EgressLimits } from '../core/egress-limits.js';
+import type { SmtpSendResult } from '../core/smtp-result.js';
+import { type GcraState, gcraTake, gcraWaitMs } from '../core/throttle-spec.js';
+import {
+  type Clock,
+  type Envelope,
+  type OpenSession,
+  type SessionFailure,
+  type SessionHandle,
+  systemClock,
+} from './session.js';
+
+/**
+ * The node's egress dispatcher (DESIGN.md §1). Per (source IP × site) it keeps a FIFO ready
+ * queue of deliveries and the SMTP connections to that site, and enforces the queue's
+ * EgressLimits:
+ *  - open connections (in use, idle, being opened or closed) ≤ maxConnections: a connection
+ *    counts until its socket is closed, so the receiver never sees more;
+ *  - a delivery starts only when a message-rate cell conforms (GCRA, core/throttle-spec.ts),
+ *    and a connection opens only when a connection-rate cell conforms;
+ *  - a connection carries at most maxMessagesPerConnection transactions, is reused for the
+ *    same (IP, MX host, address) after RSET (RFC 5321 §4.1.1.5), never after any error, and
+ *    closes after idleTimeoutMs unused.
+ * A delivery that would wait too long (queue full, or the rate puts it past maxWaitMs) is
+ * answered "throttled, retry after T" at once, so the workflow sleeps durably instead of an
+ * activity slot being held.
+ */
+export interface DispatcherOptions {
+  readonly openSession: OpenSession;
+  readonly clock?: Clock;
+  /** Longest wait for a message-rate cell before answering throttled, ms. */
+  readonly maxWaitMs?: number;
+  /** How often a waiting delivery's onWait runs (Temporal heartbeat), ms. */
+  readonly heartbeatMs?: number;
+  /** retryAfter for a full queue when no message rate gives a better estimate, ms. */
+  readonly queueFullRetryMs?: number;
+}
+
+export interface AcquireRequest {
+  /** Source IP. */
+  readonly ip: string;
+  /** Ready-queue site: core/site.ts siteKey, or core/egress-limits.ts readyQueueSite. */
+  readonly site: string;
+  /** This queue's limits (core/egress-limits.ts); the latest request's limits apply to the queue. */
+  readonly limits: EgressLimits;
+  /** Cancels the wait (Temporal's activity cancellationSignal). */
+  readonly signal?: AbortSignal | undefined;
+  /** Called every heartbeatMs while waiting. */
+  readonly onWait?: (() => void) | undefined;
+}
+
+export type ThrottleReason = 'queue_full' | 'message_rate' | 'closed';
+
+export type AcquireResult =
+  | { readonly kind: 'granted'; readonly lease: Lease; readonly waitedMs: number }
+  | { readonly kind: 'throttled'; readonly retryAfterMs: number; readonly reason: ThrottleReason }
+  | { readonly kind: 'cancelled' };
+
+/** The right to deliver one message on one (IP × site): send it, then release. */
+export interface Lease {
+  /**
+   * One transaction to `mxHost` at `address`, over an idle connection of this queue to the
+   * same target (after RSET) or a new one. A `session_failed` result means no transaction
+   * was started: the caller moves on to the next address or MX host within the same lease.
+   */
+  send(
+    target: { mxHost: string; address: string },
+    envelope: Envelope,
+    message: Buffer,
+  ): Promise<SmtpSendResult>;
+  /**
+   * Gives the lease back; the connection goes idle for reuse unless it is unhealthy, used up,
+   * or `sessionHealthy: false` says the caller saw something wrong with it. Idempotent.
+   */
+  release(opts?: { sessionHealthy?: boolean }): void;
+}
+
+export interface QueueStats {
+  readonly ip: string;
+  readonly site: string;
+  /** Deliveries waiting now. */
+  readonly queued: number;
+  /** Leases granted and not released. */
+  readonly active: number;
+  /** Connections open now (in use, idle, opening or closing). */
+  readonly connections: number;
+  readonly idleConnections: number;
+  readonly peakQueued: number;
+  readonly peakConnections: number;
+  /** Transactions started (MAIL FROM sent) over this queue's connections. */
+  readonly messagesSent: number;
+  readonly sessionsOpened: number;
+  readonly throttled: number;
+}
+
+export interface Dispatcher {
+  acquire(req: AcquireRequest): Promise<AcquireResult>;
+  stats(): QueueStats[];
+  /** Refuses new work, cancels waiters, closes idle connections (in-use ones on release). */
+  close(): Promise<void>;
+}
+
+interface Session {
+  readonly handle: SessionHandle;
+  readonly mxHost: string;
+  readonly address: string;
+  state: 'busy' | 'idle' | 'closing';
+  messages: number;
+  /** When it last went idle, as a sequence number: reuse takes the most recent, eviction the oldest. */
+  idleSeq: number;
+  idleTimer: unknown;
+  closed: Promise<void> | null;
+}
+
+interface Waiter {
+  readonly enqueuedAt: number;
+  readonly resolve: (r: AcquireResult) => void;
+  readonly cleanup: () => void;
+}
+
+interface Queue {
+  readonly key: string;
+  readonly ip: string;
+  readonly site: string;
+  limits: EgressLimits;
+  readonly waiters: Waiter[];
+  leases: number;
+  /** Open (or closing) sessions; opening ones are counted in `opening`. */
+  readonly sessions: Set<Session>;
+  opening: number;
+  messageGcra: GcraState | null;
+  /** Leases granted that have not yet taken their message-rate cell. */
+  untaken: number;
+  connectionGcra: GcraState | null;
+  /** Re-runs pump when the head waiter's rate cell conforms. */
+  timer: unknown;
+  disposeTimer: unknown;
+  /** Leases waiting inside send() for a connection slot or a connection-rate cell. */
+  changeWaiters: (() => void)[];
+  peakQueued: number;
+  peakConnections: number;
+  messagesSent: number;
+  sessionsOpened: number;
+  throttled: number;
+}
+
+const count = (q: Queue, state: Session['state']) => [...q.sessions].filter((s) => s.state === state).length;
+const openConnections = (q: Queue) => q.sessions.size + q.opening;
+
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
+  const clock = options.clock ?? systemClock;
+  const maxWaitMs = options.maxWaitMs ?? 30_000;
+  const heartbeatMs = options.heartbeatMs ?? 1_000;
+  const queueFullRetryMs = options.queueFullRetryMs ?? 1_000;
+  const queues = new Map<string, Queue>();
+  let closed = false;
+  let idleSeq = 0;
+
+  function queueFor(ip: string, site: string, limits: EgressLimits): Queue {
+    const key = `${ip} ${site}`;
+    let q = queues.get(key);
+    if (!q) {
+      q = {
+        key,
+        ip,
+        site,
+        limits,
+        waiters: [],
+        leases: 0,
+        sessions: new Set(),
+        opening: 0,
+        messageGcra: null,
+        untaken: 0,
+        connectionGcra: null,
+        timer: null,
+        disposeTimer: null,
+        changeWaiters: [],
+        peakQueued: 0,
+        peakConnections: 0,
+        messagesSent: 0,
+        sessionsOpened: 0,
+        throttled: 0,
+      };
+      queues.set(key, q);
+    }
+    q.limits = limits;
+    if (q.disposeTimer !== null) {
+      clock.clearTimeout(q.disposeTimer);
+      q.disposeTimer = null;
+    }
+    return q;
+  }
+
+  /** Wakes the leases waiting for a connection slot; they re-check. */
+  function changed(q: Queue): void {
+    const waiting = q.changeWaiters.splice(0);
+    for (const wake of waiting) wake();
+  }
+
+  function waitForChange(q: Queue, timeoutMs: number | null): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: unknown = null;
+      const wake = () => {
+        if (timer !== null) clock.clearTimeout(timer);
+        resolve();
+      };
+      q.changeWaiters.push(wake);
+      if (timeoutMs !== null) {
+        timer = clock.setTimeout(
+          () => {
+            timer = null;
+            const i = q.changeWaiters.indexOf(wake);
+            if (i >= 0) q.changeWaiters.splice(i, 1);
+            resolve();
+          },
+          Math.max(1, Math.ceil(timeoutMs)),
+        );
+      }
+    });
+  }
+
+  /** Forgets a queue with nothing in it once its rate state no longer constrains anything. */
+  function maybeDispose(q: Queue): void {
+    if (q.waiters.length > 0 || q.leases > 0 || q.sessions.size > 0 || q.opening > 0) return;
+    if (q.disposeTimer !== null) return;
+    const until = Math.max(q.messageGcra?.tat ?? 0, q.connectionGcra?.tat ?? 0) - clock.now();
+    if (until <= 0) {
+      if (q.timer !== null) clock.clearTimeout(q.timer);
+      queues.delete(q.key);
+      return;
+    }
+    q.disposeTimer = clock.setTimeout(
+      () => {
+        q.disposeTimer = null;
+        maybeDispose(q);
+      },
+      Math.ceil(until),
+      true,
+    );
+  }
+
+  function closeSession(q: Queue, s: Session): Promise<void> {
+    if (s.closed) return s.closed;
+    s.state = 'closing';
+    if (s.idleTimer !== null) clock.clearTimeout(s.idleTimer);
+    s.idleTimer = null;
+    s.closed = s.handle
+      .close()
+      .catch(() => {})
+      .then(() => {
+        q.sessions.delete(s);
+        changed(q);
+        pump(q);
+        maybeDispose(q);
+      });
+    return s.closed;
+  }
+
+  /** A session back from a lease: idle for reuse, or closed. */
+  function park(q: Queue, s: Session, healthy: boolean): void {
+    const usable =
+      !closed &&
+      healthy &&
+      s.handle.healthy &&
+      s.messages < q.limits.maxMessagesPerConnection &&
+      openConnections(q) <= q.limits.maxConnections;
+    if (!usable) {
+      void closeSession(q, s);
+      return;
+    }
+    s.state = 'idle';
+    s.idleSeq = ++idleSeq;
+    s.idleTimer = clock.setTimeout(
+      () => {
+        s.idleTimer = null;
+        if (s.state === 'idle') void closeSession(q, s);
+      },
+      q.limits.idleTimeoutMs,
+      true,
+    );
+    changed(q);
+  }
+
+  /**
+   * Takes an idle session to the target out of the idle set, the most recently used one: the
+   * others stay unused and expire, so the queue keeps as few connections as its load needs.
+   */
+  function takeIdle(q: Queue, mxHost: string, address: string): Session | null {
+    let found: Session | null = null;
+    for (const s of q.sessions) {
+      if (s.state !== 'idle' || s.mxHost !== mxHost || s.address !== address) continue;
+      if (!found || s.idleSeq > found.idleSeq) found = s;
+    }
+    if (!found) return null;
+    found.state = 'busy';
+    if (found.idleTimer !== null) clock.clearTimeout(found.idleTimer);
+    found.idleTimer = null;
+    return found;
+  }
+
+  function oldestIdle(q: Queue): Session | null {
+    let found: Session | null = null;
+    for (const s of q.sessions) if (s.state === 'idle' && (!found || s.idleSeq < found.idleSeq)) found = s;
+    return found;
+  }
+
+  const closedFailure: SessionFailure = {
+    kind: 'session_failed',
+    phase: 'connect',
+    reply: null,
+    detail: 'egress dispatcher closed',
+  };
+
+  /** A connection for a lease: reuse (after RSET) or open, within the queue's limits. */
+  async function sessionFor(
+    q: Queue,
+    mxHost: string,
+    address: string,
+    allowReuse: boolean,
+  ): Promise<{ session: Session; reused: boolean } | { failure: SessionFailure }> {
+    for (;;) {
+      if (closed) return { failure: closedFailure };
+      const idle = allowReuse ? takeIdle(q, mxHost, address) : null;
+      if (idle) {
+        // RFC 5321 §4.1.1.5: RSET before a new transaction on a kept connection, which also
+        // proves the server has not dropped it while idle.
+        if (idle.handle.healthy && (await idle.handle.reset().catch(() => false)) && idle.handle.healthy) {
+          return { session: idle, reused: true };
+        }
+        await closeSession(q, idle);
+        continue;
+      }
+      if (openConnections(q) >= q.limits.maxConnections) {
+        // At the limit: make room by closing an idle connection to another target, and wait
+        // for its socket to be gone (or for any other change) before opening.
+        const victim = oldestIdle(q);
+        if (victim) await closeSession(q, victim);
+        else await waitForChange(q, null);
+        continue;
+      }
+      const rate = q.limits.connectionRate;
+      if (rate) {
+        const d = gcraTake(q.connectionGcra, rate, clock.now());
+        if (!d.allowed) {
+          await waitForChange(q, d.retryAfterMs);
+          continue;
+        }
+        q.connectionGcra = d.state;
+      }
+      q.opening++;
+      q.peakConnections = Math.max(q.peakConnections, openConnections(q));
+      let opened: Awaited<ReturnType<OpenSession>>;
+      try {
+        opened = await options.openSession({ ip: q.ip, mxHost, address });
+      } catch (err) {
+        opened = {
+          ok: false,
+          failure: { kind: 'session_failed', phase: 'connect', reply: null, detail: String(err) },
+        };
+      } finally {
+        q.opening--;
+      }
+      if (!opened.ok) {
+        changed(q);
+        pump(q);
+        return { failure: opened.failure };
+      }
+      const session: Session = {
+        handle: opened.handle,
+        mxHost,
+        address,
+        state: 'busy',
+        messages: 0,
+        idleSeq: 0,
+        idleTimer: null,
+        closed: null,
+      };
+      q.sessions.add(session);
+      q.sessionsOpened++;
+      if (closed) {
+        await closeSession(q, session);
+        return { failure: closedFailure };
+      }
+      return { session, reused: false };
+    }
+  }
+
+  /**
+   * Takes the lease's message-rate cell just before MAIL FROM, not at grant: connection set-up
+   * takes a variable time, and the receiver counts transactions as they arrive. pump() grants
+   * a lease only when its cell is due (counting the cells of leases granted before it), so
+   * this rarely waits.
+   */
+  async function takeMessageCell(q: Queue): Promise<void> {
+    for (;;) {
+      const rate = q.limits.messageRate;
+      if (!rate || closed) break;
+      const d = gcraTake(q.messageGcra, rate, clock.now());
+      if (d.allowed) {
+        q.messageGcra = d.state;
+        break;
+      }
+      await waitForChange(q, d.retryAfterMs);
+    }
+    q.untaken--;
+  }
+
+  function makeLease(q: Queue): Lease {
+    let current: Session | null = null;
+    let released = false;
+    let sending = false;
+    let cellTaken = false;
+    return {
+      async send(target, envelope, message) {
+        if (released) throw new Error('egress lease used after release');
+        if (sending) throw new Error('egress lease: one send at a time');
+        sending = true;
+        try {
+          let allowReuse = true;
+          for (;;) {
+            if (current) {
+              // A second transaction on this lease: its connection goes back to the idle set
+              // first, so sessionFor applies the same checks (health, RSET, messages per
+              // connection) and takes it back when the target is the same.
+              park(q, current, true);
+              current = null;
+            }
+            const got = await sessionFor(q, target.mxHost, target.address, allowReuse);
+            if ('failure' in got) return got.failure;
+            current = got.session;
+            if (!cellTaken) {
+              cellTaken = true;
+              await takeMessageCell(q);
+            }
+            const result = await current.handle.send(envelope, message).catch(
+              (err): SmtpSendResult => ({
+                kind: 'session_failed',
+                phase: 'mail',
+                reply: null,
+                detail: String(err),
+              }),
+            );
+            if (result.kind !== 'session_failed') {
+              current.messages++;
+              q.messagesSent++;
+              return result;
+            }
+            // A kept connection the server dropped while idle fails before MAIL FROM is answered;
+            // nothing was sent, so try once more on a fresh connection.
+            void closeSession(q, current);
+            current = null;
+            if (!got.reused || !allowReuse) return result;
+            allowReuse = false;
+          }
+        } finally {
+          sending = false;
+        }
+      },
+      release(opts) {
+        if (released) return;
+        released = true;
+        q.leases--;
+        if (!cellTaken) q.untaken--;
+        if (current) park(q, current, opts?.sessionHealthy !== false);
+        current = null;
+        changed(q);
+        pump(q);
+        maybeDispose(q);
+      },
+    };
+  }
+
+  /** Grants head-of-line waiters while the limits allow; otherwise arms a timer or waits for a release. */
+  function pump(q: Queue): void {
+    if (q.timer !== null) {
+      clock.clearTimeout(q.timer);
+      q.timer = null;
+    }
+    while (q.waiters.length > 0) {
+      // Every lease may need a connection; closing ones still hold a slot at the receiver.
+      if (q.leases + count(q, 'closing') >= q.limits.maxConnections) return;
+      const now = clock.now();
+      // The head's message cell comes after those of the leases granted before it.
+      let wait = q.limits.messageRate ? gcraWaitMs(q.messageGcra, q.limits.messageRate, now, q.untaken) : 0;
+      // With no idle connection the lease will open one: wait here, in FIFO order, for the
+      // connection-rate cell rather than inside the lease.
+      if (wait === 0 && q.limits.connectionRate && count(q, 'idle') === 0) {
+        const d = gcraTake(q.connectionGcra, q.limits.connectionRate, now);
+        if (!d.allowed) wait = d.retryAfterMs;
+      }
+      if (wait > 0) {
+        q.timer = clock.setTimeout(
+          () => {
+            q.timer = null;
+            pump(q);
+          },
+          Math.max(1, Math.ceil(wait)),
+        );
+        return;
+      }
+      const w = q.waiters.shift()!;
+      w.cleanup();
+      q.leases++;
+      q.untaken++;
+      w.resolve({ kind: 'granted', lease: makeLease(q), waitedMs: now - w.enqueuedAt });
+    }
+  }
+
+  function throttled(q: Queue | null, retryAfterMs: number, reason: ThrottleReason): AcquireResult {
+    if (q) q.throttled++;
+    return { kind: 'throttled', retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)), reason };
+  }
+
+  async function acquire(req: AcquireRequest): Promise<AcquireResult> {
+    if (req.signal?.aborted) return { kind: 'cancelled' };
+    if (closed) return throttled(null, queueFullRetryMs, 'closed');
+    const q = queueFor(req.ip, req.site, req.limits);
+    const now = clock.now();
+    const ahead = q.waiters.length;
+    const rate = q.limits.messageRate;
+    const rateWait = rate ? gcraWaitMs(q.messageGcra, rate, now, ahead + q.untaken) : 0;
+    if (ahead >= q.limits.maxQueueDepth) {
+      return throttled(q, Math.max(rateWait, queueFullRetryMs), 'queue_full');
+    }
+    if (rateWait > maxWaitMs) return throttled(q, rateWait, 'message_rate');
+    return new Promise<AcquireResult>((resolve) => {
+      let beat: unknown = null;
+      const heartbeat = () => {
+        beat = clock.setTimeout(() => {
+          req.onWait?.();
+          heartbeat();
+        }, heartbeatMs);
+      };
+      const onAbort = () => {
+        const i = q.waiters.indexOf(waiter);
+        if (i < 0) return;
+        q.waiters.splice(i, 1);
+        waiter.cleanup();
+        resolve({ kind: 'cancelled' });
+        pump(q);
+        maybeDispose(q);
+      };
+      const waiter: Waiter = {
+        enqueuedAt: now,
+        resolve,
+        cleanup: () => {
+          if (beat !== null) clock.clearTimeout(beat);
+          beat = null;
+          req.signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      q.waiters.push(waiter);
+      q.peakQueued = Math.max(q.peakQueued, q.waiters.length);
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      pump(q);
+      if (q.waiters.includes(waiter) && req.onWait) heartbeat();
+    });
+  }
+
+  return {
+    acquire,
+    stats() {
+      return [...queues.values()].map((q) => ({
+        ip: q.ip,
+        site: q.site,
+        queued: q.waiters.length,
+        active: q.leases,
+        connections: openConnections(q),
+        idleConnections: count(q, 'idle'),
+        peakQueued: q.peakQueued,
+        peakConnections: q.peakConnections,
+        messagesSent: q.messagesSent,
+        sessionsOpened: q.sessionsOpened,
+        throttled: q.throttled,
+      }));
+    },
+    async close() {
+      closed = true;
+      const closing: Promise<void>[] = [];
+      for (const q of queues.values()) {
+        if (q.timer !== null) clock.clearTimeout(q.timer);
+        q.timer = null;
+        for (const w of q.waiters.splice(0)) {
+          w.cleanup();
+          w.resolve({ kind: 'cancelled' });
+        }
+        for (const s of q.sessions)
+          if (s.state === 'idle' || s.state === 'closing') closing.push(closeSession(q, s));
+        changed(q);
+      }
+      await Promise.all(closing);
+    },
+  };
+}
