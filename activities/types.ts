@@ -28,6 +28,12 @@ export interface DeliverResult {
     /** What the outcome was (DESIGN.md §4), null when delivered. */
     readonly category: Category | null;
   }[];
+  /**
+   * Set when the node's ready queue for the destination was full or over its rate: nothing
+   * was tried and the workflow should come back after `retryAfterMs` without counting an
+   * attempt (DESIGN.md §1: sleep durably rather than pile up waiting activities).
+   */
+  readonly throttled: { readonly retryAfterMs: number; readonly reason: string } | null;
   /** The activity's clock when it finished, ms since the epoch; workflows use it for age. */
   readonly finishedAtMs: number;
 }

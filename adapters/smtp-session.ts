@@ -3,16 +3,42 @@ import type { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { parseSmtpReply, type SmtpPhase, type SmtpReply } from '../core/smtp-reply.js';
 import type { DataResult, RcptResult, SmtpSendResult, TlsInfo } from '../core/smtp-result.js';
-import type { SmtpEnvelope, SmtpSessionParams } from './smtp-client.js';
 
 /**
  * A kept SMTP connection (nodemailer's SMTPConnection) from one source IP to one MX address:
  * connect once, then any number of transactions, RSET between them (RFC 5321 §4.1.1.5), QUIT
  * at the end (§4.1.1.10). nodemailer pipelines MAIL, RCPT and DATA when the server offers
- * PIPELINING (RFC 2920). Thin, like adapters/smtp-client.ts: it reports what the server said
+ * PIPELINING (RFC 2920). Thin: it reports what the server said
  * as typed values and whether the connection is still fit for reuse; the egress dispatcher
  * decides when to reuse it.
  */
+export interface SmtpSessionParams {
+  /** The MX address to connect to (already resolved). */
+  readonly address: string;
+  /** The MX host name, for TLS SNI and for the record. */
+  readonly mxHost: string;
+  readonly port: number;
+  /** Source IP to bind to, or undefined to let the OS pick. */
+  readonly localAddress: string | undefined;
+  /** EHLO name of the source IP (RFC 5321 §4.1.1.1: the client's FQDN). */
+  readonly ehloName: string;
+  readonly timeouts: SmtpTimeouts;
+}
+
+export interface SmtpTimeouts {
+  /** TCP connect, ms. */
+  readonly connectMs: number;
+  /** Banner after connect, ms (RFC 5321 §4.5.3.2.1 suggests 5 min). */
+  readonly greetingMs: number;
+  /** Idle time on any command, ms (RFC 5321 §4.5.3.2: 5 min for MAIL/RCPT, 10 min after the dot). */
+  readonly socketMs: number;
+}
+
+export interface SmtpEnvelope {
+  readonly mailFrom: string;
+  readonly recipients: readonly string[];
+}
+
 export type SessionFailure = Extract<SmtpSendResult, { kind: 'session_failed' }>;
 
 export interface SmtpSessionOptions {
@@ -38,7 +64,7 @@ interface TransactionState {
   mailError?: unknown;
 }
 
-// ---- mapping nodemailer's callbacks to SmtpSendResult (shared with adapters/smtp-client.ts) ----
+// ---- mapping nodemailer's callbacks to SmtpSendResult ----
 
 export function replyOf(err: NodemailerError | undefined | null): SmtpReply | null {
   return typeof err?.response === 'string' ? parseSmtpReply(err.response) : null;
@@ -248,8 +274,7 @@ export class SmtpSession {
 
 /**
  * Connects, reads the greeting, EHLO, STARTTLS when offered (RFC 7435 opportunistic: not
- * authenticated, plaintext when the upgrade fails), EHLO again; the same options as the one-shot
- * client in adapters/smtp-client.ts.
+ * authenticated, plaintext when the upgrade fails), EHLO again.
  */
 export async function openSmtpSession(
   params: SmtpSessionParams,

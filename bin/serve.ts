@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { DEFAULT_IP } from '../activities/deliver.js';
 import { createDkimSigner } from '../activities/dkim-signer.js';
 import { createActivities } from '../activities/index.js';
 import { createDnsResolver } from '../adapters/dns.js';
@@ -16,7 +17,7 @@ import { messageStore } from '../adapters/postgres/messages.js';
 import { migrate } from '../adapters/postgres/migrate.js';
 import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
-import { sendOverSmtp } from '../adapters/smtp-client.js';
+import { openSmtpSession } from '../adapters/smtp-session.js';
 import {
   connectTemporal,
   egressTaskQueue,
@@ -30,8 +31,10 @@ import { buildApi } from '../api/server.js';
 import type { EmailDraft } from '../api/validate.js';
 import type { Config } from '../config/schema.js';
 import { parseReport } from '../core/bounce/report/index.js';
+import { limitsFromConfig, readyQueueSite } from '../core/egress-limits.js';
 import type { RetrySchedule } from '../core/retry-schedule.js';
 import { decodeVerpAddress, verpAddress } from '../core/verp.js';
+import { createDispatcher } from '../egress/dispatcher.js';
 import { startBounceListener } from '../inbound/bounce-listener.js';
 import { createIntake } from '../inbound/intake.js';
 
@@ -100,22 +103,34 @@ export async function serve(
   const messages = messageStore(db);
   const tenants = tenantStore(db);
   const suppressions = suppressionStore(db);
+  const egressIps = config.egressIps.length
+    ? config.egressIps.map((ip) => ({ address: ip.address, ehloName: ip.ehloName ?? config.hostname }))
+    : [{ address: null, ehloName: config.hostname }];
+  const dispatcher = createDispatcher({
+    openSession: (target) =>
+      openSmtpSession({
+        address: target.address,
+        mxHost: target.mxHost,
+        port: config.smtpPort,
+        localAddress: target.ip === DEFAULT_IP ? undefined : target.ip,
+        ehloName: egressIps.find((ip) => ip.address === target.ip)?.ehloName ?? config.hostname,
+        timeouts: {
+          connectMs: config.smtpConnectTimeout,
+          greetingMs: config.smtpGreetingTimeout,
+          socketMs: config.smtpCommandTimeout,
+        },
+      }),
+  });
   const activities = createActivities({
     messages,
     journal,
     dns: createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 }),
-    send: sendOverSmtp,
-    egress: {
-      ips: config.egressIps.length
-        ? config.egressIps.map((ip) => ({ address: ip.address, ehloName: ip.ehloName ?? config.hostname }))
-        : [{ address: null, ehloName: config.hostname }],
-      port: config.smtpPort,
-      timeouts: {
-        connectMs: config.smtpConnectTimeout,
-        greetingMs: config.smtpGreetingTimeout,
-        socketMs: config.smtpCommandTimeout,
-      },
-    },
+    dispatcher,
+    limitsFor: (domain, site) => ({
+      queue: readyQueueSite(config.egressLimits, site, domain),
+      limits: limitsFromConfig(config.egressLimits, { provider: null, site, domain }),
+    }),
+    egress: { ips: egressIps, allowLoopbackMx: config.allowLoopbackMx },
     sign: createDkimSigner({ keys: dkimKeyStore(db), masterKey: deps.masterKey, now: Date.now }),
     returnPath: (messageId, recipientIndex, sendingDomain) =>
       verpAddress(messageId, recipientIndex, `${config.returnPathSubdomain}.${sendingDomain}`, verp.mac),
@@ -203,6 +218,7 @@ export async function serve(
         await inbound?.close();
         for (const w of [messageWorker, egressWorker]) if (w.getState() === 'RUNNING') w.shutdown();
         await done.catch(() => {});
+        await dispatcher.close();
         await journal.close();
         await connection.close();
         await db.close();

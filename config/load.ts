@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type Config, configSchema } from './schema.js';
 
 /** Environment variable → config key. Lists are comma-separated. */
-const ENV: Record<string, { key: string; list?: true }> = {
+const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_API_PORT: { key: 'apiPort' },
   POSTHORN_API_HOST: { key: 'apiHost' },
   POSTHORN_DATA_DIR: { key: 'dataDir' },
@@ -27,6 +27,8 @@ const ENV: Record<string, { key: string; list?: true }> = {
   POSTHORN_RETRY_GREYLIST: { key: 'retryGreylist' },
   POSTHORN_LOG_LEVEL: { key: 'logLevel' },
   POSTHORN_SECRET_KEY: { key: 'secretKey' },
+  POSTHORN_ALLOW_LOOPBACK_MX: { key: 'allowLoopbackMx' },
+  POSTHORN_EGRESS_LIMITS: { key: 'egressLimits', json: true },
   POSTHORN_RETURN_PATH_SUBDOMAIN: { key: 'returnPathSubdomain' },
   POSTHORN_INBOUND_PORT: { key: 'inboundPort' },
   POSTHORN_INBOUND_HOST: { key: 'inboundHost' },
@@ -50,9 +52,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { hostname: string 
   }
   const raw: Record<string, unknown> = { hostname: defaults.hostname, ...fromFile };
   const sourceOf: Record<string, string> = {};
-  for (const [name, { key, list }] of Object.entries(ENV)) {
+  for (const [name, { key, list, json }] of Object.entries(ENV)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
+    if (json) {
+      try {
+        raw[key] = JSON.parse(value);
+      } catch (err) {
+        problems.push(`${name}: not JSON (${(err as Error).message})`);
+      }
+      sourceOf[key] = name;
+      continue;
+    }
     raw[key] = list
       ? value
           .split(',')

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
+import { egressLimitsConfigSchema } from '../core/egress-limits.js';
 
 const duration = z.string().transform((text, ctx) => {
   const d = parseDuration(text);
@@ -64,6 +65,13 @@ export const configSchema = z.object({
   /** Port of the SMTP listener for DSNs and complaints; 0 turns it off. */
   inboundPort: z.coerce.number().int().min(0).max(65535).default(2525),
   inboundHost: z.string().default('127.0.0.1'),
+  /** Per provider / site / domain limits of the egress dispatcher (core/egress-limits.ts). */
+  egressLimits: egressLimitsConfigSchema.prefault({}),
+  /** Connect to MX hosts on loopback addresses. For tests only: real routing never does. */
+  allowLoopbackMx: z
+    .union([z.boolean(), z.enum(['true', 'false'])])
+    .transform((v) => v === true || v === 'true')
+    .default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,6 +1,6 @@
 import type { SmtpPhase, SmtpReply } from './smtp-reply.js';
 
-/** What one SMTP session reported, phase by phase (see adapters/smtp-client.ts). */
+/** What one SMTP session reported, phase by phase (see adapters/smtp-session.ts). */
 export interface TlsInfo {
   readonly version: string;
   readonly cipher: string;

@@ -35,7 +35,9 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
   async function deliverGroup(domain: string, recipients: string[]): Promise<void> {
     let pending = recipients;
     let ip: string | null = null;
-    for (let attempt = 1; ; attempt++) {
+    let attempts = 0;
+    for (;;) {
+      const attempt = attempts + 1;
       const result: DeliverResult = await deliver({
         messageId: input.messageId,
         domain,
@@ -43,6 +45,12 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
         attempt,
         preferredIp: ip,
       });
+      if (result.throttled) {
+        // Not an attempt: the node's own limits said "later" and nothing reached the remote.
+        await sleep(result.throttled.retryAfterMs);
+        continue;
+      }
+      attempts = attempt;
       ip = result.ip ?? ip;
       for (const r of result.recipients) {
         const s = status.recipients[r.address]!;

@@ -31,6 +31,8 @@ export interface SmtpSink {
   readonly received: ReceivedMessage[];
   /** Source IPs of every connection, in order. */
   readonly connections: string[];
+  /** Most connections open at once, per source IP. */
+  peakConcurrent(sourceIp: string): number;
   close(): Promise<void>;
 }
 
@@ -42,14 +44,24 @@ function refusal(reply: SinkReply): Error {
 export async function startSink(host: string, port: number, script: SinkScript = {}): Promise<SmtpSink> {
   const received: ReceivedMessage[] = [];
   const connections: string[] = [];
+  const open = new Map<string, number>();
+  const peak = new Map<string, number>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH'],
     logger: false,
     // smtp-server's built-in self-signed certificate: STARTTLS is offered, as real MXs do.
     onConnect(session, cb) {
-      connections.push(session.remoteAddress.replace(/^::ffff:/, ''));
+      const ip = session.remoteAddress.replace(/^::ffff:/, '');
+      connections.push(ip);
+      const now = (open.get(ip) ?? 0) + 1;
+      open.set(ip, now);
+      peak.set(ip, Math.max(peak.get(ip) ?? 0, now));
       cb();
+    },
+    onClose(session) {
+      const ip = session.remoteAddress.replace(/^::ffff:/, '');
+      open.set(ip, (open.get(ip) ?? 1) - 1);
     },
     onRcptTo(address, session, cb) {
       const r = script.rcpt?.(address.address, session);
@@ -86,6 +98,7 @@ export async function startSink(host: string, port: number, script: SinkScript =
     port: actualPort,
     received,
     connections,
+    peakConcurrent: (ip) => peak.get(ip) ?? 0,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

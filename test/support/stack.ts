@@ -94,6 +94,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       POSTHORN_EGRESS_IPS: EGRESS_IPS.map((ip, i) => `${ip}=mta${i + 1}.posthorn.test`).join(','),
       POSTHORN_DATA_DIR: dir,
       POSTHORN_LOG_LEVEL: 'warn',
+      POSTHORN_ALLOW_LOOPBACK_MX: 'true',
       POSTHORN_SECRET_KEY: randomBytes(32).toString('base64'),
       POSTHORN_INBOUND_PORT: String(inboundPort),
       ...options.env,
