@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { type AdminRoutesDeps, registerAdminRoutes } from './admin.js';
 import { type EmailRoutesDeps, registerEmailRoutes } from './emails.js';
 import { ApiError } from './errors.js';
 import { registerSuppressionRoutes, type SuppressionRoutesDeps } from './suppressions.js';
@@ -7,7 +8,8 @@ import { registerSuppressionRoutes, type SuppressionRoutesDeps } from './suppres
 export type HealthCheck = () => Promise<Record<string, boolean>>;
 
 export type ApiDeps = EmailRoutesDeps &
-  SuppressionRoutesDeps & {
+  SuppressionRoutesDeps &
+  AdminRoutesDeps & {
     readonly health: HealthCheck;
     readonly logger: FastifyBaseLogger;
   };
@@ -90,5 +92,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   registerEmailRoutes(app, deps);
   registerSuppressionRoutes(app, deps);
+  registerAdminRoutes(app, deps);
   return app;
 }

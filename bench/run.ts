@@ -3,18 +3,24 @@
  * same real parts as the integration tests (Temporal dev server, PostgreSQL, DNS, SMTP on
  * loopback). Prints figures; asserts nothing.
  *
- *   npm run bench                       # 2,000 messages, 10 domains, 5 KB
- *   BENCH_MESSAGES=500 npm run bench
+ *   npm run bench                       # both scenarios, 2,000 messages each, 5 KB
+ *   BENCH_MESSAGES=500 BENCH_SCENARIOS=single-site npm run bench
+ *
+ * Scenarios: `spread` sends to 10 domains, each with its own receiver; `single-site` sends
+ * everything to one domain served by one receiver, where the egress dispatcher's per-site
+ * limits and connection reuse decide the pace.
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
+import type { QueueStats } from '../egress/dispatcher.js';
 import { startStack } from '../test/support/stack.js';
 import { tenantClient } from '../test/support/tenant.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
-const DOMAINS = Number(process.env.BENCH_DOMAINS ?? 10);
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'spread,single-site').split(',');
+const ADMIN_TOKEN = 'bench-operator-token-0123456789';
 const BODY_BYTES = Number(process.env.BENCH_BODY_BYTES ?? 5 * 1024);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 // describeWorkflowExecution per message is itself load; a sample gives the mean (count).
@@ -33,7 +39,12 @@ function peakRssMb(pid: number | undefined): number {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-async function main(): Promise<void> {
+async function egressStats(apiUrl: string): Promise<QueueStats[]> {
+  const r = await fetch(`${apiUrl}/admin/egress`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  return ((await r.json()) as { data: QueueStats[] }).data;
+}
+
+async function scenario(name: string, DOMAINS: number): Promise<void> {
   const zones: Record<string, { mx?: { exchange: string; priority: number }[]; a?: string[] }> = {};
   const sinks: Record<string, object> = {};
   for (let d = 0; d < DOMAINS; d++) {
@@ -42,7 +53,11 @@ async function main(): Promise<void> {
     zones[`mx.d${d}.bench.test`] = { a: [host] };
     sinks[host] = {};
   }
-  const stack = await startStack({ zones, sinks, env: { POSTHORN_LOG_LEVEL: 'error' } });
+  const stack = await startStack({
+    zones,
+    sinks,
+    env: { POSTHORN_LOG_LEVEL: 'error', POSTHORN_ADMIN_TOKEN: ADMIN_TOKEN },
+  });
   try {
     const { key } = await tenantClient(stack, 'bench', 'bench.test');
     const text = 'x'
@@ -97,6 +112,10 @@ async function main(): Promise<void> {
     );
     const e2eMs = e2e.rows.map((r) => Number(r.ms));
     const received = Object.values(stack.sinks).reduce((n, s) => n + s.received.length, 0);
+    const connections = Object.values(stack.sinks).reduce((n, s) => n + s.connections.length, 0);
+    const queues = await egressStats(stack.node.apiUrl);
+    const peakDepth = Math.max(0, ...queues.map((q) => q.peakQueued));
+    const peakConnections = Math.max(0, ...queues.map((q) => q.peakConnections));
 
     const connection = await Connection.connect({ address: stack.temporalAddress });
     const client = new Client({ connection });
@@ -114,12 +133,15 @@ async function main(): Promise<void> {
 
     latencies.sort((a, b) => a - b);
     const lines = [
-      `messages                     ${MESSAGES} (${DOMAINS} domains, ${BODY_BYTES} B body, ${CONCURRENCY} concurrent API clients)`,
+      `== ${name}`,
+      `messages                     ${MESSAGES} (${DOMAINS} domain${DOMAINS > 1 ? 's' : ''}, ${BODY_BYTES} B body, ${CONCURRENCY} concurrent API clients)`,
       `accepted/s                   ${fmt(MESSAGES / acceptSeconds)}`,
       `delivered/s                  ${fmt(delivered / deliverSeconds)} (all ${delivered} delivered in ${fmt(deliverSeconds)} s; receivers got ${received})`,
       `API latency p50 / p99        ${fmt(percentile(latencies, 50))} / ${fmt(percentile(latencies, 99))} ms`,
       `accept → delivered p50 / p99 ${fmt(percentile(e2eMs, 50))} / ${fmt(percentile(e2eMs, 99))} ms`,
       `state transitions / message  ${fmt(transitions / ids.length)} (mean of ${ids.length} workflows)`,
+      `messages per SMTP connection ${fmt(received / connections)} (${connections} connections)`,
+      `ready queue peak depth       ${peakDepth} (peak connections per IP × site: ${peakConnections})`,
       `posthorn peak RSS            ${fmt(peakRssMb(stack.node.pid()), 0)} MB`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -128,4 +150,15 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+for (const name of SCENARIOS) {
+  switch (name) {
+    case 'spread':
+      await scenario(name, 10);
+      break;
+    case 'single-site':
+      await scenario(name, 1);
+      break;
+    default:
+      throw new Error(`unknown scenario ${name} (spread, single-site)`);
+  }
+}

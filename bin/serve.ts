@@ -158,6 +158,8 @@ export async function serve(
 
   const api = buildApi({
     logger: log,
+    adminToken: config.adminToken ?? null,
+    egressStats: () => dispatcher.stats(),
     tenants,
     messages,
     suppressions,

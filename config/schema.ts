@@ -65,6 +65,8 @@ export const configSchema = z.object({
   /** Port of the SMTP listener for DSNs and complaints; 0 turns it off. */
   inboundPort: z.coerce.number().int().min(0).max(65535).default(2525),
   inboundHost: z.string().default('127.0.0.1'),
+  /** Bearer token for the operator routes (/admin/…); without it they are off. */
+  adminToken: z.string().min(24, 'at least 24 characters').optional(),
   /** Per provider / site / domain limits of the egress dispatcher (core/egress-limits.ts). */
   egressLimits: egressLimitsConfigSchema.prefault({}),
   /** Connect to MX hosts on loopback addresses. For tests only: real routing never does. */
