@@ -14,11 +14,12 @@ export class PosthornProcess {
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     readonly apiUrl: string,
+    private readonly nodeArgs: readonly string[] = [],
   ) {}
 
   async start(): Promise<void> {
     this.output = '';
-    const child = spawn(process.execPath, [BIN, 'serve'], {
+    const child = spawn(process.execPath, [...this.nodeArgs, BIN, 'serve'], {
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -20,6 +20,8 @@ export interface StackOptions {
   /** SMTP receivers by listen address (127.0.1.x), all on one port. */
   sinks: Record<string, SinkScript>;
   env?: NodeJS.ProcessEnv;
+  /** Extra node flags for the posthorn process (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -99,7 +101,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       POSTHORN_INBOUND_PORT: String(inboundPort),
       ...options.env,
     };
-    const node = new PosthornProcess(env, `http://127.0.0.1:${apiPort}`);
+    const node = new PosthornProcess(env, `http://127.0.0.1:${apiPort}`, options.nodeArgs);
     cleanups.push(() => node.stop());
     await node.start();
     return {
