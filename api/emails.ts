@@ -6,6 +6,7 @@ import type { Accept } from './accept.js';
 import { authenticate } from './auth.js';
 import { ApiError, notFound } from './errors.js';
 import { withIdempotency } from './idempotency.js';
+import type { TenantRateLimit } from './rate-limit.js';
 import { listQuerySchema, sendEmailSchema } from './schemas.js';
 import { type EmailDraft, validateSend } from './validate.js';
 
@@ -15,6 +16,7 @@ export interface EmailRoutesDeps {
   readonly idempotency: IdempotencyStore;
   readonly accept: Accept;
   readonly now: () => number;
+  readonly rateLimit: TenantRateLimit;
 }
 
 // Resend: at most 100 emails per batch (openapi /emails/batch).
@@ -72,6 +74,7 @@ function listItem(e: StoredEmail) {
 export function registerEmailRoutes(app: FastifyInstance, deps: EmailRoutesDeps): void {
   app.post('/emails', async (req: FastifyRequest, reply) => {
     const principal = await authenticate(req, deps.tenants, 'send');
+    deps.rateLimit(principal.tenantId, reply);
     const result = await withIdempotency(
       req,
       deps.idempotency,
@@ -89,6 +92,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: EmailRoutesDeps)
 
   app.post('/emails/batch', async (req, reply) => {
     const principal = await authenticate(req, deps.tenants, 'send');
+    deps.rateLimit(principal.tenantId, reply);
     const mode = String(req.headers['x-batch-validation'] ?? 'strict').toLowerCase();
     if (mode !== 'strict' && mode !== 'permissive') {
       throw new ApiError(

@@ -27,6 +27,7 @@ import {
   temporalMessageStarter,
 } from '../adapters/temporal.js';
 import { createAccept } from '../api/accept.js';
+import { createTenantRateLimit } from '../api/rate-limit.js';
 import { buildApi } from '../api/server.js';
 import type { EmailDraft } from '../api/validate.js';
 import type { Config } from '../config/schema.js';
@@ -165,6 +166,7 @@ export async function serve(
     suppressions,
     idempotency: idempotencyStore(db),
     now: Date.now,
+    rateLimit: createTenantRateLimit(config.apiRate, Date.now),
     accept: createAccept({
       tenants,
       messages,

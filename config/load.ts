@@ -28,6 +28,7 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_LOG_LEVEL: { key: 'logLevel' },
   POSTHORN_SECRET_KEY: { key: 'secretKey' },
   POSTHORN_ADMIN_TOKEN: { key: 'adminToken' },
+  POSTHORN_API_RATE: { key: 'apiRate' },
   POSTHORN_ALLOW_LOOPBACK_MX: { key: 'allowLoopbackMx' },
   POSTHORN_EGRESS_LIMITS: { key: 'egressLimits', json: true },
   POSTHORN_RETURN_PATH_SUBDOMAIN: { key: 'returnPathSubdomain' },

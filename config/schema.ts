@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { egressLimitsConfigSchema } from '../core/egress-limits.js';
+import { parseThrottleSpec } from '../core/throttle-spec.js';
 
 const duration = z.string().transform((text, ctx) => {
   const d = parseDuration(text);
@@ -65,6 +66,22 @@ export const configSchema = z.object({
   /** Port of the SMTP listener for DSNs and complaints; 0 turns it off. */
   inboundPort: z.coerce.number().int().min(0).max(65535).default(2525),
   inboundHost: z.string().default('127.0.0.1'),
+  /**
+   * Sending requests per tenant on this node, as a rate spec ("50/s,burst=100"), or "off".
+   * Resend allows 5/s per team by default; a self-hosted platform sets its own.
+   */
+  apiRate: z
+    .string()
+    .transform((text, ctx) => {
+      if (text === 'off') return null;
+      const r = parseThrottleSpec(text);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: r.error });
+        return z.NEVER;
+      }
+      return r.spec;
+    })
+    .prefault('50/s,burst=100'),
   /** Bearer token for the operator routes (/admin/…); without it they are off. */
   adminToken: z.string().min(24, 'at least 24 characters').optional(),
   /** Per provider / site / domain limits of the egress dispatcher (core/egress-limits.ts). */

@@ -77,7 +77,7 @@ describe('HTTP API → Temporal → SMTP, on real parts', () => {
     stack.sinks[host]!.received.filter((m) => m.rcptTo.includes(rcpt));
 
   test('a single send reaches the receiver once, from a configured source IP, with envelope, headers and body', async () => {
-    const { data, error } = await resend.emails.send({
+    const { data, error, headers } = await resend.emails.send({
       from: 'Acme <hello@acme.test>',
       to: 'ann@rcpt.test',
       subject: 'Welcome aboard',
@@ -88,6 +88,7 @@ describe('HTTP API → Temporal → SMTP, on real parts', () => {
     });
     assert.equal(error, null);
     assert.match(data!.id, /^[0-9a-f-]{36}$/);
+    assert.ok(Number(headers?.['ratelimit-limit']) > 0, 'rate-limit headers on every send');
     const rows = await settled(stack, data!.id);
     assert.deepEqual(
       rows.map((r) => [r.address, r.state]),
