@@ -23,12 +23,18 @@ export interface SmtpSessionParams {
   /** EHLO name of the source IP (RFC 5321 §4.1.1.1: the client's FQDN). */
   readonly ehloName: string;
   readonly timeouts: SmtpTimeouts;
+  /**
+   * Whether a failed STARTTLS handshake may be followed by a plaintext session on a new
+   * connection (RFC 7435 opportunistic TLS). Default true; false where policy requires TLS
+   * (MTA-STS enforce, DANE, REQUIRETLS), which then fails the session in phase "starttls".
+   */
+  readonly plaintextFallback?: boolean;
 }
 
 export interface SmtpTimeouts {
   /** TCP connect, ms. */
   readonly connectMs: number;
-  /** Banner after connect, ms (RFC 5321 §4.5.3.2.1 suggests 5 min). */
+  /** Banner after connect, ms (RFC 5321 §4.5.3.2.1 suggests 5 min); also bounds the TLS handshake. */
   readonly greetingMs: number;
   /** Idle time on any command, ms (RFC 5321 §4.5.3.2: 5 min for MAIL/RCPT, 10 min after the dot). */
   readonly socketMs: number;
@@ -64,6 +70,133 @@ interface TransactionState {
   mailError?: unknown;
 }
 
+// ---- what the adapter watches beyond nodemailer's callbacks ----
+
+/**
+ * nodemailer 10.x internals the adapter wraps (dist/esm/smtp-connection/index.js). They are not
+ * part of its typed API; test/integration/smtp-faults.test.ts proves each use on real sockets,
+ * so an upgrade that changes them fails there.
+ */
+interface Internals {
+  _responseQueue: string[];
+  _remainder: string;
+  _destroyed: boolean;
+  upgrading?: boolean;
+  _ehloLines?: string[];
+  _envelope?: TransactionState | false;
+  _onConnect(): void;
+  _onData(chunk: Buffer): void;
+  _processResponse(): unknown;
+  _createSendStream(callback: unknown): NodeJS.EventEmitter;
+  _onError(err: Error, type: string, data: string | false, command: string): void;
+}
+
+/** Longest reply line accepted, octets. RFC 5321 §4.5.3.1.5 allows 512; real MTAs exceed it a little. */
+export const MAX_REPLY_LINE = 4096;
+/** Longest whole (multi-line) reply buffered before it is a protocol error, octets. */
+export const MAX_REPLY_SIZE = 64 * 1024;
+
+/** Facts about one connection that nodemailer's callbacks do not carry. */
+interface Probe {
+  /** The TCP connection was established. */
+  tcpConnected: boolean;
+  /** The first reply was a 220 greeting (RFC 5321 §4.2 / §3.1). */
+  greeted: boolean;
+  /** Complete replies handed to nodemailer. */
+  replies: number;
+  /** Between 354 and the end of the transaction. */
+  inData: boolean;
+  /** The whole message and its CRLF.CRLF were handed to the socket. */
+  dotWritten: boolean;
+  /** Reply bytes arrived while the message was still being sent: no reply can be due then. */
+  earlyReply: boolean;
+}
+
+const CODE_LINE = /^([2-5]\d\d)(?:[ -]|$)/;
+const isPartial = (raw: string) => /^\d+-/.test(raw.slice(raw.lastIndexOf('\n') + 1));
+
+/** Why a complete reply (lines joined by LF) is malformed, or null. */
+export function malformedReply(raw: string): string | null {
+  let code: string | null = null;
+  for (const line of raw.split('\n')) {
+    if (line.length > MAX_REPLY_LINE) return `reply line of ${line.length} octets (limit ${MAX_REPLY_LINE})`;
+    const m = CODE_LINE.exec(line);
+    // RFC 5321 §4.2: every line starts with a 2xx–5xx code and a space or hyphen; §4.2.1: "in a
+    // multiline reply, the reply code on each of the lines MUST be the same".
+    if (!m) return `reply line without a reply code: ${JSON.stringify(line.slice(0, 80))}`;
+    if (code !== null && m[1] !== code) return `multi-line reply with codes ${code} and ${m[1]}`;
+    code = m[1]!;
+  }
+  return null;
+}
+
+/** Something is queued or buffered that no command asked for yet. */
+function unreadReplyBytes(i: Internals): boolean {
+  return i._remainder.length > 0 || i._responseQueue.some((r) => r.trim().length > 0);
+}
+
+/**
+ * Wraps the connection's reply handling: every reply is checked before nodemailer acts on it,
+ * and the message stream tells when the final dot left. A violation fails the connection with
+ * EPROTOCOL, which nodemailer reports to the send in flight and to 'error'.
+ */
+function instrument(conn: SMTPConnection): Probe {
+  const i = conn as unknown as Internals;
+  const probe: Probe = {
+    tcpConnected: false,
+    greeted: false,
+    replies: 0,
+    inData: false,
+    dotWritten: false,
+    earlyReply: false,
+  };
+  const fail = (problem: string) => {
+    i._responseQueue = [];
+    i._remainder = '';
+    i._onError(new Error(`Protocol error: ${problem}`), 'EPROTOCOL', false, 'CONN');
+  };
+  const { _onConnect, _onData, _processResponse, _createSendStream } = i;
+  i._onConnect = function () {
+    probe.tcpConnected = true;
+    _onConnect.call(this);
+  };
+  i._onData = function (chunk) {
+    if (probe.inData && !probe.dotWritten && chunk.length > 0) probe.earlyReply = true;
+    _onData.call(this, chunk);
+    // nodemailer bounds an unterminated reply only at maxResponseSize; a line is bounded here.
+    if (!i._destroyed && i._remainder.length > MAX_REPLY_LINE) {
+      fail(`unterminated reply line over ${MAX_REPLY_LINE} octets`);
+    }
+  };
+  i._processResponse = function () {
+    const raw = i._responseQueue[0];
+    if (!i._destroyed && raw !== undefined && raw.trim() && !isPartial(raw)) {
+      const problem =
+        malformedReply(raw) ??
+        (probe.inData && probe.earlyReply ? 'reply received before the final dot was sent' : null);
+      if (problem) return fail(problem);
+      if (probe.replies === 0) probe.greeted = raw.startsWith('220');
+      probe.replies++;
+    }
+    return _processResponse.call(this);
+  };
+  i._createSendStream = function (callback) {
+    const stream = _createSendStream.call(this, callback);
+    probe.inData = true;
+    probe.dotWritten = false;
+    // Replies already queued when the message starts were sent before the server had any of
+    // it (e.g. "354" and "250" in one segment): RFC 5321 §4.1.1.4, the reply comes after the dot.
+    probe.earlyReply = unreadReplyBytes(i);
+    // The DataStream ends once its last chunk, CRLF.CRLF, was handed to socket.write: it may
+    // still sit in a buffer, so afterDot errs towards "the server may have it" (never the reverse).
+    stream.once('end', () => {
+      probe.dotWritten = true;
+    });
+    return stream;
+  };
+  return probe;
+}
+
 // ---- mapping nodemailer's callbacks to SmtpSendResult ----
 
 export function replyOf(err: NodemailerError | undefined | null): SmtpReply | null {
@@ -75,7 +208,7 @@ function describe(err: NodemailerError): string {
 }
 
 function transactionOf(conn: SMTPConnection): TransactionState {
-  return (conn as unknown as { _envelope?: TransactionState | false })._envelope || {};
+  return (conn as unknown as Internals)._envelope || {};
 }
 
 export function tlsOf(conn: SMTPConnection): TlsInfo | null {
@@ -84,8 +217,8 @@ export function tlsOf(conn: SMTPConnection): TlsInfo | null {
   return { version: socket.getProtocol() ?? 'unknown', cipher: socket.getCipher().name };
 }
 
-/** Phase a set-up error belongs to, from nodemailer's `command` field. */
-function setupPhase(err: NodemailerError, greeted: boolean): SmtpPhase {
+/** Phase a set-up error belongs to, from nodemailer's `command` and what the probe saw. */
+function setupPhase(err: NodemailerError, conn: SMTPConnection, probe: Probe): SmtpPhase {
   switch (err.command) {
     case 'EHLO':
     case 'HELO':
@@ -93,19 +226,25 @@ function setupPhase(err: NodemailerError, greeted: boolean): SmtpPhase {
       return 'ehlo';
     case 'STARTTLS':
       return 'starttls';
-    default:
-      return greeted ? 'ehlo' : err.code === 'EPROTOCOL' ? 'greeting' : 'connect';
   }
+  if ((conn as unknown as Internals).upgrading) return 'starttls';
+  if (!probe.tcpConnected) return 'connect';
+  // No reply yet (the greeting timed out) or a greeting other than 220 (421, 554).
+  if (!probe.greeted) return 'greeting';
+  return 'ehlo';
 }
 
-/** A connect() failure as a session_failed result. */
-export function sessionFailureOf(err: NodemailerError, greeted: boolean): SessionFailure {
-  return {
-    kind: 'session_failed',
-    phase: setupPhase(err, greeted),
-    reply: replyOf(err),
-    detail: describe(err),
-  };
+/** A set-up failure as a session_failed result. */
+export function sessionFailureOf(err: NodemailerError, phase: SmtpPhase): SessionFailure {
+  return { kind: 'session_failed', phase, reply: replyOf(err), detail: describe(err) };
+}
+
+/** What the session knew when a send ended, beyond nodemailer's callback. */
+export interface SendContext {
+  readonly tls: TlsInfo | null;
+  readonly tlsFallback: string | null;
+  /** The whole message including CRLF.CRLF had been handed to the socket. */
+  readonly afterDot: boolean;
 }
 
 /**
@@ -119,8 +258,10 @@ export function sendResultOf(
   envelope: SmtpEnvelope,
   err: NodemailerError | null,
   info: { response: string; rejectedErrors?: NodemailerError[] } | undefined,
-  tls: TlsInfo | null,
+  ctx: SendContext,
 ): SmtpSendResult {
+  const { tls } = ctx;
+  const fallback = ctx.tlsFallback === null ? {} : { tlsFallback: ctx.tlsFallback };
   if (!err && info) {
     const rejected = new Map((info.rejectedErrors ?? []).map((e) => [e.recipient, e]));
     return {
@@ -135,10 +276,11 @@ export function sendResultOf(
         reply: parseSmtpReply(info.response) ?? { code: 250, enhanced: null, text: info.response },
       },
       tls,
+      ...fallback,
     };
   }
   const e: NodemailerError = err ?? new Error('send ended without a result');
-  if (e.command === 'MAIL FROM') return { kind: 'mail_rejected', reply: replyOf(e), tls };
+  if (e.command === 'MAIL FROM') return { kind: 'mail_rejected', reply: replyOf(e), tls, ...fallback };
   if (e.command === 'RCPT TO' && e.rejectedErrors) {
     const byAddress = new Map(e.rejectedErrors.map((r) => [r.recipient, r]));
     return {
@@ -150,11 +292,12 @@ export function sendResultOf(
       })),
       data: { kind: 'not_sent' },
       tls,
+      ...fallback,
     };
   }
   const state = transactionOf(conn);
   const answered = (state.accepted?.length ?? 0) + (state.rejected?.length ?? 0);
-  if (answered === 0 && !state.mailError && e.code !== 'EMESSAGE' && e.command !== 'DATA') {
+  if (answered === 0 && !state.mailError && e.code !== 'EMESSAGE' && e.command !== 'DATA' && !ctx.afterDot) {
     return { kind: 'session_failed', phase: 'mail', reply: replyOf(e), detail: describe(e) };
   }
   // Past RCPT: DATA refused, the final reply negative, or the connection lost. The error
@@ -168,8 +311,8 @@ export function sendResultOf(
   const data: DataResult =
     e.code === 'EMESSAGE' || (e.command === 'DATA' && typeof e.response === 'string')
       ? { kind: 'rejected', reply: replyOf(e) }
-      : { kind: 'interrupted', detail: describe(e) };
-  return { kind: 'transaction', recipients: rcpts, data, tls };
+      : { kind: 'interrupted', detail: describe(e), afterDot: ctx.afterDot };
+  return { kind: 'transaction', recipients: rcpts, data, tls, ...fallback };
 }
 
 /**
@@ -193,11 +336,15 @@ export class SmtpSession {
 
   constructor(
     private readonly conn: SMTPConnection,
+    private readonly probe: Probe,
     readonly tls: TlsInfo | null,
+    /** Why this session is in plaintext although STARTTLS was offered, or null (see SmtpSendResult). */
+    readonly tlsFallback: string | null,
     private readonly options: Required<SmtpSessionOptions>,
   ) {
     // nodemailer emits 'end' once the connection is torn down for any reason (our close, the
-    // server's close, an error); 'error' for protocol errors, timeouts and drops.
+    // server's close, an error); 'error' for protocol errors, timeouts, drops, and a reply that
+    // arrives when no command is waiting for one (checklist 32).
     this.#ended = new Promise((resolve) => conn.once('end', () => resolve()));
     void this.#ended.then(() => {
       this.#healthy = false;
@@ -220,11 +367,27 @@ export class SmtpSession {
         detail: 'connection closed',
       });
     }
+    const probe = this.probe;
+    probe.inData = false;
+    probe.dotWritten = false;
+    probe.earlyReply = false;
     return new Promise((resolve) => {
       this.conn.send({ from: envelope.mailFrom, to: [...envelope.recipients] }, message, (err, info) => {
-        const e = (err ?? null) as NodemailerError | null;
+        let e = (err ?? null) as NodemailerError | null;
+        if (!e && unreadReplyBytes(this.conn as unknown as Internals)) {
+          // More reply bytes came in with the one taken as the reply to the dot: one of them
+          // answered no command (RFC 5321 §4.2, one reply per command), so which one was the
+          // dot's is unknown. Not a success; the connection is out of step and is dropped.
+          e = Object.assign(new Error('Protocol error: unsolicited reply next to the reply to the dot'), {
+            code: 'EPROTOCOL',
+            command: 'CONN',
+          });
+          this.conn.close();
+        }
         if (e && !leavesSessionUsable(e)) this.#healthy = false;
-        resolve(sendResultOf(this.conn, envelope, e, info, this.tls));
+        const ctx = { tls: this.tls, tlsFallback: this.tlsFallback, afterDot: probe.dotWritten };
+        probe.inData = false;
+        resolve(sendResultOf(this.conn, envelope, e, e ? undefined : info, ctx));
       });
     });
   }
@@ -272,14 +435,18 @@ export class SmtpSession {
   }
 }
 
+type Opened =
+  | { ok: true; conn: SMTPConnection; probe: Probe }
+  /** `gone` resolves once the failed connection's socket is closed. */
+  | { ok: false; failure: SessionFailure; gone: Promise<void> };
+
 /**
- * Connects, reads the greeting, EHLO, STARTTLS when offered (RFC 7435 opportunistic: not
- * authenticated, plaintext when the upgrade fails), EHLO again.
+ * One connection attempt: connect, greeting, EHLO, STARTTLS when offered and `tls` allows,
+ * EHLO again. Every step has its own bound: connectMs for TCP, greetingMs for the banner and
+ * for the TLS handshake, socketMs for each reply.
  */
-export async function openSmtpSession(
-  params: SmtpSessionParams,
-  options: SmtpSessionOptions = {},
-): Promise<{ ok: true; handle: SmtpSession } | { ok: false; failure: SessionFailure }> {
+async function openOnce(params: SmtpSessionParams, tls: 'opportunistic' | 'off'): Promise<Opened> {
+  const t = params.timeouts;
   const conn = new SMTPConnection({
     host: params.address,
     port: params.port,
@@ -287,31 +454,80 @@ export async function openSmtpSession(
     localAddress: params.localAddress,
     name: params.ehloName,
     secure: false,
-    opportunisticTLS: true,
+    opportunisticTLS: tls === 'opportunistic',
+    ignoreTLS: tls === 'off',
     tls: { rejectUnauthorized: false, servername: params.mxHost },
-    connectionTimeout: params.timeouts.connectMs,
-    greetingTimeout: params.timeouts.greetingMs,
-    socketTimeout: params.timeouts.socketMs,
-    // A server reply longer than this is a protocol error, not something to buffer (bytes).
-    maxResponseSize: 64 * 1024,
+    // nodemailer's connectionTimeout bounds the whole set-up and cuts the greeting and TLS
+    // timeouts short to what is left of it: with connectMs 30 s a banner tarpitted for 60 s
+    // (RFC 5321 §4.5.3.2.1 allows 5 min) would fail. TCP connect is bounded by our own timer
+    // below instead, and this deadline only backs up the per-step timeouts.
+    connectionTimeout: t.connectMs + 2 * t.greetingMs + 3 * t.socketMs,
+    greetingTimeout: t.greetingMs,
+    socketTimeout: t.socketMs,
+    // A multi-line reply longer than this is a protocol error, not something to buffer (bytes);
+    // single lines are held to MAX_REPLY_LINE by instrument().
+    maxResponseSize: MAX_REPLY_SIZE,
     allowInternalNetworkInterfaces: true,
     logger: false,
   });
-  let greeted = false;
-  conn.once('connect', () => {
-    greeted = true;
-  });
+  const probe = instrument(conn);
+  const internals = conn as unknown as Internals;
+  const connectTimer = setTimeout(() => {
+    if (!probe.tcpConnected) {
+      internals._onError(new Error('Connection timeout'), 'ETIMEDOUT', false, 'CONN');
+    }
+  }, t.connectMs);
   const setupError = await new Promise<NodemailerError | null>((resolve) => {
     conn.once('error', (err: NodemailerError) => resolve(err));
     conn.connect((err?: NodemailerError) => resolve(err ?? null));
   });
+  clearTimeout(connectTimer);
   if (setupError) {
+    const phase = setupPhase(setupError, conn, probe);
+    const socket = conn._socket as Socket | null | false;
+    const gone =
+      socket && !socket.destroyed
+        ? new Promise<void>((resolve) => socket.once('close', () => resolve()))
+        : Promise.resolve();
     conn.close();
-    return { ok: false, failure: sessionFailureOf(setupError, greeted) };
+    // Nothing more can be said on a connection whose set-up failed (RFC 5321 §3.1 asks for
+    // QUIT after a 554 greeting, but nodemailer has already closed it).
+    if (socket) socket.destroy();
+    return { ok: false, failure: sessionFailureOf(setupError, phase), gone };
+  }
+  return { ok: true, conn, probe };
+}
+
+/**
+ * Connects and sets the session up. STARTTLS is used when offered (RFC 3207) without
+ * authenticating the server (RFC 7435 opportunistic). When the upgrade fails: a refusal to
+ * STARTTLS (454) leaves nodemailer in plaintext on the same connection; a failed or timed-out
+ * handshake leaves the connection unusable, so unless `plaintextFallback` is false (MTA-STS
+ * enforce, DANE, REQUIRETLS: the caller's policy) one new connection is made without
+ * STARTTLS. Either way the session reports `tlsFallback` so the attempt records it.
+ */
+export async function openSmtpSession(
+  params: SmtpSessionParams,
+  options: SmtpSessionOptions = {},
+): Promise<{ ok: true; handle: SmtpSession } | { ok: false; failure: SessionFailure }> {
+  let tlsFallback: string | null = null;
+  let opened = await openOnce(params, 'opportunistic');
+  if (!opened.ok && opened.failure.phase === 'starttls' && params.plaintextFallback !== false) {
+    tlsFallback = `TLS handshake failed (${opened.failure.detail}); reconnected without STARTTLS`;
+    // The dispatcher counts this as one connection: the broken one is gone before the next opens.
+    await opened.gone;
+    opened = await openOnce(params, 'off');
+  }
+  if (!opened.ok) return { ok: false, failure: opened.failure };
+  const { conn, probe } = opened;
+  if (!conn.secure && tlsFallback === null) {
+    const offered = ((conn as unknown as Internals)._ehloLines ?? []).some((l) => /^STARTTLS\b/i.test(l));
+    if (offered)
+      tlsFallback = `STARTTLS refused (${conn.lastServerResponse || 'no reply'}); continued in plaintext`;
   }
   return {
     ok: true,
-    handle: new SmtpSession(conn, tlsOf(conn), {
+    handle: new SmtpSession(conn, probe, tlsOf(conn), tlsFallback, {
       resetTimeoutMs: options.resetTimeoutMs ?? Math.min(params.timeouts.socketMs, 30_000),
       closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
     }),
