@@ -30,7 +30,11 @@ export const SISIMAI_REASONS: Readonly<Record<string, readonly EvalCategory[]>> 
   networkerror: ['network_error', 'dns_failure', 'domain_unknown'],
   authfailure: ['auth_failure'],
   suspend: ['mailbox_disabled'],
-  policyviolation: ['policy'],
+  // Sisimai's PolicyViolation also covers a site's refusal of a message's content or headers
+  // (Sisimai::Reason::PolicyViolation lists "header error", "an illegal attachment on your
+  // message", "this message was blocked because its content presents a potential", "we do not
+  // accept messages containing images or other attachments"): Posthorn's content_rejected.
+  policyviolation: ['policy', 'content_rejected'],
   requireptr: ['ptr_required'],
   systemerror: ['remote_error'],
   systemfull: ['remote_error'],
@@ -48,7 +52,10 @@ export const SISIMAI_REASONS: Readonly<Record<string, readonly EvalCategory[]>> 
   toomanyconn: ['rate_limited'],
   speeding: ['rate_limited'],
   hasmoved: ['has_moved'],
-  onhold: ['on_hold'],
+  // Not "held by the remote": Sisimai::Reason::OnHold is "Sisimai could not decide the reason
+  // due to there is no (or less) detailed information for judging the reason", set only when
+  // nothing else matched. That is Posthorn's catch-all.
+  onhold: ['unknown'],
   vacation: ['auto_reply'],
   delivered: ['delivered'],
   undefined: ['unknown'],

@@ -19,11 +19,34 @@ import type { FoundRecipient } from './types.js';
 const EXPIRED =
   /retry timeout exceeded|delivery time expired|(?:message|mail) (?:has been|was) (?:in the )?queue(?:d)? (?:for )?too long|in the queue too long|has not been delivered for|could not be delivered for \d+|cannot send message for \d+|all hosts have been failing for a long time|(?:maximum|max) (?:queue )?(?:time|lifetime|age)|message expired|expired after|retry time(?:out)? (?:not reached|exceeded)|giving up after \d+|delivery (?:has )?(?:failed|expired) after \d+|Delivery expired|could not deliver the message in the time limit|time limit specified by the sender|no delivery attempts were successful within|Unable to deliver .* for the last \d+|was not delivered within|have been unable to deliver .* since|undeliverable for too long|message timed out|could not deliver for the last \d+|aborted after [\d.]+ ?hours?|unable to deliver message after multiple retries/i;
 
-// Categories a queue-lifetime expiry replaces: the last attempt's transport trouble.
+const CAUSES: readonly Category[] = [
+  'mailbox_full',
+  'mailbox_disabled',
+  'recipient_unknown',
+  'domain_unknown',
+  'ip_blocked',
+  'ptr_required',
+  'policy',
+  'sender_rejected',
+  'auth_failure',
+  'relay_denied',
+  'spam_content',
+  'content_rejected',
+  'message_too_large',
+  'tls_failure',
+  'protocol_error',
+  'network_error',
+  'dns_failure',
+  'rate_limited',
+];
+
+// Categories a queue-lifetime expiry replaces: the last attempt's transport trouble. A
+// failing DNS lookup is not among them: it names a fault of the recipient domain's name
+// service that outlasted the queue lifetime ("host name lookup failure", "Message expired,
+// DNS query failed"), which a timed-out or refused connection does not.
 const EXPIRY_REPLACES: ReadonlySet<Category> = new Set<Category>([
   'unknown',
   'network_error',
-  'dns_failure',
   'remote_error',
   'greylisted',
 ]);
@@ -51,6 +74,34 @@ const LOCAL_MAILER_REPLACES: ReadonlySet<Category> = new Set<Category>([
  */
 function isLocalMailer(r: FoundRecipient): boolean {
   return r.toProgram === true || r.diagnosticType === 'x-unix' || r.diagnosticType === 'x-local';
+}
+
+// Categories that, named next to an expiry, say why the MTA gave up (see causeOfExpiry).
+const EXPIRY_CAUSES: ReadonlySet<Category> = new Set<Category>(CAUSES);
+
+/**
+ * The cause an expiry notice names besides the expiry itself, or null: the diagnostic with
+ * the expiry wording taken out, classified by the text rules alone (not the status, which
+ * says only "expired").
+ */
+function causeOfExpiry(
+  text: string,
+  code: number | null,
+  phase: FoundRecipient['phase'],
+): Classification | null {
+  const rest = text.replace(new RegExp(EXPIRED.source, 'gi'), ' ').replace(/\s+/g, ' ');
+  if (rest.trim() === '') return null;
+  const c = classifyReply({ code: code ?? 0, enhanced: null, text: rest, phase });
+  if (/^(?:rfc3463|catch-all)\./.test(c.ruleId)) {
+    // Nothing in the words, but the command refused says who: the sender (MAIL FROM) or
+    // the connecting client (greeting, HELO: qmail's "my name was rejected").
+    if (code === null || code < 500) return null;
+    if (phase === 'mail') return make('sender_rejected', 'permanent', 'report.expired-phase-mail');
+    if (phase === 'connect' || phase === 'ehlo')
+      return make('ip_blocked', 'permanent', 'report.expired-phase-connect');
+    return null;
+  }
+  return EXPIRY_CAUSES.has(c.category) ? c : null;
 }
 
 export function looksExpired(text: string): boolean {
@@ -114,8 +165,14 @@ export function classifyRecipient(r: FoundRecipient, context = ''): Classificati
     // expiry) keep their category.
     return make('remote_error', final, 'report.local-mailer');
   }
-  // An expiry is final when the report says the MTA gave up, whatever the last 4xx said.
-  if (c.category === 'expired') return c.permanence === final ? c : make('expired', final, c.ruleId);
+  if (c.category === 'expired') {
+    // "Message expired, DNS query failed", "my name was rejected … in the queue too long": the
+    // MTA gave up, and says why. A cause the words name beats the bare fact of expiry.
+    const cause = causeOfExpiry(reply.text, code, r.phase);
+    if (cause !== null) c = { ...cause, permanence: final, action: defaultAction(cause.category, final) };
+    // An expiry is final when the report says the MTA gave up, whatever the last 4xx said.
+    else return c.permanence === final ? c : make('expired', final, c.ruleId);
+  }
   if (EXPIRY_REPLACES.has(c.category)) {
     // RFC 3463 X.4.7 "delivery time expired", or the MTA's own words for it.
     if (/^[45]\.4\.7$/.test(r.status ?? '') || looksExpired(r.diagnostic) || looksExpired(context)) {
@@ -123,12 +180,15 @@ export function classifyRecipient(r: FoundRecipient, context = ''): Classificati
     }
     // A final failure whose cause was temporary (4xx reply, 4.x.x status, or a connection
     // that never succeeded): the reporting MTA retried until its queue lifetime ran out.
+    // A routing loop (RFC 3463 X.4.6, "forwarded more than the maximum allowed times") is
+    // reported at once, not after retries: it stays what it is.
+    const loop = c.ruleId.endsWith('mail-loop') || /^[45]\.4\.6$/.test(r.status ?? enhanced ?? '');
     const temporary =
-      (code !== null && code >= 400 && code < 500) ||
-      (code === null &&
-        (enhanced?.startsWith('4.') === true ||
-          // A connection that never succeeded was retried; a routing loop (X.4.6) was not.
-          (c.category === 'network_error' && !c.ruleId.endsWith('mail-loop'))));
+      !loop &&
+      ((code !== null && code >= 400 && code < 500) ||
+        (code === null &&
+          // A connection that never succeeded was retried.
+          (enhanced?.startsWith('4.') === true || c.category === 'network_error')));
     // Only when the last attempt could not get an answer (no connection, no reply, a
     // greylisting deferral): a remote's own temporary error ("452 4.3.1 Insufficient system
     // resources", a DNS SERVFAIL) says more about why the message never went through.

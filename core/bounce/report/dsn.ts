@@ -54,6 +54,20 @@ function splitRecipients(group: FieldGroup): FieldGroup[] {
   return out;
 }
 
+// Status comments that only restate the class (RFC 3464 §2.3.4 allows a comment after the code).
+const EMPTY_COMMENT =
+  /^(?:(?:permanent|temporary|transient|persistent) (?:failure|error)|undefined status|other or undefined\b.*|failed|success)$/i;
+
+/**
+ * The comment after a Status code ("4.0.0 (example.net: host name lookup failure)"), when it
+ * says more than the class; some MTAs put the reason there and give no Diagnostic-Code.
+ */
+export function statusComment(raw: string | null): string {
+  const m = /^\s*[245]\.\d{1,3}\.\d{1,3}\s*\((.+)\)\s*$/.exec(raw ?? '');
+  const c = m ? squash(m[1]!) : '';
+  return EMPTY_COMMENT.test(c) ? '' : c;
+}
+
 /** Reads a message/delivery-status body. */
 export function parseDeliveryStatus(text: string): DeliveryStatus {
   const groups = parseFieldGroups(text);
@@ -68,7 +82,7 @@ export function parseDeliveryStatus(text: string): DeliveryStatus {
       if (addr === null) continue;
       const status = normalizeStatus(fieldValue(r, 'status'));
       const rawDiagnostic = fieldValue(r, 'diagnostic-code');
-      const diagnostic = stripType(rawDiagnostic);
+      const diagnostic = stripType(rawDiagnostic) || statusComment(fieldValue(r, 'status'));
       const diagnosticType =
         /^\s*([A-Za-z][A-Za-z0-9-]*)\s*;/.exec(rawDiagnostic ?? '')?.[1]?.toLowerCase() ?? null;
       const actual = fieldValue(r, 'x-actual-recipient') ?? '';

@@ -14,9 +14,9 @@ import { parseAutoReply } from './auto-reply.js';
 import { classifyRecipient } from './classify-recipient.js';
 import { type DsnRecipientFields, findDeliveryStatusInText, parseDeliveryStatus } from './dsn.js';
 import { parseHeaderBlock } from './fields.js';
-import { type FormatInput, genericRecipients, TEXT_FORMATS } from './formats/index.js';
+import { type FormatInput, genericRecipients, reasonParagraphs, TEXT_FORMATS } from './formats/index.js';
 import { allText, header, partsOf } from './mail.js';
-import { addressesIn, cutOriginal, findReply, originalPart, phaseOf } from './text.js';
+import { addressesIn, cutOriginal, findReply, originalPart, phaseOf, squash } from './text.js';
 import type { DsnReport, FoundRecipient, ParsedMailLike, RecipientReport, ReportResult } from './types.js';
 
 export { classifyRecipient } from './classify-recipient.js';
@@ -99,9 +99,23 @@ function withHumanText(
   if (r.diagnostic !== '' && findReply(r.diagnostic).code !== null) {
     // The human part may still say which command the reply answered ("in reply to end of DATA").
     const phase = same !== undefined && same.phase !== 'unknown' ? same.phase : phaseOf(head);
-    return r.phase === 'unknown' && phase !== 'unknown' ? { ...r, phase } : r;
+    const withPhase = r.phase === 'unknown' && phase !== 'unknown' ? { ...r, phase } : r;
+    // "550-5.7.1 This message does not have …": a multiline reply (RFC 5321 §4.2.1) of which
+    // the Diagnostic-Code kept only the first line; the transcript has all of it.
+    const first = /^[245]\d\d-(?:[245]\.\d{1,3}\.\d{1,3} )?(.+)$/.exec(r.diagnostic)?.[1];
+    if (first !== undefined && same !== undefined && same.diagnostic.length > r.diagnostic.length) {
+      if (same.diagnostic.includes(first.trim())) return { ...withPhase, diagnostic: same.diagnostic };
+    }
+    return withPhase;
   }
   let diagnostic = same?.diagnostic ?? '';
+  if (r.diagnostic === '' && single && diagnostic !== '') {
+    // The DSN gives no Diagnostic-Code: the reporting MTA's own summary next to the reply
+    // ("The user(s) account is disabled." above "<a@b>: 550 user unknown") says what it made
+    // of it.
+    const summary = reasonParagraphs(head).filter((p) => !diagnostic.includes(squash(p)));
+    if (summary.length > 0) diagnostic = `${diagnostic} ${summary.join(' ')}`;
+  }
   if (diagnostic === '' && r.diagnostic === '' && single)
     diagnostic = head.replace(/\s+/g, ' ').trim().slice(0, 2000);
   if (diagnostic === '' || diagnostic === r.diagnostic) return r;

@@ -134,10 +134,12 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     // domain rule, since these texts also say "Host not found".
     id: 'generic.dns-failure',
     match: {
-      text: /host not found, try again|temporary (?:MX )?lookup (?:error|failure)|DNS lookup failure(?!: host \S+ not found)|SERVFAIL|malformed or unexpected name server reply|host name lookup failure|name server timeout/i,
+      text: /host not found, try again|temporary (?:MX )?lookup (?:error|failure)|DNS lookup failure(?!: host \S+ not found)|SERVFAIL|malformed or unexpected name server reply|host name lookup failure|name server timeout|DNS query failed/i,
     },
     category: 'dns_failure',
     examples: [
+      // Exchange Online, the queue gave up while the recipient domain's DNS kept failing.
+      '550 5.4.312 Message expired, DNS query failed',
       'Name service error for domain example.com: Host not found, try again',
       'Temporary MX lookup error for {domain}',
       'Deferred: Name server: example.co.jp.: host name lookup failure',

@@ -100,13 +100,17 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
     // Our own queue gave up (or a relay's did): RFC 3463 x.4.7.
     id: 'generic.expired',
     match: {
-      text: /(?:message|queue) expired|retry timeout exceeded|delivery time expired|in the queue too long|not delivered within|unable to deliver (?:this )?message after|delivery failed \d+ attempts|failing for a long time|has been delayed|message delayed|past (?:the )?expiration|will be retried for/i,
+      text: /(?:message|queue) expired|retry timeout exceeded|delivery time expired|in the queue too long|not delivered within|unable to deliver (?:this )?message after|delivery failed \d+ attempts|failing for a long time|has been delayed|message delayed|past (?:the )?expiration|will be retried for|still undelivered after \d+ (?:hours?|days?|minutes?)|will keep trying until message is|notification about a delay/i,
     },
     category: 'expired',
     examples: [
       'delivery retry timeout exceeded',
       'unable to deliver this message after 1 day',
       'Delivery to the following recipients has been delayed.',
+      // Sendmail's delay warning (sendmail.cf "Warning: could not send message for past …").
+      '421 Warning: message still undelivered after 4 hours Will keep trying until message is 8 hours old',
+      // Exchange's delay DSN.
+      'This is only a notification about a delay in the delivery of your message.',
     ],
   },
   {
@@ -139,13 +143,15 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
   {
     id: 'generic.remote-error',
     match: {
-      text: /local error|internal (?:server |system )?error|system (?:error|failure|problem)|temporary (?:failure|error|system|server error)|service not active|service (?:temporarily )?(?:unavailable|not available)|server busy|insufficient system resources|mailer error|temporarily unavailable|could not load|transaction failed|not accepting network messages|unable to process|recipient error/i,
+      text: /local error|internal (?:server |system )?error|system (?:error|failure|problem)|temporary (?:failure|error|system|server error)|service not active|service (?:temporarily |currently )?(?:unavailable|not available)|server busy|insufficient system resources|mailer error|temporarily unavailable|could not load|transaction failed|not accepting network messages|unable to process|recipient error/i,
     },
     category: 'remote_error',
     examples: [
       '451 4.3.0 Temporary system failure',
       '451 Internal server error',
       '421 Service temporarily unavailable',
+      // SurfControl relaying the next hop's refusal.
+      '554 Service currently unavailable',
       '550 5.3.5 <kuroneko@example.org>... Internal System Error',
       '452 4.3.1 Insufficient system resources',
     ],

@@ -6,7 +6,7 @@
  * returned message's To header names the recipient and the whole explanation is the
  * diagnostic.
  */
-import { addressesIn, isSystemAddress, originalPart } from '../text.js';
+import { addressesIn, cleanAddress, isSystemAddress, originalPart } from '../text.js';
 import type { FoundRecipient } from '../types.js';
 import { found } from './build.js';
 import type { FormatInput, TextFormat } from './types.js';
@@ -23,6 +23,41 @@ function paragraphs(text: string): string[] {
     .split(/\r?\n[ \t]*\r?\n/)
     .map((p) => p.trim())
     .filter((p) => p !== '');
+}
+
+// A line that starts with an address ('"user@example.org":', '<user@example.org>', 'user@…').
+const LEADING_ADDRESS = /^\s*["'<]?([^\s"'<>:,]+@[^\s"'<>:,]+?)["'>]?(?=[\s:,]|$)/;
+
+/**
+ * A paragraph listing several recipients, each starting a line of its own and followed by
+ * its reason (Zoho: "a@b Invalid Address, ERROR_CODE :550, …"; GMX: '"a@b":' then the SMTP
+ * error lines): the lines from each address to the next, by address. Null when fewer than
+ * two recipients start lines.
+ */
+function segmentsByAddress(paragraph: string): Map<string, string> | null {
+  const segs = new Map<string, string[]>();
+  let cur: string[] | null = null;
+  for (const l of paragraph.split(/\r?\n/)) {
+    const m = LEADING_ADDRESS.exec(l);
+    const a = m ? cleanAddress(m[1]!).toLowerCase() : null;
+    if (a !== null && !segs.has(a)) {
+      cur = [l];
+      segs.set(a, cur);
+    } else cur?.push(l);
+  }
+  if (segs.size < 2) return null;
+  return new Map([...segs].map(([a, ls]) => [a, ls.join('\n')]));
+}
+
+/**
+ * The paragraphs of an explanation that give a reason (a reply code, a status or the usual
+ * words) without naming an address, boilerplate left out: the reporting MTA's own summary
+ * ("The user(s) account is disabled.").
+ */
+export function reasonParagraphs(head: string): string[] {
+  return paragraphs(head).filter(
+    (p) => REASON_WORDS.test(p) && !BOILERPLATE.test(p) && addressesIn(p).length === 0,
+  );
 }
 
 export function genericRecipients(
@@ -48,10 +83,11 @@ export function genericRecipients(
           ),
       )
       .join('\n');
+    const segments = segmentsByAddress(body);
     for (const a of addressesIn(body)) {
       if (skip.has(a.toLowerCase()) || isSystemAddress(a) || out.some((o) => o.recipient === a)) continue;
       const alone = body.replace(/[<>\s*:]/g, '') === a;
-      const diag = alone ? `${ps[i - 1] ?? ''} ${ps[i + 1] ?? ''}` : p;
+      const diag = alone ? `${ps[i - 1] ?? ''} ${ps[i + 1] ?? ''}` : (segments?.get(a.toLowerCase()) ?? p);
       out.push(found(a, diag));
     }
   });

@@ -7,6 +7,8 @@ import { exim } from './exim.js';
 import { fml } from './fml.js';
 import { gmail } from './gmail.js';
 import { notes } from './notes.js';
+import { opensmtpd } from './opensmtpd.js';
+import { postfixTranscript } from './postfix-transcript.js';
 import { sendmail } from './sendmail.js';
 import type { TextFormat } from './types.js';
 
@@ -16,11 +18,13 @@ export const TEXT_FORMATS: readonly TextFormat[] = [
   dragonfly,
   gmail,
   exim,
+  opensmtpd,
+  postfixTranscript,
   sendmail,
   exchange,
   notes,
   angleList,
 ];
 
-export { genericRecipients } from './generic.js';
+export { genericRecipients, reasonParagraphs } from './generic.js';
 export type { FormatInput, TextFormat } from './types.js';
