@@ -1,4 +1,6 @@
 import type { Category } from '../core/bounce/taxonomy.js';
+import type { IpRouteState } from '../core/ip-actor-types.js';
+import type { Pause, PauseKey } from '../core/pauses.js';
 
 /**
  * The contract between workflows and activities: plain JSON in and out, ids rather than
@@ -29,11 +31,19 @@ export interface DeliverResult {
     readonly category: Category | null;
   }[];
   /**
-   * Set when the node's ready queue for the destination was full or over its rate: nothing
-   * was tried and the workflow should come back after `retryAfterMs` without counting an
-   * attempt (DESIGN.md §1: sleep durably rather than pile up waiting activities).
+   * Set when nothing was tried and the workflow should come back later without counting an
+   * attempt (DESIGN.md §1: sleep durably rather than pile up waiting activities):
+   * - throttled: the node's ready queue for the destination was full or over its rate;
+   * - no_ip: no IP of the pool may take this provider now (suspended, paused, at its caps);
+   * - held: an operator pause applies; the release signal ends the wait early.
    */
-  readonly throttled: { readonly retryAfterMs: number; readonly reason: string } | null;
+  readonly wait: {
+    readonly kind: 'throttled' | 'no_ip' | 'held';
+    readonly retryAfterMs: number;
+    readonly reason: string;
+  } | null;
+  /** Mailbox provider of the recipient domain (provider detection), once known. */
+  readonly provider: string | null;
   /** The activity's clock when it finished, ms since the epoch; workflows use it for age. */
   readonly finishedAtMs: number;
 }
@@ -47,4 +57,14 @@ export interface ExpireInput {
 export interface MessageActivities {
   deliver(input: DeliverInput): Promise<DeliverResult>;
   expire(input: ExpireInput): Promise<void>;
+}
+
+/** Activities of the IP and control workflows: publishing what routing reads. */
+export interface ControlActivities {
+  /** Writes an IP's route state to PostgreSQL and announces it to every node. */
+  publishRouteState(state: IpRouteState): Promise<void>;
+  /** Replaces the published pauses with the control workflow's set. */
+  publishPauses(pauses: readonly Pause[]): Promise<void>;
+  /** Signals every message held by a lifted pause to go on; returns how many. */
+  releaseHeld(key: PauseKey): Promise<number>;
 }

@@ -5,6 +5,7 @@ import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
 import { generateApiKey } from '../api/api-keys.js';
 import { parseAddress } from '../core/address.js';
+import { parsePauseArgs, poolsAndIps, withControl } from './control-commands.js';
 import { domainRecords, ensureDkimKeys } from './domains.js';
 import { configOrExit, loggerFor, masterKeyFor, openDatabase, openTemporal } from './runtime.js';
 import { serve } from './serve.js';
@@ -19,6 +20,11 @@ const USAGE = `usage: posthorn <command>
   domains show DOMAIN    the DNS records to publish (DKIM keys, return path)
   suppressions list|add|remove --tenant NAME [EMAIL] [--reason TEXT]
                          show or change a tenant's suppression list
+  pause|resume ip ADDR [--provider P] | domain D | provider P | tenant T | sending-domain D
+        [--for 2h] --reason TEXT
+                         stop or restart traffic; carried as a Temporal signal
+  pools add NAME [--tenant T] [--type transactional|marketing] | pools list
+  ips add ADDR --pool P [--ehlo NAME] [--node ID] [--weight W] [--warmup] | ips list
   classify --reply "550 5.1.1 …" | --jsonl | FILE.eml …
                          classify SMTP replies or bounce messages
 `;
@@ -218,6 +224,34 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
       case 'suppressions':
         return await suppressionsCommand(rest);
+      case 'pause':
+      case 'resume': {
+        const parsed = parsePauseArgs(rest, command === 'resume');
+        if (typeof parsed === 'string') {
+          process.stderr.write(`${parsed}\n`);
+          return 2;
+        }
+        const config = configOrExit();
+        return await withDatabase((db) =>
+          withControl(config, db, async (control) => {
+            if (command === 'pause')
+              await control.pause(parsed.target, parsed.untilMs, parsed.reason, parsed.actor);
+            else await control.resume(parsed.target, parsed.reason, parsed.actor);
+            process.stdout.write(`${command}d ${JSON.stringify(parsed.target)}\n`);
+            return 0;
+          }),
+        );
+      }
+      case 'pools':
+      case 'ips': {
+        const config = configOrExit();
+        return await withDatabase(async (db) => {
+          process.stdout.write(
+            `${await poolsAndIps([command, ...rest], db, config, (n) => tenantStore(db).tenantIdByName(n))}\n`,
+          );
+          return 0;
+        });
+      }
       case 'classify': {
         const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
         if (rest.includes('--reply') || rest.includes('--jsonl')) {

@@ -38,6 +38,7 @@ import { decodeVerpAddress, verpAddress } from '../core/verp.js';
 import { createDispatcher } from '../egress/dispatcher.js';
 import { startBounceListener } from '../inbound/bounce-listener.js';
 import { createIntake } from '../inbound/intake.js';
+import { startRouting } from './routing-runtime.js';
 
 export interface Running {
   readonly apiUrl: string;
@@ -104,9 +105,7 @@ export async function serve(
   const messages = messageStore(db);
   const tenants = tenantStore(db);
   const suppressions = suppressionStore(db);
-  const egressIps = config.egressIps.length
-    ? config.egressIps.map((ip) => ({ address: ip.address, ehloName: ip.ehloName ?? config.hostname }))
-    : [{ address: null, ehloName: config.hostname }];
+  const routing = await startRouting({ db, databaseUrl: deps.databaseUrl, client, config, log });
   const dispatcher = createDispatcher({
     openSession: (target) =>
       openSmtpSession({
@@ -114,7 +113,7 @@ export async function serve(
         mxHost: target.mxHost,
         port: config.smtpPort,
         localAddress: target.ip === DEFAULT_IP ? undefined : target.ip,
-        ehloName: egressIps.find((ip) => ip.address === target.ip)?.ehloName ?? config.hostname,
+        ehloName: routing.ehloNameOf(target.ip) ?? config.hostname,
         timeouts: {
           connectMs: config.smtpConnectTimeout,
           greetingMs: config.smtpGreetingTimeout,
@@ -127,11 +126,14 @@ export async function serve(
     journal,
     dns: createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 }),
     dispatcher,
-    limitsFor: (domain, site) => ({
+    limitsFor: (domain, site, provider) => ({
       queue: readyQueueSite(config.egressLimits, site, domain),
-      limits: limitsFromConfig(config.egressLimits, { provider: null, site, domain }),
+      limits: limitsFromConfig(config.egressLimits, { provider, site, domain }),
     }),
-    egress: { ips: egressIps, allowLoopbackMx: config.allowLoopbackMx },
+    allowLoopbackMx: config.allowLoopbackMx,
+    chooseIp: routing.chooseIp,
+    pauseGate: routing.pauseGate,
+    feed: routing.feed,
     sign: createDkimSigner({ keys: dkimKeyStore(db), masterKey: deps.masterKey, now: Date.now }),
     returnPath: (messageId, recipientIndex, sendingDomain) =>
       verpAddress(messageId, recipientIndex, `${config.returnPathSubdomain}.${sendingDomain}`, verp.mac),
@@ -144,7 +146,7 @@ export async function serve(
     ...common,
     taskQueue: MESSAGE_TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATH,
-    activities: { expire: activities.expire },
+    activities: { expire: activities.expire, ...routing.activities },
   });
   const egressWorker = await Worker.create({
     ...common,
@@ -222,6 +224,7 @@ export async function serve(
         await inbound?.close();
         for (const w of [messageWorker, egressWorker]) if (w.getState() === 'RUNNING') w.shutdown();
         await done.catch(() => {});
+        await routing.close();
         await dispatcher.close();
         await journal.close();
         await connection.close();

@@ -40,6 +40,19 @@ export function outcomeForReply(
   }
 }
 
+/** The connection broke after the final dot: delivered or not, nobody knows; retried. */
+function ambiguousOutcome(detail: string): RecipientOutcome {
+  return {
+    kind: 'deferred',
+    reply: null,
+    phase: 'dot',
+    category: 'network_error',
+    detail: `ambiguous: ${detail}`,
+    retryHintMs: null,
+    ambiguous: true,
+  };
+}
+
 /** An outcome without a reply: the connection, DNS or the session broke (always transient). */
 export function deferredWithoutReply(phase: SmtpPhase, category: Category, detail: string): RecipientOutcome {
   return { kind: 'deferred', reply: null, phase, category, detail, retryHintMs: null };
@@ -86,9 +99,15 @@ export function outcomesOfSession(
             );
             break;
           case 'interrupted':
-            // The message may or may not have been taken (RFC 5321 §6.1 duplicates window):
-            // retrying risks a duplicate, not retrying risks a loss; we retry.
-            out.set(rcpt.address, deferredWithoutReply('data', 'network_error', data.detail));
+            // After the dot the message may or may not have been taken (RFC 5321 §6.1):
+            // retrying risks a duplicate, not retrying risks a loss; we retry, and say so.
+            // An unknown afterDot is treated as after: "may have arrived".
+            out.set(
+              rcpt.address,
+              data.afterDot === false
+                ? deferredWithoutReply('data', 'network_error', data.detail)
+                : ambiguousOutcome(data.detail),
+            );
             break;
           case 'not_sent':
             out.set(rcpt.address, deferredWithoutReply('data', 'protocol_error', 'no recipient accepted'));

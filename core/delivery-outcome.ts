@@ -13,6 +13,11 @@ export type RecipientOutcome =
       readonly detail: string;
       /** A wait the remote asked for, ms. */
       readonly retryHintMs: number | null;
+      /**
+       * The connection broke after the final dot was sent: the remote may have taken the
+       * message (RFC 5321 §6.1), so a retry may duplicate it. Recorded as `ambiguous`.
+       */
+      readonly ambiguous?: true;
     }
   | {
       readonly kind: 'bounced';

@@ -14,6 +14,9 @@ export const EVENT_NAMES = [
   'failed',
   'suppressed',
   'complained',
+  // The connection broke after the final dot: the remote may have the message (RFC 5321
+  // §6.1); the recipient is retried, and this event marks a possible duplicate.
+  'ambiguous',
 ] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 

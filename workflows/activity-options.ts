@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { MessageActivities } from '../activities/types.js';
+import type { ControlActivities, MessageActivities } from '../activities/types.js';
 
 /**
  * The only proxyActivities calls. Activity exceptions mean infrastructure trouble (the
@@ -21,6 +21,11 @@ export function deliveryActivities(egressTaskQueue: string): Pick<MessageActivit
 }
 
 export const bookkeeping = proxyActivities<Pick<MessageActivities, 'expire'>>({
+  startToCloseTimeout: '1m',
+  retry: INFRA_RETRY,
+});
+
+export const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '1m',
   retry: INFRA_RETRY,
 });

@@ -1,2 +1,4 @@
 // Bundle entry for the worker: every workflow type Posthorn registers.
+export { controlWorkflow } from './control.js';
+export { ipWorkflow } from './ip.js';
 export { messageWorkflow } from './message.js';

@@ -1,4 +1,5 @@
-import { setHandler, sleep } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { condition, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DeliverResult } from '../activities/types.js';
 import { nextRetry } from '../core/retry-schedule.js';
 import { bookkeeping, deliveryActivities } from './activity-options.js';
@@ -6,8 +7,10 @@ import {
   type MessageStatus,
   type MessageWorkflowInput,
   type MessageWorkflowResult,
+  releaseSignal,
   statusQuery,
 } from './messages.js';
+import { PROVIDER, SENDING_IP } from './search-attributes.js';
 
 function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
@@ -24,6 +27,25 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
     ),
   };
   setHandler(statusQuery, () => status);
+  let releases = 0;
+  setHandler(releaseSignal, () => {
+    releases++;
+  });
+  // Provider and sending IP are known after the first routed attempt; they are added to the
+  // search attributes once each, so the Web UI can filter messages by them.
+  const tagged = { provider: false, ip: false };
+  function tagRoute(provider: string | null, ip: string | null): void {
+    const update: SearchAttributeUpdatePair[] = [];
+    if (provider && !tagged.provider) {
+      update.push({ key: PROVIDER, value: provider });
+      tagged.provider = true;
+    }
+    if (ip && !tagged.ip) {
+      update.push({ key: SENDING_IP, value: ip });
+      tagged.ip = true;
+    }
+    if (update.length > 0) upsertSearchAttributes(update);
+  }
   const { deliver } = deliveryActivities(input.egressTaskQueue);
 
   const groups = new Map<string, string[]>();
@@ -45,11 +67,23 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
         attempt,
         preferredIp: ip,
       });
-      if (result.throttled) {
-        // Not an attempt: the node's own limits said "later" and nothing reached the remote.
-        await sleep(result.throttled.retryAfterMs);
+      if (result.wait) {
+        // Not an attempt: nothing reached the remote.
+        switch (result.wait.kind) {
+          case 'held': {
+            // An operator pause: wait for its release signal, or its expiry at the latest.
+            const seen = releases;
+            await condition(() => releases > seen, result.wait.retryAfterMs);
+            break;
+          }
+          case 'throttled':
+          case 'no_ip':
+            await sleep(result.wait.retryAfterMs);
+            break;
+        }
         continue;
       }
+      tagRoute(result.provider, result.ip);
       attempts = attempt;
       ip = result.ip ?? ip;
       for (const r of result.recipients) {

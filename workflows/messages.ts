@@ -1,4 +1,6 @@
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { IpControl, IpRouteState, OutcomeSummary } from '../core/ip-actor-types.js';
+import type { Pause, PauseScope } from '../core/pauses.js';
 import type { RetrySchedule } from '../core/retry-schedule.js';
 
 /** Input of the message workflow (workflow id = message id). */
@@ -21,3 +23,35 @@ export interface MessageStatus {
 export type MessageWorkflowResult = MessageStatus;
 
 export const statusQuery = defineQuery<MessageStatus>('status');
+
+/** Sent when an operator pause that held this message is lifted. */
+export const releaseSignal = defineSignal('release');
+
+/** Input of an IP workflow (workflow id = ipWorkflowId(ip)). */
+export interface IpWorkflowInput {
+  readonly ip: string;
+  /** False: the IP starts on its warmup plan. */
+  readonly warm: boolean;
+  /** Length of a warmup day, ms (a real day, except in tests). */
+  readonly dayMs: number;
+  /** Relative share among the pool's IPs (ips.weight). */
+  readonly weight?: number;
+  /** Multiplies reputation effect durations; 1 except in tests (core/ip-actor.ts). */
+  readonly effectScale?: number;
+  /** Signals handled before continuing as new; lower only in tests. */
+  readonly signalsPerRun?: number;
+  /** The actor's state carried across continue-as-new (core/ip-actor.ts IpState). */
+  readonly state?: unknown;
+}
+
+export const ipWorkflowId = (ip: string) => `ip-${ip}`;
+export const outcomesSignal = defineSignal<[OutcomeSummary]>('outcomes');
+export const ipControlSignal = defineSignal<[IpControl]>('control');
+export const ipStateQuery = defineQuery<{ state: unknown; route: IpRouteState }>('state');
+
+/** Pauses beyond single IPs are kept by the one control workflow (id CONTROL_WORKFLOW_ID). */
+export const CONTROL_WORKFLOW_ID = 'posthorn-control';
+export const pauseSignal = defineSignal<[Pause]>('pause');
+export const resumeSignal =
+  defineSignal<[{ scope: PauseScope; value: string; reason: string; actor: string }]>('resume');
+export const pausesQuery = defineQuery<Pause[]>('pauses');

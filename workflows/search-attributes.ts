@@ -8,4 +8,9 @@ export const TENANT = defineSearchAttributeKey('PosthornTenant', SearchAttribute
 export const SENDING_DOMAIN = defineSearchAttributeKey('PosthornSendingDomain', SearchAttributeType.KEYWORD);
 export const MESSAGE_TYPE = defineSearchAttributeKey('PosthornMessageType', SearchAttributeType.KEYWORD);
 
-export const ALL_SEARCH_ATTRIBUTES = [TENANT, SENDING_DOMAIN, MESSAGE_TYPE] as const;
+/** Set on IP workflows at start, and on message workflows after their first routed attempt. */
+export const SENDING_IP = defineSearchAttributeKey('PosthornSendingIp', SearchAttributeType.KEYWORD);
+/** Mailbox provider of a message's recipient domain (provider detection). */
+export const PROVIDER = defineSearchAttributeKey('PosthornProvider', SearchAttributeType.KEYWORD);
+
+export const ALL_SEARCH_ATTRIBUTES = [TENANT, SENDING_DOMAIN, MESSAGE_TYPE, SENDING_IP, PROVIDER] as const;

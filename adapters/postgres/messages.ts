@@ -47,13 +47,16 @@ export interface MessageForDelivery {
   sendingDomain: string;
   messageType: string;
   mime: Buffer;
+  tenantName: string;
   /** Envelope recipient → its 1-based index (for the VERP return path). */
   recipientIndex: Record<string, number>;
 }
 
 const EMAIL_COLUMNS = `m.id, m.seq, m.from_header AS "from", m.to_addrs AS "to", m.cc_addrs AS cc, m.bcc_addrs AS bcc,
   m.reply_to, m.subject, m.html, m.text_body AS text, m.message_id_hdr AS message_id, m.tags, m.created_at, m.scheduled_at,
-  (SELECT e.event FROM delivery_events e WHERE e.message_id = m.id AND e.event <> 'deferred' ORDER BY e.id DESC LIMIT 1) AS last_event`;
+  (SELECT e.event FROM delivery_events e WHERE e.message_id = m.id
+     AND e.event IN ('queued', 'delivered', 'delivery_delayed', 'bounced', 'failed', 'suppressed', 'complained')
+     ORDER BY e.id DESC LIMIT 1) AS last_event`;
 
 const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
 
@@ -181,9 +184,10 @@ export function messageStore(db: Db) {
 
     async forDelivery(id: string): Promise<MessageForDelivery | null> {
       const r = await db.query<MessageForDelivery>(
-        `SELECT m.id, m.tenant_id AS "tenantId", d.name AS "sendingDomain", m.message_type AS "messageType", m.mime,
+        `SELECT m.id, m.tenant_id AS "tenantId", t.name AS "tenantName", d.name AS "sendingDomain",
+                m.message_type AS "messageType", m.mime,
                 (SELECT jsonb_object_agg(r.address, r.idx) FROM recipients r WHERE r.message_id = m.id) AS "recipientIndex"
-         FROM messages m JOIN domains d ON d.id = m.domain_id WHERE m.id = $1`,
+         FROM messages m JOIN domains d ON d.id = m.domain_id JOIN tenants t ON t.id = m.tenant_id WHERE m.id = $1`,
         [id],
       );
       return r.rows[0] ?? null;

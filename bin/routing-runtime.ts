@@ -1,0 +1,114 @@
+import { randomInt } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { createIpChooser } from '../activities/choose-ip.js';
+import { createControlActivities } from '../activities/control.js';
+import { createPauseGate } from '../activities/pause-gate.js';
+import { controlClient } from '../adapters/control-client.js';
+import type { Db } from '../adapters/postgres/db.js';
+import { heldStore } from '../adapters/postgres/held.js';
+import { listen } from '../adapters/postgres/listen.js';
+import { ROUTE_CHANNEL, routingStore } from '../adapters/postgres/routing.js';
+import type { Config } from '../config/schema.js';
+import { createOutcomeFeed } from '../egress/outcome-feed.js';
+import { createRouteCache } from '../egress/route-cache.js';
+
+/** How often the node re-reads route state even without a NOTIFY, ms (a missed notification). */
+const ROUTE_REFRESH_MS = 5_000;
+/** The pool config IPs go into on first start. */
+const BOOTSTRAP_POOL = 'shared';
+
+/**
+ * Everything routing needs on a node: pools and IPs (seeded from POSTHORN_EGRESS_IPS on a
+ * fresh database), the route-state cache kept fresh by LISTEN/NOTIFY, the IP and control
+ * workflows (started if not running), and the outcome feed to the IP workflows.
+ */
+export async function startRouting(args: {
+  db: Db;
+  databaseUrl: string;
+  client: Client;
+  config: Config;
+  log: Logger;
+}) {
+  const { db, config, log } = args;
+  const store = routingStore(db);
+  if ((await store.pools()).length === 0 && config.egressIps.length > 0) {
+    await store.addPool({ name: BOOTSTRAP_POOL, tenantId: null, messageType: null });
+    for (const ip of config.egressIps) {
+      await store.addIp({
+        address: ip.address,
+        pool: BOOTSTRAP_POOL,
+        ehloName: ip.ehloName ?? config.hostname,
+        nodeId: config.nodeId,
+        weight: 100,
+        warm: true,
+      });
+    }
+    log.info(
+      { event: 'routing.bootstrapped', pool: BOOTSTRAP_POOL, ips: config.egressIps.map((i) => i.address) },
+      'shared pool created from POSTHORN_EGRESS_IPS',
+    );
+  }
+  const cache = createRouteCache(store, ROUTE_REFRESH_MS);
+  const rowOf = (ip: string) => cache.current().ips.find((r) => r.address === ip);
+  const control = controlClient(args.client, (ip) => ({
+    warm: rowOf(ip)?.warm ?? true,
+    dayMs: config.warmupDay,
+    weight: rowOf(ip)?.weight ?? 100,
+    effectScale: config.reputationScale,
+  }));
+  // IPs of this node get their actor when they appear: from config at the first start,
+  // from `posthorn ips add` later (seen at the next reload, by NOTIFY or by timer).
+  const started = new Set<string>();
+  cache.onLoad(async (snap) => {
+    const fresh = snap.ips
+      .filter((r) => r.nodeId === config.nodeId && !started.has(r.address))
+      .map((r) => r.address);
+    if (fresh.length === 0) return;
+    await control.ensureRunning(fresh);
+    for (const ip of fresh) started.add(ip);
+  });
+  await cache.refresh();
+  const listener = listen(
+    args.databaseUrl,
+    ROUTE_CHANNEL,
+    () =>
+      void cache
+        .refresh()
+        .catch((err) => log.warn({ err, event: 'routing.refresh_failed' }, 'route refresh failed')),
+    (err) => log.warn({ err, event: 'routing.listen_error' }, 'route-state LISTEN connection lost'),
+  );
+
+  const feed = createOutcomeFeed({
+    send: (summary) => control.sendOutcomes(summary),
+    now: Date.now,
+    windowMs: config.feedbackWindow,
+    onError: (err, ip) =>
+      log.warn(
+        { err, event: 'feedback.signal_failed', ip },
+        'outcome summary not delivered; kept for the next window',
+      ),
+  });
+  const held = heldStore(db);
+  return {
+    cache,
+    control,
+    feed,
+    chooseIp: createIpChooser({
+      cache,
+      routing: store,
+      nodeId: config.nodeId,
+      dayMs: config.warmupDay,
+      random: () => randomInt(0, 2 ** 32) / 2 ** 32,
+      now: Date.now,
+    }),
+    pauseGate: createPauseGate({ cache, held, now: Date.now }),
+    activities: createControlActivities({ routing: store, held, client: args.client }),
+    ehloNameOf: (ip: string) => rowOf(ip)?.ehloName ?? null,
+    async close(): Promise<void> {
+      await feed.close();
+      cache.close();
+      await listener.close();
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import type { NotableReply, OutcomeSummary, ProviderOutcomes } from '../core/ip-actor-types.js';
+
+/** Distinct notable replies kept per (IP, provider) per window: enough for rules to match. */
+const NOTABLE_PER_WINDOW = 5;
+
+interface Counts {
+  delivered: number;
+  deferred: number;
+  bounced: number;
+  complaints: number;
+  notable: NotableReply[];
+}
+
+export interface OutcomeRecord {
+  readonly ip: string;
+  readonly provider: string;
+  readonly verdict: 'delivered' | 'deferred' | 'bounced' | 'complained';
+  /** The remote's reply when it was not a success. */
+  readonly reply: NotableReply | null;
+}
+
+/**
+ * Aggregates delivery outcomes per (IP, provider) on this node and hands each IP workflow
+ * one summary per window (DESIGN.md §3.5: never one signal per message). A failed send is
+ * kept and merged into the next window, so no outcome is lost to a Temporal hiccup.
+ */
+export function createOutcomeFeed(deps: {
+  send: (summary: OutcomeSummary) => Promise<void>;
+  now: () => number;
+  windowMs: number;
+  onError: (err: unknown, ip: string) => void;
+}) {
+  let windowStart = deps.now();
+  let byIp = new Map<string, Map<string, Counts>>();
+  let flushing: Promise<void> = Promise.resolve();
+
+  function counts(ip: string, provider: string): Counts {
+    let providers = byIp.get(ip);
+    if (!providers) {
+      providers = new Map();
+      byIp.set(ip, providers);
+    }
+    let c = providers.get(provider);
+    if (!c) {
+      c = { delivered: 0, deferred: 0, bounced: 0, complaints: 0, notable: [] };
+      providers.set(provider, c);
+    }
+    return c;
+  }
+
+  function record(r: OutcomeRecord): void {
+    const c = counts(r.ip, r.provider);
+    switch (r.verdict) {
+      case 'delivered':
+        c.delivered++;
+        break;
+      case 'deferred':
+        c.deferred++;
+        break;
+      case 'bounced':
+        c.bounced++;
+        break;
+      case 'complained':
+        c.complaints++;
+        break;
+    }
+    const reply = r.reply;
+    if (
+      reply &&
+      c.notable.length < NOTABLE_PER_WINDOW &&
+      !c.notable.some((n) => n.code === reply.code && n.text === reply.text)
+    ) {
+      c.notable.push(reply);
+    }
+  }
+
+  async function flush(): Promise<void> {
+    const end = deps.now();
+    const batch = byIp;
+    const start = windowStart;
+    byIp = new Map();
+    windowStart = end;
+    await Promise.all(
+      [...batch].map(async ([ip, providers]) => {
+        const byProvider: Record<string, ProviderOutcomes> = Object.fromEntries(providers);
+        try {
+          await deps.send({ ip, windowStartMs: start, windowEndMs: end, byProvider });
+        } catch (err) {
+          deps.onError(err, ip);
+          // Merge back: the next window carries these counts.
+          for (const [provider, c] of providers) {
+            const into = counts(ip, provider);
+            into.delivered += c.delivered;
+            into.deferred += c.deferred;
+            into.bounced += c.bounced;
+            into.complaints += c.complaints;
+            for (const n of c.notable) if (into.notable.length < NOTABLE_PER_WINDOW) into.notable.push(n);
+          }
+        }
+      }),
+    );
+  }
+
+  const timer = setInterval(() => {
+    flushing = flushing.then(flush);
+  }, deps.windowMs);
+  timer.unref();
+
+  return {
+    record,
+    /** Sends what is pending now (at shutdown, or in tests). */
+    flush(): Promise<void> {
+      flushing = flushing.then(flush);
+      return flushing;
+    },
+    async close(): Promise<void> {
+      clearInterval(timer);
+      await this.flush();
+    },
+  };
+}
+
+export type OutcomeFeed = ReturnType<typeof createOutcomeFeed>;

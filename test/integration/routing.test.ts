@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import type { Resend } from 'resend';
+import { ipStateQuery, ipWorkflowId, outcomesSignal } from '../../workflows/messages.js';
+import { type Stack, startStack } from '../support/stack.js';
+import { settled, tenantClient } from '../support/tenant.js';
+import { waitFor } from '../support/wait.js';
+
+const YAHOO_MX = '127.0.1.10';
+const GMAIL_MX = '127.0.1.11';
+const PAUSED_MX = '127.0.1.12';
+const WARMING_IP = '127.0.0.4';
+// Yahoo's deferral for an IP with a poor reputation, as Yahoo sends it (senders.yahooinc.com).
+const TS04 = (ip: string) =>
+  `4.7.0 [TS04] Messages from ${ip} temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes`;
+
+let yahooRefuses = true;
+
+describe('IP reputation, warmup and pauses as Temporal actors', () => {
+  let stack: Stack;
+  let resend: Resend;
+  let temporal: Connection;
+  let client: Client;
+
+  before(async () => {
+    stack = await startStack({
+      zones: {
+        'yahoo.test': { mx: [{ exchange: 'mta5.am0.yahoodns.net', priority: 1 }] },
+        'mta5.am0.yahoodns.net': { a: [YAHOO_MX] },
+        'gmail.test': { mx: [{ exchange: 'gmail-smtp-in.l.google.com', priority: 5 }] },
+        'gmail-smtp-in.l.google.com': { a: [GMAIL_MX] },
+        'paused.test': { mx: [{ exchange: 'mx.paused.test', priority: 10 }] },
+        'mx.paused.test': { a: [PAUSED_MX] },
+      },
+      sinks: {
+        // Yahoo defers only 127.0.0.2, as it would an IP with a bad reputation.
+        [YAHOO_MX]: {
+          rcpt: (_a, session) =>
+            yahooRefuses && session.remoteAddress.endsWith('127.0.0.2')
+              ? { code: 421, message: TS04('127.0.0.2') }
+              : null,
+        },
+        [GMAIL_MX]: {},
+        [PAUSED_MX]: {},
+      },
+      env: {
+        POSTHORN_RETRY_INITIAL: '1s',
+        POSTHORN_RETRY_MAX: '2s',
+        POSTHORN_FEEDBACK_WINDOW: '300ms',
+        // 2 h of suspension become 7.2 s.
+        POSTHORN_REPUTATION_SCALE: '0.001',
+      },
+    });
+    ({ resend } = await tenantClient(stack, 'acme', 'acme.test'));
+    temporal = await Connection.connect({ address: stack.temporalAddress });
+    client = new Client({ connection: temporal });
+  });
+
+  after(async () => {
+    await temporal?.close();
+    await stack?.stop();
+  });
+
+  async function sendMany(
+    to: (i: number) => string,
+    n: number,
+    from = 'hello@acme.test',
+    r = resend,
+  ): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const { data, error } = await r.emails.send({ from, to: to(i), subject: 's', text: 't' });
+      assert.equal(error, null);
+      ids.push(data!.id);
+    }
+    return ids;
+  }
+
+  const fromIp = (host: string, ip: string, filter: (rcpt: string) => boolean = () => true) =>
+    stack.sinks[host]!.received.filter((m) => m.sourceIp === ip && m.rcptTo.some(filter)).length;
+
+  async function routeOf(ip: string) {
+    const r = await stack.db.query(`SELECT state FROM route_state WHERE ip = $1`, [ip]);
+    return r.rows[0]?.state;
+  }
+
+  test('a Yahoo [TS04] on one IP moves Yahoo traffic to the other IP, only for Yahoo, until the suspension expires', async () => {
+    const first = await sendMany((i) => `y${i}@yahoo.test`, 12);
+    for (const id of first) assert.equal((await settled(stack, id, 60_000))[0]!.state, 'delivered');
+    const route = await waitFor('127.0.0.2 suspended for yahoo', async () => {
+      const r = await routeOf('127.0.0.2');
+      return r?.suspended?.yahoo ? r : undefined;
+    });
+    assert.match(route.suspended.yahoo.reason, /yahoo/);
+    assert.equal(fromIp(YAHOO_MX, '127.0.0.2'), 0, 'the deferring IP delivered nothing to Yahoo');
+    const deferredOn2 = await stack.db.query(
+      `SELECT count(*)::int AS n FROM delivery_events WHERE event = 'deferred' AND ip = '127.0.0.2' AND reply_text LIKE '%[TS04]%'`,
+    );
+    assert.ok(deferredOn2.rows[0].n >= 1, 'the TS04 deferrals are in the event log');
+
+    // While suspended: Yahoo goes to 127.0.0.3 only, Gmail still uses 127.0.0.2.
+    const yahooBefore = stack.sinks[YAHOO_MX]!.received.length;
+    const more = await sendMany((i) => `z${i}@yahoo.test`, 6);
+    const gmail = await sendMany((i) => `g${i}@gmail.test`, 16);
+    for (const id of [...more, ...gmail])
+      assert.equal((await settled(stack, id, 60_000))[0]!.state, 'delivered');
+    const attemptsOn2 = await stack.db.query(
+      `SELECT count(*)::int AS n FROM delivery_events WHERE ip = '127.0.0.2' AND recipient_domain = 'yahoo.test' AND message_id = ANY($1::uuid[])`,
+      [more],
+    );
+    assert.equal(attemptsOn2.rows[0].n, 0, 'no Yahoo attempt from the suspended IP');
+    assert.equal(stack.sinks[YAHOO_MX]!.received.length - yahooBefore, 6);
+    assert.ok(fromIp(GMAIL_MX, '127.0.0.2') > 0, 'other providers keep using 127.0.0.2');
+
+    // After the suspension expires (7.2 s scaled), 127.0.0.2 is back for Yahoo.
+    yahooRefuses = false;
+    await waitFor(
+      'suspension expired',
+      async () => ((await routeOf('127.0.0.2'))?.suspended?.yahoo ? undefined : true),
+      30_000,
+    );
+    const later = await sendMany((i) => `w${i}@yahoo.test`, 12);
+    for (const id of later) assert.equal((await settled(stack, id, 60_000))[0]!.state, 'delivered');
+    assert.ok(fromIp(YAHOO_MX, '127.0.0.2', (r) => r.startsWith('w')) > 0, '127.0.0.2 returns to Yahoo');
+  });
+
+  test('a warming IP takes exactly its cap; the rest overflows to warm IPs and nothing is lost', async () => {
+    await stack.node.cli([
+      'ips',
+      'add',
+      WARMING_IP,
+      '--pool',
+      'shared',
+      '--ehlo',
+      'mta4.posthorn.test',
+      '--weight',
+      '1000',
+      '--warmup',
+    ]);
+    const route = await waitFor(
+      'the warming IP publishes its caps',
+      async () => (await routeOf(WARMING_IP))?.caps ?? undefined,
+      30_000,
+    );
+    const hourly = (route.google ?? route['*']).hourly as number;
+    const n = hourly + 20;
+    const ids = await sendMany((i) => `warm${i}@gmail.test`, n);
+    for (const id of ids)
+      assert.equal(
+        (await settled(stack, id, 60_000))[0]!.state,
+        'delivered',
+        'never bounced for lack of capacity',
+      );
+    const fromWarming = fromIp(GMAIL_MX, WARMING_IP, (r) => r.startsWith('warm'));
+    assert.equal(fromWarming, hourly, `the warming IP sent exactly its hourly cap (${hourly})`);
+    assert.equal(
+      stack.sinks[GMAIL_MX]!.received.filter((m) => m.rcptTo.some((r) => r.startsWith('warm'))).length,
+      n,
+    );
+    const usage = await stack.db.query(
+      `SELECT sum(count)::int AS n FROM ip_usage WHERE ip = $1 AND provider = 'google' AND period = 'hour'`,
+      [WARMING_IP],
+    );
+    assert.equal(usage.rows[0].n, hourly);
+  });
+
+  test('pausing a destination domain holds its mail with no connection; resuming delivers it within seconds', async () => {
+    await stack.node.cli(['pause', 'domain', 'paused.test', '--reason', 'remote asked us to stop']);
+    await waitFor('pause published', async () =>
+      (await stack.db.query(`SELECT 1 FROM pauses WHERE value = 'paused.test'`)).rowCount ? true : undefined,
+    );
+    const held = await sendMany((i) => `p${i}@paused.test`, 3);
+    const other = await sendMany(() => 'flowing@gmail.test', 1);
+    assert.equal((await settled(stack, other[0]!, 30_000))[0]!.state, 'delivered');
+    await waitFor('held', async () => {
+      const r = await stack.db.query(
+        `SELECT count(*)::int AS n FROM held_messages WHERE value = 'paused.test'`,
+      );
+      return r.rows[0].n === 3 ? true : undefined;
+    });
+    assert.equal(stack.sinks[PAUSED_MX]!.connections.length, 0, 'no connection to a paused domain');
+    await stack.node.cli(['resume', 'domain', 'paused.test', '--reason', 'remote is fine again']);
+    for (const id of held) assert.equal((await settled(stack, id, 15_000))[0]!.state, 'delivered');
+    assert.equal(stack.sinks[PAUSED_MX]!.received.length, 3);
+  });
+
+  test('pausing a tenant holds its messages while other tenants flow', async () => {
+    const globex = await tenantClient(stack, 'globex', 'globex.test');
+    await stack.node.cli(['pause', 'tenant', 'acme', '--reason', 'complaint spike under review']);
+    await waitFor('pause published', async () =>
+      (await stack.db.query(`SELECT 1 FROM pauses WHERE value = 'acme'`)).rowCount ? true : undefined,
+    );
+    const acme = await sendMany(() => 'from-acme@gmail.test', 2);
+    const theirs = await sendMany(() => 'from-globex@gmail.test', 2, 'hi@globex.test', globex.resend);
+    for (const id of theirs) assert.equal((await settled(stack, id, 30_000))[0]!.state, 'delivered');
+    const waiting = await stack.db.query(
+      `SELECT count(*)::int AS n FROM recipients WHERE message_id = ANY($1::uuid[]) AND state = 'queued'`,
+      [acme],
+    );
+    assert.equal(waiting.rows[0].n, 2, 'the paused tenant’s messages wait');
+    await stack.node.cli(['resume', 'tenant', 'acme', '--reason', 'cleared']);
+    for (const id of acme) assert.equal((await settled(stack, id, 15_000))[0]!.state, 'delivered');
+  });
+
+  test('an IP workflow keeps its state across continue-as-new', async () => {
+    const ip = '192.0.2.55';
+    const handle = await client.workflow.start('ipWorkflow', {
+      workflowId: ipWorkflowId(ip),
+      taskQueue: 'posthorn-messages',
+      args: [{ ip, warm: true, dayMs: 86_400_000, signalsPerRun: 2 }],
+    });
+    const summary = (reply: string | null) => ({
+      ip,
+      windowStartMs: Date.now() - 1000,
+      windowEndMs: Date.now(),
+      byProvider: {
+        yahoo: {
+          delivered: 1,
+          deferred: reply ? 1 : 0,
+          bounced: 0,
+          complaints: 0,
+          notable: reply ? [{ code: 421, enhanced: '4.7.0', text: reply }] : [],
+        },
+      },
+    });
+    await handle.signal(outcomesSignal, summary(TS04(ip)));
+    await handle.signal(outcomesSignal, summary(null));
+    await handle.signal(outcomesSignal, summary(null));
+    const firstRun = handle.firstExecutionRunId;
+    await waitFor('continued as new', async () =>
+      (await handle.describe()).runId !== firstRun ? true : undefined,
+    );
+    const q = await client.workflow.getHandle(ipWorkflowId(ip)).query(ipStateQuery);
+    assert.ok(q.route.suspended.yahoo, 'the suspension survived continue-as-new');
+    const state = q.state as { ip: string; version: number };
+    assert.equal(state.ip, ip);
+    assert.equal(state.version, 1);
+    assert.deepEqual(JSON.parse(JSON.stringify(q.state)), q.state, 'state is plain JSON');
+    await handle.terminate('test done');
+  });
+});
