@@ -7,6 +7,7 @@ import { generateApiKey } from '../api/api-keys.js';
 import { parseAddress } from '../core/address.js';
 import { parsePauseArgs, poolsAndIps, withControl } from './control-commands.js';
 import { domainRecords, ensureDkimKeys } from './domains.js';
+import { eventsCommand } from './events-command.js';
 import { configOrExit, loggerFor, masterKeyFor, openDatabase, openTemporal } from './runtime.js';
 import { serve } from './serve.js';
 
@@ -23,6 +24,9 @@ const USAGE = `usage: posthorn <command>
   pause|resume ip ADDR [--provider P] | domain D | provider P | tenant T | sending-domain D
         [--for 2h] --reason TEXT
                          stop or restart traffic; carried as a Temporal signal
+  events [--tenant T] [--message ID] [--domain D] [--provider P] [--ip IP] [--event E]
+        [--category C] [--type T] [--since 2h] [--limit N] [--json]
+                         the delivery log cut by customer, domain, provider, IP, type, event
   pools add NAME [--tenant T] [--type transactional|marketing] | pools list
   ips add ADDR --pool P [--ehlo NAME] [--node ID] [--weight W] [--warmup] | ips list
   classify --reply "550 5.1.1 …" | --jsonl | FILE.eml …
@@ -242,6 +246,11 @@ export async function main(argv: string[]): Promise<number> {
           }),
         );
       }
+      case 'events':
+        return await withDatabase(async (db) => {
+          process.stdout.write(`${await eventsCommand(rest, db)}\n`);
+          return 0;
+        });
       case 'pools':
       case 'ips': {
         const config = configOrExit();

@@ -11,10 +11,12 @@ import { parseMail } from '../adapters/mail-parser.js';
 import { composeMime } from '../adapters/mime.js';
 import { createDb } from '../adapters/postgres/db.js';
 import { dkimKeyStore } from '../adapters/postgres/dkim-keys.js';
+import { queryEvents } from '../adapters/postgres/events-query.js';
 import { idempotencyStore } from '../adapters/postgres/idempotency.js';
 import { createJournal } from '../adapters/postgres/journal.js';
 import { messageStore } from '../adapters/postgres/messages.js';
 import { migrate } from '../adapters/postgres/migrate.js';
+import { routingStore } from '../adapters/postgres/routing.js';
 import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
 import { openSmtpSession } from '../adapters/smtp-session.js';
@@ -163,6 +165,12 @@ export async function serve(
     logger: log,
     adminToken: config.adminToken ?? null,
     egressStats: () => dispatcher.stats(),
+    control: routing.control,
+    routing: routingStore(db),
+    events: (filter) => queryEvents(db, filter),
+    tenantIdByName: (name) => tenants.tenantIdByName(name),
+    nodeId: config.nodeId,
+    hostname: config.hostname,
     tenants,
     messages,
     suppressions,

@@ -83,10 +83,8 @@ export const configSchema = z.object({
     })
     .prefault('50/s,burst=100'),
   /** Length of a warmup day (a day, except in tests that run warmups in seconds). */
-  warmupDay:
-    duration.prefault(
-      '1d',
-    ) /** Multiplies reputation effect durations (tests only: 0.001 turns 2 h into 7.2 s). */,
+  warmupDay: duration.prefault('1d'),
+  /** Multiplies reputation effect durations (tests only: 0.001 turns 2 h into 7.2 s). */
   reputationScale: z.coerce.number().positive().max(1).default(1),
   /** How often the node sends each IP workflow its outcome summary. */
   feedbackWindow: duration.prefault('5s'),

@@ -16,6 +16,15 @@ const TS04 = (ip: string) =>
   `4.7.0 [TS04] Messages from ${ip} temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes`;
 
 let yahooRefuses = true;
+const ADMIN_TOKEN = 'routing-test-operator-token-0123';
+
+async function admin(stack: Stack, path: string, body: unknown): Promise<Response> {
+  return fetch(`${stack.node.apiUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
 
 describe('IP reputation, warmup and pauses as Temporal actors', () => {
   let stack: Stack;
@@ -50,6 +59,7 @@ describe('IP reputation, warmup and pauses as Temporal actors', () => {
         POSTHORN_FEEDBACK_WINDOW: '300ms',
         // 2 h of suspension become 7.2 s.
         POSTHORN_REPUTATION_SCALE: '0.001',
+        POSTHORN_ADMIN_TOKEN: ADMIN_TOKEN,
       },
     });
     ({ resend } = await tenantClient(stack, 'acme', 'acme.test'));
@@ -84,8 +94,7 @@ describe('IP reputation, warmup and pauses as Temporal actors', () => {
     const r = await stack.db.query(`SELECT state FROM route_state WHERE ip = $1`, [ip]);
     return r.rows[0]?.state;
   }
-
-  test('a Yahoo [TS04] on one IP moves Yahoo traffic to the other IP, only for Yahoo, until the suspension expires', async () => {
+  test('a Yahoo [TS04] on one IP moves Yahoo traffic to the other IP, only for Yahoo, until the suspension expires', async (t) => {
     const first = await sendMany((i) => `y${i}@yahoo.test`, 12);
     for (const id of first) assert.equal((await settled(stack, id, 60_000))[0]!.state, 'delivered');
     const route = await waitFor('127.0.0.2 suspended for yahoo', async () => {
@@ -119,10 +128,53 @@ describe('IP reputation, warmup and pauses as Temporal actors', () => {
       'suspension expired',
       async () => ((await routeOf('127.0.0.2'))?.suspended?.yahoo ? undefined : true),
       30_000,
-    );
+    ).catch(async (err) => {
+      t.diagnostic(JSON.stringify(await routeOf('127.0.0.2')));
+      t.diagnostic(
+        JSON.stringify(
+          (await client.workflow.getHandle(ipWorkflowId('127.0.0.2')).query(ipStateQuery)).state,
+        ),
+      );
+      throw err;
+    });
     const later = await sendMany((i) => `w${i}@yahoo.test`, 12);
     for (const id of later) assert.equal((await settled(stack, id, 60_000))[0]!.state, 'delivered');
     assert.ok(fromIp(YAHOO_MX, '127.0.0.2', (r) => r.startsWith('w')) > 0, '127.0.0.2 returns to Yahoo');
+    // The timeline an operator reads: `posthorn events --provider yahoo`.
+    const timeline = await stack.node.cli([
+      'events',
+      '--provider',
+      'yahoo',
+      '--event',
+      'deferred',
+      '--limit',
+      '5',
+    ]);
+    const delivered = await stack.node.cli([
+      'events',
+      '--provider',
+      'yahoo',
+      '--event',
+      'delivered',
+      '--limit',
+      '1000',
+      '--json',
+    ]);
+    const byIp = new Map<string, number>();
+    for (const e of delivered
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ip: string; recipient: string })) {
+      const phase = e.recipient.startsWith('w')
+        ? 'after expiry'
+        : e.recipient.startsWith('z')
+          ? 'while suspended'
+          : 'first wave';
+      byIp.set(`${phase} ${e.ip}`, (byIp.get(`${phase} ${e.ip}`) ?? 0) + 1);
+    }
+    t.diagnostic(`deferrals:\n${timeline}`);
+    t.diagnostic(`yahoo deliveries by phase and IP: ${JSON.stringify(Object.fromEntries(byIp))}`);
+    assert.match(timeline, /127\.0\.0\.2.*\[TS04\]/);
   });
 
   test('a warming IP takes exactly its cap; the rest overflows to warm IPs and nothing is lost', async () => {
@@ -187,7 +239,11 @@ describe('IP reputation, warmup and pauses as Temporal actors', () => {
 
   test('pausing a tenant holds its messages while other tenants flow', async () => {
     const globex = await tenantClient(stack, 'globex', 'globex.test');
-    await stack.node.cli(['pause', 'tenant', 'acme', '--reason', 'complaint spike under review']);
+    const paused = await admin(stack, '/admin/pauses', {
+      target: { kind: 'tenant', value: 'acme' },
+      reason: 'complaint spike under review',
+    });
+    assert.equal(paused.status, 200);
     await waitFor('pause published', async () =>
       (await stack.db.query(`SELECT 1 FROM pauses WHERE value = 'acme'`)).rowCount ? true : undefined,
     );
@@ -199,7 +255,11 @@ describe('IP reputation, warmup and pauses as Temporal actors', () => {
       [acme],
     );
     assert.equal(waiting.rows[0].n, 2, 'the paused tenant’s messages wait');
-    await stack.node.cli(['resume', 'tenant', 'acme', '--reason', 'cleared']);
+    const resumed = await admin(stack, '/admin/resumes', {
+      target: { kind: 'tenant', value: 'acme' },
+      reason: 'cleared',
+    });
+    assert.equal(resumed.status, 200);
     for (const id of acme) assert.equal((await settled(stack, id, 15_000))[0]!.state, 'delivered');
   });
 

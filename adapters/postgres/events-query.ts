@@ -1,0 +1,85 @@
+import type { Db } from './db.js';
+
+/** Every dimension the delivery log can be cut by (DESIGN.md §3.3). */
+export interface EventFilter {
+  readonly tenant?: string;
+  readonly messageId?: string;
+  readonly sendingDomain?: string;
+  readonly recipientDomain?: string;
+  readonly recipient?: string;
+  readonly provider?: string;
+  readonly ip?: string;
+  readonly pool?: string;
+  readonly messageType?: string;
+  readonly event?: string;
+  readonly category?: string;
+  /** Only events at or after this time (ms since epoch). */
+  readonly sinceMs?: number;
+  readonly limit: number;
+}
+
+export interface EventRow {
+  id: number;
+  at: Date;
+  message_id: string;
+  tenant: string;
+  event: string;
+  recipient: string | null;
+  sending_domain: string;
+  recipient_domain: string | null;
+  message_type: string;
+  provider: string | null;
+  pool: string | null;
+  ip: string | null;
+  mx_host: string | null;
+  attempt: number | null;
+  reply_code: number | null;
+  enhanced_status: string | null;
+  reply_text: string | null;
+  category: string | null;
+  tls: string | null;
+  duration_ms: number | null;
+  detail: string | null;
+}
+
+const COLUMNS: Record<Exclude<keyof EventFilter, 'tenant' | 'sinceMs' | 'limit'>, string> = {
+  messageId: 'e.message_id',
+  sendingDomain: 'e.sending_domain',
+  recipientDomain: 'e.recipient_domain',
+  recipient: 'e.recipient',
+  provider: 'e.provider',
+  ip: 'e.ip',
+  pool: 'e.pool',
+  messageType: 'e.message_type',
+  event: 'e.event',
+  category: 'e.category',
+};
+
+/** The delivery log cut by any of its dimensions, the newest `limit` events in time order. */
+export async function queryEvents(db: Db, f: EventFilter): Promise<EventRow[]> {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const add = (sql: string, v: unknown) => {
+    values.push(v);
+    where.push(sql.replace('?', `$${values.length}`));
+  };
+  for (const [key, column] of Object.entries(COLUMNS)) {
+    const v = f[key as keyof typeof COLUMNS];
+    if (v !== undefined) add(`${column}${key === 'messageId' ? ' = ?::uuid' : ' = ?'}`, v);
+  }
+  if (f.tenant !== undefined) add('t.name = ?', f.tenant);
+  if (f.sinceMs !== undefined) add('e.at >= to_timestamp(?::float8 / 1000)', f.sinceMs);
+  values.push(f.limit);
+  const r = await db.query<EventRow>(
+    `SELECT * FROM (
+       SELECT e.id, e.at, e.message_id, t.name AS tenant, e.event, e.recipient, e.sending_domain, e.recipient_domain,
+              e.message_type, e.provider, e.pool, e.ip, e.mx_host, e.attempt, e.reply_code, e.enhanced_status,
+              e.reply_text, e.category, e.tls, e.duration_ms, e.detail
+       FROM delivery_events e JOIN tenants t ON t.id = e.tenant_id
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY e.id DESC LIMIT $${values.length}) x
+     ORDER BY id`,
+    values,
+  );
+  return r.rows;
+}
