@@ -1,17 +1,10 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseDuration } from '../core/duration.js';
+import { durationSchema } from '../core/duration.js';
 import { egressLimitsConfigSchema } from '../core/egress-limits.js';
-import { parseThrottleSpec } from '../core/throttle-spec.js';
+import { optionalThrottleSpecSchema } from '../core/throttle-spec.js';
 
-const duration = z.string().transform((text, ctx) => {
-  const d = parseDuration(text);
-  if (!d.ok) {
-    ctx.addIssue({ code: 'custom', message: d.error });
-    return z.NEVER;
-  }
-  return d.ms;
-});
+const duration = durationSchema;
 
 const port = z.coerce.number().int().min(1).max(65535);
 
@@ -70,18 +63,7 @@ export const configSchema = z.object({
    * Sending requests per tenant on this node, as a rate spec ("50/s,burst=100"), or "off".
    * Resend allows 5/s per team by default; a self-hosted platform sets its own.
    */
-  apiRate: z
-    .string()
-    .transform((text, ctx) => {
-      if (text === 'off') return null;
-      const r = parseThrottleSpec(text);
-      if (!r.ok) {
-        ctx.addIssue({ code: 'custom', message: r.error });
-        return z.NEVER;
-      }
-      return r.spec;
-    })
-    .prefault('50/s,burst=100'),
+  apiRate: optionalThrottleSpecSchema.prefault('50/s,burst=100'),
   /** Length of a warmup day (a day, except in tests that run warmups in seconds). */
   warmupDay: duration.prefault('1d'),
   /** Multiplies reputation effect durations (tests only: 0.001 turns 2 h into 7.2 s). */

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Durations written like "90s", "5m", "4h", "3d", "250ms" (config and CLI), in milliseconds. */
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
@@ -18,3 +20,13 @@ export function formatDuration(ms: number): string {
   }
   return `${ms}ms`;
 }
+
+/** A duration as written in config ("30s", "4h") → ms, with parseDuration's message on error. */
+export const durationSchema = z.string().transform((text, ctx) => {
+  const d = parseDuration(text);
+  if (!d.ok) {
+    ctx.addIssue({ code: 'custom', message: d.error });
+    return z.NEVER;
+  }
+  return d.ms;
+});

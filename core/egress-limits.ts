@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { formatDuration, parseDuration } from './duration.js';
+import { durationSchema, formatDuration } from './duration.js';
 import type { SiteKey } from './site.js';
-import { formatThrottleSpec, parseThrottleSpec, type ThrottleSpec } from './throttle-spec.js';
+import { formatThrottleSpec, optionalThrottleSpecSchema, type ThrottleSpec } from './throttle-spec.js';
 
 /**
  * What one ready queue, one (source IP × site), may do to the receiver. Enforced by the
@@ -71,24 +71,8 @@ export function resolveLimits(layers: EgressLimitsLayers): EgressLimits {
 
 // ---- configuration (JSON: rates and durations as strings) ----
 
-const rate = z.union([z.null(), z.string()]).transform((text, ctx): ThrottleSpec | null => {
-  if (text === null || text.trim().toLowerCase() === 'unlimited') return null;
-  const parsed = parseThrottleSpec(text);
-  if (!parsed.ok) {
-    ctx.addIssue({ code: 'custom', message: parsed.error });
-    return z.NEVER;
-  }
-  return parsed.spec;
-});
-
-const duration = z.string().transform((text, ctx) => {
-  const d = parseDuration(text);
-  if (!d.ok) {
-    ctx.addIssue({ code: 'custom', message: d.error });
-    return z.NEVER;
-  }
-  return d.ms;
-});
+const rate = optionalThrottleSpecSchema;
+const duration = durationSchema;
 
 const count = z.number().int().min(1);
 

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Rate specs such as `100/min`, `100/min,burst=10`, `5/s`, `2000/h`, `10/d` or `30/10min`,
  * and the GCRA (generic cell rate algorithm) that enforces them.
@@ -156,3 +158,19 @@ export function gcraWaitMs(
   const tat = Math.max(state?.tat ?? nowMs, nowMs);
   return Math.max(0, tat + ahead * emissionIntervalMs(spec) - toleranceMs(spec) - nowMs);
 }
+
+/**
+ * A rate as written in config: a spec ("100/min,burst=10"), or a word that means no limit
+ * ("unlimited", "off") or a JSON null → null.
+ */
+export const optionalThrottleSpecSchema = z
+  .union([z.null(), z.string()])
+  .transform((text, ctx): ThrottleSpec | null => {
+    if (text === null || ['unlimited', 'off'].includes(text.trim().toLowerCase())) return null;
+    const parsed = parseThrottleSpec(text);
+    if (!parsed.ok) {
+      ctx.addIssue({ code: 'custom', message: parsed.error });
+      return z.NEVER;
+    }
+    return parsed.spec;
+  });
