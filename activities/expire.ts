@@ -1,5 +1,6 @@
 import type { Journal } from '../adapters/postgres/journal.js';
 import type { MessageStore } from '../adapters/postgres/messages.js';
+import { blankEvent } from '../core/events.js';
 import type { ExpireInput } from './types.js';
 
 /** Records that the retry schedule gave up: a `failed` event (category `expired`) per recipient. */
@@ -10,26 +11,17 @@ export function createExpire(deps: { messages: Pick<MessageStore, 'forDelivery'>
     const detail = `gave up after ${input.attempts} attempts (max age reached)`;
     await deps.journal.append(
       input.recipients.map((recipient) => ({
-        messageId: m.id,
-        tenantId: m.tenantId,
-        event: 'failed' as const,
+        ...blankEvent({
+          messageId: m.id,
+          tenantId: m.tenantId,
+          event: 'failed',
+          sendingDomain: m.sendingDomain,
+          messageType: m.messageType,
+        }),
         recipient,
-        sendingDomain: m.sendingDomain,
         recipientDomain: recipient.slice(recipient.lastIndexOf('@') + 1),
-        messageType: m.messageType,
-        provider: null,
-        pool: null,
-        ip: null,
-        mxHost: null,
-        mxAddress: null,
         attempt: input.attempts,
-        replyCode: null,
-        enhancedStatus: null,
-        replyText: null,
-        phase: null,
         category: 'expired' as const,
-        tls: null,
-        durationMs: null,
         detail,
       })),
       input.recipients.map((address) => ({

@@ -1,5 +1,13 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
 
+/** An attachment as composed into the message; `contentId` makes it inline (`cid:`). */
+export interface MimeAttachment {
+  readonly filename: string | null;
+  readonly content: Buffer;
+  readonly contentType: string | null;
+  readonly contentId: string | null;
+}
+
 export interface ComposeInput {
   readonly from: { name: string | null; address: string };
   readonly to: readonly string[];
@@ -9,12 +17,7 @@ export interface ComposeInput {
   readonly html: string | null;
   readonly text: string | null;
   readonly headers: Readonly<Record<string, string>>;
-  readonly attachments: readonly {
-    filename: string | null;
-    content: Buffer;
-    contentType: string | null;
-    contentId: string | null;
-  }[];
+  readonly attachments: readonly MimeAttachment[];
   readonly messageId: string;
   readonly date: Date;
 }

@@ -3,7 +3,7 @@ import type { MessageStore } from '../adapters/postgres/messages.js';
 import type { SuppressionStore } from '../adapters/postgres/suppressions.js';
 import type { KeyPrincipal, SendingDomain, TenantStore } from '../adapters/postgres/tenants.js';
 import type { Mailbox } from '../core/address.js';
-import type { DeliveryEvent } from '../core/events.js';
+import { blankEvent, type DeliveryEvent } from '../core/events.js';
 import type { RetrySchedule } from '../core/retry-schedule.js';
 import { suppressionKey } from '../core/suppression.js';
 import type { MessageWorkflowInput } from '../workflows/messages.js';
@@ -78,26 +78,15 @@ export function createAccept(deps: AcceptDeps) {
     // A suppressed recipient gets a `suppressed` event and is never tried (Resend semantics:
     // the send itself still succeeds).
     const firstEvents: DeliveryEvent[] = recipients.map((r) => ({
-      messageId: id,
-      tenantId: principal.tenantId,
-      event: isSuppressed(r) ? 'suppressed' : 'queued',
+      ...blankEvent({
+        messageId: id,
+        tenantId: principal.tenantId,
+        event: isSuppressed(r) ? 'suppressed' : 'queued',
+        sendingDomain: domain.name,
+        messageType: draft.messageType,
+      }),
       recipient: r.address,
-      sendingDomain: domain.name,
       recipientDomain: r.domain,
-      messageType: draft.messageType,
-      provider: null,
-      pool: null,
-      ip: null,
-      mxHost: null,
-      mxAddress: null,
-      attempt: null,
-      replyCode: null,
-      enhancedStatus: null,
-      replyText: null,
-      phase: null,
-      category: null,
-      tls: null,
-      durationMs: null,
       detail: isSuppressed(r) ? 'on the suppression list' : null,
     }));
     const addresses = (ms: readonly Mailbox[]) =>

@@ -1,4 +1,5 @@
 import { domainToASCII } from 'node:url';
+import type { MimeAttachment } from '../adapters/mime.js';
 import { hasHeaderBreakingChars, type Mailbox, parseMailbox } from '../core/address.js';
 import { ApiError } from './errors.js';
 import type { SendEmailBody } from './schemas.js';
@@ -15,12 +16,7 @@ export interface EmailDraft {
   readonly html: string | null;
   readonly text: string | null;
   readonly headers: Readonly<Record<string, string>>;
-  readonly attachments: readonly {
-    filename: string | null;
-    content: Buffer;
-    contentType: string | null;
-    contentId: string | null;
-  }[];
+  readonly attachments: readonly MimeAttachment[];
   readonly tags: readonly { name: string; value: string }[];
   readonly messageType: 'transactional' | 'marketing';
   /** Delay before the first attempt, ms (scheduled_at). */

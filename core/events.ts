@@ -65,3 +65,28 @@ export interface RecipientUpdate {
   /** Whether this update is one more delivery attempt for the recipient. */
   readonly attempted: boolean;
 }
+
+/** An event with every dimension it does not name left empty; callers spread what they know. */
+export function blankEvent(
+  e: Pick<DeliveryEvent, 'messageId' | 'tenantId' | 'event' | 'sendingDomain' | 'messageType'>,
+): DeliveryEvent {
+  return {
+    ...e,
+    recipient: null,
+    recipientDomain: null,
+    provider: null,
+    pool: null,
+    ip: null,
+    mxHost: null,
+    mxAddress: null,
+    attempt: null,
+    replyCode: null,
+    enhancedStatus: null,
+    replyText: null,
+    phase: null,
+    category: null,
+    tls: null,
+    durationMs: null,
+    detail: null,
+  };
+}

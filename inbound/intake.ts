@@ -1,7 +1,12 @@
 import type { Journal } from '../adapters/postgres/journal.js';
 import type { MessageStore } from '../adapters/postgres/messages.js';
 import type { ReportResult } from '../core/bounce/report/types.js';
-import type { DeliveryEvent, RecipientUpdate, SuppressionEntry } from '../core/events.js';
+import {
+  blankEvent,
+  type DeliveryEvent,
+  type RecipientUpdate,
+  type SuppressionEntry,
+} from '../core/events.js';
 import { reportEffects } from '../core/report-effects.js';
 
 /** The message and recipient a VERP return path named. Index 0: the whole transaction. */
@@ -45,26 +50,19 @@ export function createIntake(deps: IntakeDeps) {
       };
     }
     const events: DeliveryEvent[] = effects.map((e) => ({
-      messageId: target.messageId,
-      tenantId: envelope.tenantId,
-      event: e.event,
+      ...blankEvent({
+        messageId: target.messageId,
+        tenantId: envelope.tenantId,
+        event: e.event,
+        sendingDomain: envelope.sendingDomain,
+        messageType: envelope.messageType,
+      }),
       recipient: e.event === 'delivery_delayed' ? null : e.address,
-      sendingDomain: envelope.sendingDomain,
       recipientDomain: e.address.slice(e.address.lastIndexOf('@') + 1),
-      messageType: envelope.messageType,
-      provider: null,
-      pool: null,
-      ip: null,
-      mxHost: null,
-      mxAddress: null,
-      attempt: null,
       replyCode: e.replyCode,
       enhancedStatus: e.status,
       replyText: e.detail.slice(0, 1000),
-      phase: null,
       category: e.category,
-      tls: null,
-      durationMs: null,
       detail: `async ${report.kind}`,
     }));
     const updates: RecipientUpdate[] = effects
