@@ -3,6 +3,13 @@
 // always the code in this checkout (no separate build step to forget).
 import { register } from 'tsx/esm/api';
 
+// Datadog APM, when asked for (DD_TRACE_ENABLED=true): dd-trace must load before the
+// modules it instruments (pg, http, undici, grpc), so it starts here, first.
+if (process.env.DD_TRACE_ENABLED === 'true') {
+  const { default: tracer } = await import('dd-trace');
+  tracer.init({ service: process.env.DD_SERVICE ?? 'posthorn', logInjection: true });
+}
+
 register();
 const { main } = await import('./cli.ts');
 // Exit explicitly: a command is done when main returns, whatever handles a library left open.
