@@ -11,7 +11,31 @@
 import { simpleParser } from 'mailparser';
 import type { MailHeader, MailPart, ParsedMailLike } from '../core/bounce/report/types.js';
 
+// ISO-2022-JP (RFC 1468) announces itself: 7-bit text with ESC $ B / ESC $ @ (JIS X 0208) and
+// ESC ( B / ESC ( J back to ASCII. Japanese MTAs (Domino, Notes, carriers) write it into parts
+// that declare no charset, such as a message/delivery-status Diagnostic-Code. Only 7-bit
+// content is read so: 8-bit bytes say it is something else (UTF-8 around a quoted escape).
+function isIso2022Jp(content: Buffer): boolean {
+  let jis = false;
+  for (let i = 0; i < content.length; i++) {
+    const b = content[i]!;
+    if (b > 0x7f) return false;
+    // ESC $ @ or ESC $ B: a switch to JIS X 0208.
+    if (b === 0x1b && content[i + 1] === 0x24 && (content[i + 2] === 0x40 || content[i + 2] === 0x42))
+      jis = true;
+  }
+  return jis;
+}
+
 function decode(content: Buffer, charset: string | undefined): string {
+  const label = charset?.toLowerCase();
+  if ((label === undefined || label === 'us-ascii' || label === 'ascii') && isIso2022Jp(content)) {
+    try {
+      return new TextDecoder('iso-2022-jp').decode(content);
+    } catch {
+      // No ICU support for the label: read it as UTF-8 below.
+    }
+  }
   if (charset) {
     try {
       return new TextDecoder(charset.toLowerCase()).decode(content);
@@ -75,7 +99,15 @@ export function fixTopBoundary(raw: string): string | null {
   return fixed + body;
 }
 
-async function parseOnce(input: Buffer | string): Promise<ParsedMailLike> {
+// Media types of an attached whole message (RFC 2046 §5.2.1, RFC 6532 §3.7).
+const MESSAGE_TYPES: ReadonlySet<string> = new Set(['message/rfc822', 'message/global']);
+
+/**
+ * Parses raw message bytes once. `depth` 0 is the received mail: an attached message in it
+ * (the returned message, or a report a filtering gateway wrapped in its own notice) is parsed
+ * too, one level deep, into MailPart.message.
+ */
+async function parseOnce(input: Buffer | string, depth = 0): Promise<ParsedMailLike> {
   const m = await simpleParser(input, {
     keepDeliveryStatus: true,
     ignoreEmbedded: true,
@@ -88,12 +120,26 @@ async function parseOnce(input: Buffer | string): Promise<ParsedMailLike> {
     const value = colon >= 0 ? h.line.slice(colon + 1) : '';
     return { name: h.key.toLowerCase(), value: value.replace(/\r?\n[ \t]+/g, ' ').trim() };
   });
-  const parts: MailPart[] = m.attachments.map((a) => {
+  const parts: MailPart[] = [];
+  for (const a of m.attachments) {
     // A malformed header ("text/plain charset=…" without ';') leaves parameters in the type.
     const type = (a.contentType ?? 'application/octet-stream').toLowerCase().split(/[\s;]/)[0]!;
     const charset = type.startsWith('text/') ? charsetOf(a.headers as Map<string, unknown>) : undefined;
-    return { contentType: type, text: decode(a.content, charset), filename: a.filename ?? null };
-  });
+    const part: MailPart = {
+      contentType: type,
+      text: decode(a.content, charset),
+      filename: a.filename ?? null,
+    };
+    if (depth === 0 && MESSAGE_TYPES.has(type)) {
+      try {
+        parts.push({ ...part, message: await parseOnce(a.content, depth + 1) });
+        continue;
+      } catch {
+        // An attached message mailparser cannot read: keep its raw text only.
+      }
+    }
+    parts.push(part);
+  }
   return { headers, subject: m.subject ?? '', text: m.text ?? '', parts };
 }
 
@@ -124,4 +170,35 @@ export async function parseMail(raw: Buffer | string): Promise<ParsedMailLike> {
     if (!isEmpty(second)) return second;
   }
   return { ...first, text: rawBody(input) };
+}
+
+// An mbox "From_" line (RFC 4155): "From <sender> <asctime date>", e.g.
+// "From MAILER-DAEMON  Thu Jul  2 12:05:05 2020".
+const MBOX_FROM =
+  /^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:\d\d(?::\d\d)? (?:\S+ )?\d{4}\s*$/;
+
+/**
+ * The messages of an mbox file (RFC 4155: each begins with a "From_" line), without their
+ * "From_" lines; any other input as the one message it is. Mailbox files hold several
+ * bounces, each a report of its own.
+ */
+export function splitMbox(raw: Buffer): Buffer[] {
+  const s = raw.toString('latin1');
+  const first = s.split(/\r?\n/, 1)[0] ?? '';
+  if (!MBOX_FROM.test(first)) return [raw];
+  const out: Buffer[] = [];
+  let start = -1;
+  let at = 0;
+  for (const line of s.split(/(?<=\n)/)) {
+    // RFC 4155 wants an empty line before each "From_" line, but writers do not all add one
+    // (a MIME closing boundary right above it): the strict date form is what tells it from
+    // text, and mbox writers quote a body line starting "From " as ">From ".
+    if (MBOX_FROM.test(line.replace(/\r?\n$/, ''))) {
+      if (start >= 0) out.push(raw.subarray(start, at));
+      start = at + line.length;
+    }
+    at += line.length;
+  }
+  if (start >= 0) out.push(raw.subarray(start));
+  return out.filter((m) => m.toString('latin1').trim() !== '');
 }

@@ -15,7 +15,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parseMail } from '../../adapters/mail-parser.js';
+import { parseMail, splitMbox } from '../../adapters/mail-parser.js';
 import { parseReport } from '../../core/bounce/report/index.js';
 import type { ReportResult } from '../../core/bounce/report/types.js';
 import { categoriesFor, type EvalCategory, HARD_CATEGORIES } from './sisimai-reasons.js';
@@ -36,6 +36,8 @@ interface Ours {
   recipient: string | null;
   category: EvalCategory;
   permanence: string;
+  /** What Posthorn would do with the address (DESIGN.md §4): "suppress" stops sending to it. */
+  action: string;
   diagnostic: string;
   format: string;
 }
@@ -52,6 +54,7 @@ function oursFrom(r: ReportResult): Ours[] {
         recipient: x.recipient,
         category: x.classification.category,
         permanence: x.classification.permanence,
+        action: x.classification.action,
         diagnostic: `${x.status ?? ''} ${x.diagnostic}`.slice(0, 160),
         format: r.format,
       }));
@@ -60,6 +63,7 @@ function oursFrom(r: ReportResult): Ours[] {
         recipient,
         category: 'complaint',
         permanence: 'permanent',
+        action: r.classification.action,
         diagnostic: r.feedbackType,
         format: 'arf',
       }));
@@ -69,6 +73,7 @@ function oursFrom(r: ReportResult): Ours[] {
           recipient: r.recipient,
           category: 'auto_reply',
           permanence: 'none',
+          action: r.classification.action,
           diagnostic: r.reason,
           format: 'rfc3834',
         },
@@ -120,7 +125,12 @@ async function main(): Promise<void> {
   let parseErrors = 0;
   for (const f of files) {
     try {
-      ours.set(`emails/${f}`, oursFrom(parseReport(await parseMail(await readFile(join(emailDir, f))))));
+      // A file may be an mbox of several bounces (as Sisimai reads it): their recipients in order.
+      const found: Ours[] = [];
+      for (const raw of splitMbox(await readFile(join(emailDir, f)))) {
+        found.push(...oursFrom(parseReport(await parseMail(raw))));
+      }
+      ours.set(`emails/${f}`, found);
     } catch (err) {
       parseErrors++;
       ours.set(`emails/${f}`, []);
@@ -148,6 +158,10 @@ async function main(): Promise<void> {
   // DESIGN.md also counts mailbox_disabled as a hard bounce (suppress); Sisimai's "suspend"
   // (a disabled mailbox) is soft, so those rows are left out of this stricter count.
   let hardFalseStrict = 0;
+  // What the product does about it: a soft-labelled recipient we would suppress (rows labelled
+  // suspend left out: DESIGN.md suppresses a disabled mailbox). A domain_unknown from a 4.x.x
+  // DSN ("DNS Error … NXDOMAIN" with Status 4.0.0) is a hard category but only retried.
+  let suppressFalse = 0;
   const misses: string[] = [];
 
   for (const e of expected) {
@@ -193,6 +207,7 @@ async function main(): Promise<void> {
       if (e.hard_or_soft === 'soft' && p && p.softbounce === 0) peerHardFalse++;
       if (e.hard_or_soft === 'soft' && reason !== 'suspend' && o) {
         if (HARD_CATEGORIES.has(o.category) || o.category === 'mailbox_disabled') hardFalseStrict++;
+        if (o.action === 'suppress') suppressFalse++;
       }
       if (!okOurs) {
         misses.push(
@@ -246,6 +261,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `Same, counting mailbox_disabled as hard too (rows labelled suspend left out): posthorn ${hardFalseStrict}`,
+  );
+  console.log(
+    `Suppressed (action "suppress") for a recipient labelled soft (rows labelled suspend left out): posthorn ${suppressFalse}`,
   );
   console.log(`Recipients labelled hard that we did not call hard: ${hardMissed}/${hardLabelled}`);
   if (verbose) console.log(`\nMisses:\n${misses.join('\n')}`);

@@ -14,6 +14,11 @@ export const SISIMAI_REASONS: Readonly<Record<string, readonly EvalCategory[]>> 
   mailboxfull: ['mailbox_full'],
   expired: ['expired'],
   // Refused after DATA by a content or header filter, or a mailbox that refuses this mail.
+  // Sisimai also gives "filtered" to a plain "User unknown" whose SMTP command it cannot see
+  // and whose status is not 5.1.1 (Sisimai::Reason::UserUnknown->true wants RCPT or 5.1.1;
+  // Filtered->true takes the rest): the same "550 5.2.1 <a@b>... User Unknown" is labelled
+  // userunknown where the report names RCPT TO and filtered where it does not. Posthorn calls
+  // those recipient_unknown, and they count as misses here.
   filtered: ['content_rejected', 'policy', 'spam_content', 'mailbox_disabled'],
   // The envelope sender was refused.
   rejected: ['sender_rejected', 'policy'],
@@ -55,6 +60,9 @@ export const SISIMAI_REASONS: Readonly<Record<string, readonly EvalCategory[]>> 
   // Not "held by the remote": Sisimai::Reason::OnHold is "Sisimai could not decide the reason
   // due to there is no (or less) detailed information for judging the reason", set only when
   // nothing else matched. That is Posthorn's catch-all.
+  // Japanese Domino/Notes "not in the Domino Directory" texts are labelled onhold because
+  // Sisimai 4.25 does not decode their ISO-2022-JP, though its Lhost::Domino and Lhost::Notes
+  // list them as userunknown: Posthorn reads them as recipient_unknown (counted as misses).
   onhold: ['unknown'],
   vacation: ['auto_reply'],
   delivered: ['delivered'],

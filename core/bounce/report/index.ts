@@ -129,7 +129,48 @@ function withHumanText(
   };
 }
 
+/**
+ * The attached message is itself a delivery report: it carries a message/delivery-status
+ * part (RFC 3464), or it comes from a mail system and its subject says the mail failed.
+ */
+function isDeliveryReport(mail: ParsedMailLike): boolean {
+  if (partsOf(mail, 'message/delivery-status', 'message/global-delivery-status').length > 0) return true;
+  return BOUNCE_SENDER.test(header(mail, 'from') ?? '') && BOUNCE_SUBJECT.test(mail.subject);
+}
+
+/**
+ * A delivery report wrapped in another notice, or null. Filtering gateways (Trend Micro,
+ * IronPort) and forwarding hosts pass a bounce on as an attachment of their own notice,
+ * which then names nobody or no reason ("The following addresses had permanent delivery
+ * errors" and an empty list): the attached report is the one that says what happened.
+ */
+function embeddedReport(mail: ParsedMailLike): DsnReport | null {
+  for (const part of partsOf(mail, 'message/rfc822', 'message/global')) {
+    const inner = part.message;
+    if (inner === undefined || !isDeliveryReport(inner)) continue;
+    const r = parseReport(inner);
+    if (r.kind === 'dsn' && r.recipients.some((x) => x.classification.category !== 'unknown')) {
+      return { ...r, format: `embedded/${r.format}` };
+    }
+  }
+  return null;
+}
+
+/**
+ * A delivery notice that says nothing about why any recipient failed. A mail that is no
+ * bounce itself (a person forwarding one) is not read through its attachment.
+ */
+function saysNothing(r: ReportResult): boolean {
+  return r.kind === 'dsn' && r.recipients.every((x) => x.classification.category === 'unknown');
+}
+
 export function parseReport(mail: ParsedMailLike): ReportResult {
+  const outer = parseOuter(mail);
+  if (!saysNothing(outer)) return outer;
+  return embeddedReport(mail) ?? outer;
+}
+
+function parseOuter(mail: ParsedMailLike): ReportResult {
   const complaint = parseComplaint(mail);
   if (complaint) return complaint;
 

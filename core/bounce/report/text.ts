@@ -80,6 +80,17 @@ export function phaseOf(text: string): SmtpPhase {
       return 'rcpt';
     return cmd === 'DATA' ? 'data' : cmd === '.' ? 'dot' : cmd.startsWith('MAIL') ? 'mail' : 'rcpt';
   }
+  // Trend Micro InterScan transcript, arrows the other way: "Sent <<< RCPT TO:<a@b> Received
+  // >>> 550 …".
+  const sent = /\bSent <<< ?(MAIL FROM|RCPT TO|DATA)\b(?:(?!<<<|>>>).)*Received >>> ?[45]\d\d/i.exec(t);
+  if (sent) {
+    const cmd = sent[1]!.toUpperCase();
+    return cmd === 'DATA' ? 'data' : cmd.startsWith('MAIL') ? 'mail' : 'rcpt';
+  }
+  // Yahoo (Small Business, Aabaco) tags the relayed reply with the command: "… User Unknown
+  // [RCPT_TO]", "… Sender address rejected [MAIL_FROM]".
+  if (/\[RCPT_TO\]/.test(t)) return 'rcpt';
+  if (/\[MAIL_FROM\]/.test(t)) return 'mail';
   if (
     /\b(?:after|in reply to|response to|did not like our|for) (?:the )?RCPT(?: TO)?\b|RCPT TO (?:response|command)|most progress was RCPT/i.test(
       t,

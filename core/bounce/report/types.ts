@@ -18,6 +18,11 @@ export interface MailPart {
   /** Content after transfer decoding and charset decoding (raw for message/*). */
   readonly text: string;
   readonly filename?: string | null;
+  /**
+   * An attached message (message/rfc822, message/global) parsed in turn, one level deep: the
+   * returned message, or a delivery report that a filtering gateway wrapped in its own notice.
+   */
+  readonly message?: ParsedMailLike;
 }
 
 /** A parsed mail as plain data: everything the pure report parser reads. */

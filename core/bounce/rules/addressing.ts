@@ -111,6 +111,18 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     ],
   },
   {
+    // Lotus Notes / Domino in Japanese: the recipient is not in the Domino Directory (the
+    // Name & Address Book), i.e. "User … not listed in Domino Directory" and "User not listed
+    // in public Name & Address Book" of the English releases (generic.user-unknown below).
+    id: 'notes.not-in-directory-ja',
+    match: { text: /ディレクトリ(?:には|に)見つかりません|ディレクトリのリストにありません/ },
+    category: 'recipient_unknown',
+    examples: [
+      'ユーザー Neko (kijitora@example.co.jp) は Domino ディレクトリには見つかりません。',
+      'ディレクトリのリストにありません',
+    ],
+  },
+  {
     id: 'generic.user-unknown',
     match: {
       text: /user unknown|unknown (?:user|recipient|mailbox|address|alias)|no such (?:user|mailbox|recipient|account|address)|(?:user|mailbox|recipient|address|account) (?:does not|doesn't|did not) exist|(?:user|mailbox|recipient) not found|user not exist|invalid (?:recipient|mailbox|user|final delivery userid)|not a valid (?:recipient|mailbox)|bad destination mailbox|unknown or illegal (?:user|alias)|no mailbox here by that name|address (?:couldn't|could not) be found|address not found|recipient not found|recipnotfound|user doesn't have an? \S+ account|not listed in (?:the )?(?:public name|domino directory)|addressee unknown|mailbox unavailable|no valid recipients|address reserved by rfc 2606|recipient address rejected\.?(?: \(|$)|address rejected \S+@|^address rejected\.?$|invalid address/i,

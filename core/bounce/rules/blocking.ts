@@ -86,10 +86,12 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
     // say "IPv6 ... PTR records and authentication".
     id: 'generic.ptr-required',
     match: {
-      text: /\bPTR\b|reverse[ -](?:DNS|hostname|lookup|dns validation)|\brDNS\b|IP name lookup failed|cannot find your (?:reverse )?hostname|mismatches client ip|without a valid sender domain|Reverse DNS (?:failed|required)/i,
+      text: /\bPTR\b|reverse[ -](?:DNS|hostname|lookup|dns validation)|\brDNS\b|IP name lookup failed|cannot find your (?:reverse )?hostname|mismatches client ip|without a valid sender domain|Reverse DNS (?:failed|required)|unverif(?:y|i)able sending IPs?/i,
     },
     category: 'ptr_required',
     examples: [
+      // The client's host name does not resolve back to its address (FCrDNS, RFC 8601 iprev).
+      '450 service permits 2 unverifyable sending IPs - neko.example.com is not 203.0.113.222',
       '450 4.7.1 Access denied. IP name lookup failed [192.0.2.222]',
       '550 domain [example.com] mismatches client ip 192.0.2.225.',
       '550 5.7.25 <blocked@libsisimai.net>: Recipient address rejected: Reverse DNS validation failed: See https://libsisimai.org/en/reason/#blocked',
