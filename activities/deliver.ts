@@ -13,6 +13,9 @@ import type { PauseGate } from './pause-gate.js';
 import { type AttemptRecord, type SmtpAttemptDeps, smtpAttempt } from './smtp-attempt.js';
 import type { DeliverInput, DeliverResult } from './types.js';
 
+/** Journal states after which a recipient is never tried again. */
+const SETTLED = new Set(['delivered', 'bounced', 'failed', 'suppressed']);
+
 /** Ready-queue name of the source IP when the OS picks the address (no pool configured). */
 export const DEFAULT_IP = 'default';
 
@@ -96,10 +99,30 @@ export function createDeliver(deps: DeliverDeps) {
     };
   }
 
-  return async function deliver(input: DeliverInput): Promise<DeliverResult> {
+  return async function deliver(asked: DeliverInput): Promise<DeliverResult> {
     const ctx = Context.current();
-    const message = await deps.messages.forDelivery(input.messageId);
-    if (!message) throw new Error(`message ${input.messageId} is not in the database`);
+    const message = await deps.messages.forDelivery(asked.messageId);
+    if (!message) throw new Error(`message ${asked.messageId} is not in the database`);
+    // A retried activity (the node died after the outcome was journalled, before Temporal
+    // heard of it) never sends again what the journal already settled (checklist item 38).
+    const done = asked.recipients.filter((r) => SETTLED.has(message.recipientState[r] ?? ''));
+    const settledBefore = done.map((address) => ({
+      address,
+      verdict:
+        message.recipientState[address] === 'delivered' ? ('delivered' as const) : ('bounced' as const),
+      retryHintMs: null,
+      category: null,
+    }));
+    if (done.length === asked.recipients.length) {
+      return {
+        ip: asked.preferredIp,
+        provider: null,
+        recipients: settledBefore,
+        wait: null,
+        finishedAtMs: deps.now(),
+      };
+    }
+    const input: DeliverInput = { ...asked, recipients: asked.recipients.filter((r) => !done.includes(r)) };
     const started = deps.now();
     const waiting = (
       kind: 'held' | 'no_ip' | 'throttled',
@@ -170,6 +193,7 @@ export function createDeliver(deps: DeliverDeps) {
           ctx.heartbeat(p);
         },
         signal: ctx.cancellationSignal,
+        requireTls: message.requireTls,
       });
     } finally {
       clearInterval(beat);

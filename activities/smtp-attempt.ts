@@ -1,13 +1,18 @@
 import { CancelledFailure } from '@temporalio/common';
 import type { DnsResolver } from '../adapters/dns.js';
+import type { MtaStsLookup, MtaStsResolver } from '../adapters/mta-sts.js';
+import { isHandshakeFallback } from '../adapters/smtp-session.js';
 import { deferredWithoutReply, outcomesOfSession } from '../core/attempt.js';
 import type { RecipientOutcome } from '../core/delivery-outcome.js';
 import type { EgressLimits } from '../core/egress-limits.js';
 import { classifyIp } from '../core/ip-class.js';
+import { mxMatchesPolicy } from '../core/mta-sts.js';
 import { type SiteKey, siteKey } from '../core/site.js';
 import { formatSmtpReply, type SmtpPhase } from '../core/smtp-reply.js';
 import type { SmtpSendResult } from '../core/smtp-result.js';
 import type { Dispatcher } from '../egress/dispatcher.js';
+import type { TlsMode } from '../egress/session.js';
+import type { TlsMemory } from '../egress/tls-memory.js';
 
 /** Where an attempt ended up: the outcomes and the route that produced them. */
 export interface AttemptRecord {
@@ -34,6 +39,10 @@ export interface SmtpAttemptDeps {
   ) => { queue: SiteKey; limits: EgressLimits };
   /** Connect to MX hosts on loopback addresses (tests only; real routing never does). */
   readonly allowLoopbackMx: boolean;
+  /** MTA-STS policy look-ups (RFC 8461), one cached resolver per node; null when turned off. */
+  readonly mtaSts: Pick<MtaStsResolver, 'lookup'> | null;
+  /** MX hosts whose STARTTLS handshake failed recently: opportunistic TLS skips them. */
+  readonly tlsMemory: TlsMemory;
 }
 
 export interface SmtpAttemptArgs {
@@ -47,6 +56,8 @@ export interface SmtpAttemptArgs {
   readonly message: Buffer;
   readonly heartbeat: (phase: SmtpPhase) => void;
   readonly signal: AbortSignal;
+  /** The tenant requires TLS: STARTTLS with any certificate, never plaintext. */
+  readonly requireTls: boolean;
 }
 
 function same(recipients: readonly string[], outcome: RecipientOutcome): Map<string, RecipientOutcome> {
@@ -58,13 +69,97 @@ function describeFailure(r: Extract<SmtpSendResult, { kind: 'session_failed' }>)
 }
 
 /**
- * One delivery attempt over SMTP: a lease from the ready queue of (IP × MX site), then the
- * MX hosts and their addresses in order until one takes a transaction (RFC 5321 §5.1).
+ * The TLS policy of one attempt: which MX hosts may be used, how STARTTLS is used with them,
+ * and what the attempt records about it (`null`: nothing applied beyond opportunistic TLS).
+ */
+interface TlsPlan {
+  readonly hosts: readonly string[];
+  readonly tls: Exclude<TlsMode, 'plaintext'>;
+  readonly note: string | null;
+}
+
+const joinNotes = (...notes: (string | null)[]) => notes.filter(Boolean).join(' ') || null;
+
+async function lookupSts(resolver: Pick<MtaStsResolver, 'lookup'>, domain: string): Promise<MtaStsLookup> {
+  try {
+    return await resolver.lookup(domain);
+  } catch (err) {
+    // The resolver answers with values; a throw is a bug or a broken socket: as RFC 8461
+    // §5.1 treats a failed discovery, deliver without a policy.
+    return { kind: 'temporary', detail: String(err) };
+  }
+}
+
+/**
+ * RFC 8461 §4–5 and the tenant's require-TLS (DESIGN.md §3): `enforce` keeps the MX hosts the
+ * policy names (§4.1) and requires a certificate valid for them (§4.2); `testing` delivers as
+ * usual but is recorded; no policy, mode `none` or a failed discovery is opportunistic TLS.
+ * Require-TLS makes STARTTLS mandatory with any certificate. When no MX host matches an
+ * enforced policy the policy is looked up once more (a new TXT id replaces it, checklist
+ * item 34) before the attempt is deferred.
+ */
+async function planTls(
+  deps: SmtpAttemptDeps,
+  a: SmtpAttemptArgs,
+): Promise<TlsPlan | { refused: string; note: string | null }> {
+  const base: TlsPlan = {
+    hosts: a.hosts,
+    tls: a.requireTls ? 'encrypt' : 'opportunistic',
+    note: a.requireTls ? 'require-tls' : null,
+  };
+  if (!deps.mtaSts) return base;
+  let patterns: readonly string[] = [];
+  let note: string | null = null;
+  for (let look = 0; look < 2; look++) {
+    const sts = await lookupSts(deps.mtaSts, a.domain);
+    if (sts.kind !== 'policy' || sts.mode === 'none') return base;
+    note = joinNotes(`mta-sts=${sts.mode}`, base.note);
+    if (sts.mode === 'testing') return { ...base, note };
+    const hosts = a.hosts.filter((h) => mxMatchesPolicy(h, sts.mx));
+    if (hosts.length > 0) return { hosts, tls: 'verify', note };
+    patterns = sts.mx;
+  }
+  return {
+    refused: `451 4.7.5 MTA-STS: no MX matches the policy of ${a.domain} (mx: ${patterns.join(', ')}; MX hosts: ${a.hosts.join(', ') || 'none'})`,
+    note,
+  };
+}
+
+/** The attempt's `tls` record: protocol and cipher, or why it went plaintext, and the policy. */
+function tlsRecord(
+  result: Exclude<SmtpSendResult, { kind: 'session_failed' }>,
+  mode: TlsMode,
+  deps: SmtpAttemptDeps,
+  note: string | null,
+): string | null {
+  let base: string | null = null;
+  if (result.tls) base = `${result.tls.version} ${result.tls.cipher}`;
+  else if (mode === 'plaintext') {
+    const minutes = Math.round(deps.tlsMemory.ttlMs / 60_000);
+    base = `plaintext (STARTTLS skipped: a handshake with this host failed within ${minutes} min)`;
+  } else if (result.tlsFallback) {
+    // OpenSSL messages end in a newline; the record is one line.
+    base = `plaintext (STARTTLS failed: ${result.tlsFallback.replace(/\s+/g, ' ').trim()})`;
+  }
+  return joinNotes(base, note);
+}
+
+/**
+ * One delivery attempt over SMTP: the TLS policy (MTA-STS, require-TLS), a lease from the
+ * ready queue of (IP × MX site), then the MX hosts and their addresses in order until one
+ * takes a transaction (RFC 5321 §5.1).
  */
 export async function smtpAttempt(
   deps: SmtpAttemptDeps,
   a: SmtpAttemptArgs,
 ): Promise<AttemptRecord | Throttled> {
+  // Before the lease: a policy fetch may take seconds and must not hold a connection slot.
+  const plan = await planTls(deps, a);
+  if ('refused' in plan) {
+    const outcome = deferredWithoutReply('connect', 'tls_failure', plan.refused);
+    return { outcomes: same(a.recipients, outcome), mxHost: null, mxAddress: null, tls: plan.note };
+  }
+  const strict = plan.tls !== 'opportunistic';
   const { queue, limits } = deps.limitsFor(a.domain, siteKey(a.hosts), a.provider);
   const acquired = await deps.dispatcher.acquire({
     ip: a.ip,
@@ -89,7 +184,8 @@ export async function smtpAttempt(
     let hostNotFound = 0;
     let prohibited = 0;
     let tried = 0;
-    for (const host of a.hosts) {
+    let tlsFailed = 0;
+    for (const host of plan.hosts) {
       lastHost = host;
       const addrs = await deps.dns.addresses(host);
       if (addrs.kind !== 'ok') {
@@ -97,6 +193,8 @@ export async function smtpAttempt(
         if (addrs.kind !== 'temporary') hostNotFound++;
         continue;
       }
+      // Opportunistic only: a host whose handshake failed recently gets plaintext at once.
+      const mode: TlsMode = !strict && deps.tlsMemory.broken(host) ? 'plaintext' : plan.tls;
       for (const address of addrs.value) {
         const c = classifyIp(address);
         // Checklist item 35: never connect to internal ranges (SSRF through MX records).
@@ -108,24 +206,27 @@ export async function smtpAttempt(
         tried++;
         a.heartbeat('connect');
         const result = await lease.send(
-          { mxHost: host, address },
+          { mxHost: host, address, tls: mode },
           { mailFrom: a.mailFrom, recipients: a.recipients },
           a.message,
         );
         if (result.kind === 'session_failed') {
           // RFC 5321 §5.1: a host that does not take the session (refused, timed out,
-          // 421/554 greeting) sends us to the next address and the next MX.
+          // 421/554 greeting) sends us to the next address and the next MX. So does a TLS
+          // failure where TLS is required (RFC 8461 §5: never plaintext, try the next MX).
+          if (strict && result.phase === 'starttls') tlsFailed++;
           failures.push(`${host} [${address}] ${describeFailure(result)}`);
           continue;
         }
+        if (mode === 'opportunistic' && isHandshakeFallback(result.tlsFallback))
+          deps.tlsMemory.remember(host);
         // A transaction cut short leaves the connection in an unknown state.
         healthy = !(result.kind === 'transaction' && result.data.kind === 'interrupted');
-        const tls = result.tls ? `${result.tls.version} ${result.tls.cipher}` : null;
         return {
           outcomes: outcomesOfSession(result, a.recipients, a.provider),
           mxHost: host,
           mxAddress: address,
-          tls,
+          tls: tlsRecord(result, mode, deps, plan.note),
         };
       }
     }
@@ -140,12 +241,21 @@ export async function smtpAttempt(
         category: 'policy',
         detail: `550 5.4.4 unroutable: ${detail}`,
       };
-    } else if (hostNotFound === a.hosts.length) {
+    } else if (hostNotFound === plan.hosts.length) {
       outcome = deferredWithoutReply('connect', 'dns_failure', detail);
+    } else if (tlsFailed > 0) {
+      // Checklist item 33: under MTA-STS enforce or require-TLS a TLS failure is transient
+      // and never followed by plaintext.
+      outcome = deferredWithoutReply('starttls', 'tls_failure', `TLS required (${plan.note}): ${detail}`);
     } else {
       outcome = deferredWithoutReply('connect', 'network_error', detail);
     }
-    return { outcomes: same(a.recipients, outcome), mxHost: lastHost, mxAddress: null, tls: null };
+    return {
+      outcomes: same(a.recipients, outcome),
+      mxHost: lastHost,
+      mxAddress: null,
+      tls: plan.note,
+    };
   } finally {
     lease.release({ sessionHealthy: healthy });
   }

@@ -15,6 +15,8 @@ export type DnsAnswer<T> =
 export interface DnsResolver {
   mx(domain: string): Promise<DnsAnswer<MxRecord[]>>;
   addresses(host: string): Promise<DnsAnswer<string[]>>;
+  /** TXT records of a name, each as its list of character-strings (RFC 1035 §3.3.14). */
+  txt(name: string): Promise<DnsAnswer<string[][]>>;
 }
 
 export interface DnsOptions {
@@ -67,5 +69,6 @@ export function createDnsResolver(options: DnsOptions): DnsResolver {
       if (v6.kind === 'temporary') return v6;
       return v4.kind === 'nxdomain' ? { kind: 'nxdomain' } : { kind: 'nodata' };
     },
+    txt: (name) => ask(() => resolver.resolveTxt(name)),
   };
 }

@@ -1,7 +1,10 @@
 import type { LookupAddress, LookupOptions } from 'node:dns';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import { classifyIp } from '../core/ip-class.js';
 import { parseStsPolicy, parseStsTxt, type StsMode, type StsPolicy } from '../core/mta-sts.js';
+import type { DnsResolver } from './dns.js';
 
 /**
  * MTA-STS policy discovery (RFC 8461 §3, §5.1): TXT `_mta-sts.<domain>` for the policy id,
@@ -82,6 +85,44 @@ export interface MtaStsResolver {
   /** Number of HTTPS fetches attempted so far (for metrics and tests). */
   readonly fetches: number;
   close(): Promise<void>;
+}
+
+/** The look-ups a resolver needs, over a DNS resolver shaped like adapters/dns.ts. */
+export function stsLookupsOver(dns: Pick<DnsResolver, 'txt' | 'addresses'>): {
+  txt: TxtLookup;
+  addresses: AddressLookup;
+} {
+  return {
+    async txt(name) {
+      const a = await dns.txt(name);
+      if (a.kind === 'ok') return a.value;
+      // NODATA and NXDOMAIN both mean "no record" (RFC 8461 §3.1); a failure is temporary.
+      return a.kind === 'temporary' ? 'temporary' : 'nxdomain';
+    },
+    async addresses(host) {
+      const a = await dns.addresses(host);
+      if (a.kind === 'ok') return a.value;
+      throw new Error(`${host}: ${a.kind === 'temporary' ? a.detail : a.kind}`);
+    },
+  };
+}
+
+/** Read once per process: the bundle is configuration, like the rest of the config. */
+const anchorsByPath = new Map<string, string[]>();
+
+/**
+ * Node's bundled CA list plus the PEM bundle at `path` (tests, private PKI), for the policy
+ * fetch and for certificate checks of MX hosts under `enforce`; undefined without a path
+ * (the default list). A `ca` option replaces the default list, hence the explicit union.
+ */
+export function trustAnchors(path: string | undefined): string[] | undefined {
+  if (!path) return undefined;
+  let anchors = anchorsByPath.get(path);
+  if (!anchors) {
+    anchors = [...rootCertificates, readFileSync(path, 'utf8')];
+    anchorsByPath.set(path, anchors);
+  }
+  return anchors;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;

@@ -27,8 +27,32 @@ export interface SmtpSessionParams {
    * Whether a failed STARTTLS handshake may be followed by a plaintext session on a new
    * connection (RFC 7435 opportunistic TLS). Default true; false where policy requires TLS
    * (MTA-STS enforce, DANE, REQUIRETLS), which then fails the session in phase "starttls".
+   * Only for `tls: 'opportunistic'`: the stricter modes never fall back.
    */
   readonly plaintextFallback?: boolean;
+  /**
+   * How STARTTLS is used (RFC 3207), default opportunistic:
+   * - opportunistic: when offered, without authenticating the server (RFC 7435);
+   * - plaintext: not even when offered (a host whose handshake failed recently);
+   * - encrypt: required, any certificate (Postfix smtp_tls_security_level = encrypt);
+   * - verify: required, and the certificate must chain to `ca` and name `mxHost` (MTA-STS
+   *   enforce, RFC 8461 §4.2).
+   * Under encrypt and verify a server that does not offer STARTTLS, refuses it or fails the
+   * handshake fails the session in phase "starttls"; no command past EHLO is sent in clear.
+   */
+  readonly tls?: SmtpTlsMode;
+  /** Trust anchors for `verify`, PEM; default Node's bundled CA list. */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+}
+
+export type SmtpTlsMode = 'opportunistic' | 'plaintext' | 'encrypt' | 'verify';
+
+/** The start of `tlsFallback` when a handshake failed and a new plaintext connection was made. */
+export const HANDSHAKE_FALLBACK = 'TLS handshake failed';
+
+/** Whether a `tlsFallback` says the handshake itself failed (not a refused STARTTLS). */
+export function isHandshakeFallback(tlsFallback: string | null | undefined): boolean {
+  return typeof tlsFallback === 'string' && tlsFallback.startsWith(HANDSHAKE_FALLBACK);
 }
 
 export interface SmtpTimeouts {
@@ -445,8 +469,9 @@ type Opened =
  * EHLO again. Every step has its own bound: connectMs for TCP, greetingMs for the banner and
  * for the TLS handshake, socketMs for each reply.
  */
-async function openOnce(params: SmtpSessionParams, tls: 'opportunistic' | 'off'): Promise<Opened> {
+async function openOnce(params: SmtpSessionParams, tls: SmtpTlsMode): Promise<Opened> {
   const t = params.timeouts;
+  const verify = tls === 'verify';
   const conn = new SMTPConnection({
     host: params.address,
     port: params.port,
@@ -454,9 +479,18 @@ async function openOnce(params: SmtpSessionParams, tls: 'opportunistic' | 'off')
     localAddress: params.localAddress,
     name: params.ehloName,
     secure: false,
+    // encrypt/verify: STARTTLS when offered and no plaintext after a refusal (nodemailer's
+    // requireTLS would also send STARTTLS to a server that does not offer it; whether it is
+    // offered is checked after set-up instead).
     opportunisticTLS: tls === 'opportunistic',
-    ignoreTLS: tls === 'off',
-    tls: { rejectUnauthorized: false, servername: params.mxHost },
+    ignoreTLS: tls === 'plaintext',
+    // verify: Node checks the chain against `ca` and the name against servername (the MX
+    // host, RFC 8461 §4.2), and refuses below TLS 1.2 by default.
+    tls: {
+      rejectUnauthorized: verify,
+      servername: params.mxHost,
+      ...(verify && params.ca ? { ca: params.ca as string | Buffer | (string | Buffer)[] } : {}),
+    },
     // nodemailer's connectionTimeout bounds the whole set-up and cuts the greeting and TLS
     // timeouts short to what is left of it: with connectMs 30 s a banner tarpitted for 60 s
     // (RFC 5321 §4.5.3.2.1 allows 5 min) would fail. TCP connect is bounded by our own timer
@@ -499,37 +533,60 @@ async function openOnce(params: SmtpSessionParams, tls: 'opportunistic' | 'off')
 }
 
 /**
- * Connects and sets the session up. STARTTLS is used when offered (RFC 3207) without
- * authenticating the server (RFC 7435 opportunistic). When the upgrade fails: a refusal to
- * STARTTLS (454) leaves nodemailer in plaintext on the same connection; a failed or timed-out
- * handshake leaves the connection unusable, so unless `plaintextFallback` is false (MTA-STS
- * enforce, DANE, REQUIRETLS: the caller's policy) one new connection is made without
- * STARTTLS. Either way the session reports `tlsFallback` so the attempt records it.
+ * Connects and sets the session up. In the default `tls` mode STARTTLS is used when offered
+ * (RFC 3207) without authenticating the server (RFC 7435 opportunistic). When the upgrade
+ * fails: a refusal to STARTTLS (454) leaves nodemailer in plaintext on the same connection;
+ * a failed or timed-out handshake leaves the connection unusable, so unless
+ * `plaintextFallback` is false one new connection is made without STARTTLS. Either way the
+ * session reports `tlsFallback` so the attempt records it. The `encrypt` and `verify` modes
+ * (tenant require-TLS, MTA-STS enforce) never fall back: see SmtpSessionParams.tls.
  */
 export async function openSmtpSession(
   params: SmtpSessionParams,
   options: SmtpSessionOptions = {},
 ): Promise<{ ok: true; handle: SmtpSession } | { ok: false; failure: SessionFailure }> {
+  const mode = params.tls ?? 'opportunistic';
+  const sessionOptions = {
+    resetTimeoutMs: options.resetTimeoutMs ?? Math.min(params.timeouts.socketMs, 30_000),
+    closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
+  };
   let tlsFallback: string | null = null;
-  let opened = await openOnce(params, 'opportunistic');
-  if (!opened.ok && opened.failure.phase === 'starttls' && params.plaintextFallback !== false) {
-    tlsFallback = `TLS handshake failed (${opened.failure.detail}); reconnected without STARTTLS`;
+  let opened = await openOnce(params, mode);
+  if (
+    !opened.ok &&
+    mode === 'opportunistic' &&
+    opened.failure.phase === 'starttls' &&
+    params.plaintextFallback !== false
+  ) {
+    tlsFallback = `${HANDSHAKE_FALLBACK} (${opened.failure.detail}); reconnected without STARTTLS`;
     // The dispatcher counts this as one connection: the broken one is gone before the next opens.
     await opened.gone;
-    opened = await openOnce(params, 'off');
+    opened = await openOnce(params, 'plaintext');
   }
   if (!opened.ok) return { ok: false, failure: opened.failure };
   const { conn, probe } = opened;
+  if (!conn.secure && (mode === 'encrypt' || mode === 'verify')) {
+    // STARTTLS not offered (a refusal or a failed handshake already failed the set-up): the
+    // session ends here, before MAIL FROM, with a polite QUIT.
+    await new SmtpSession(conn, probe, null, null, sessionOptions).close();
+    return {
+      ok: false,
+      failure: {
+        kind: 'session_failed',
+        phase: 'starttls',
+        reply: null,
+        detail: `STARTTLS required (${mode}) but not offered by ${params.mxHost}`,
+      },
+    };
+  }
   if (!conn.secure && tlsFallback === null) {
     const offered = ((conn as unknown as Internals)._ehloLines ?? []).some((l) => /^STARTTLS\b/i.test(l));
-    if (offered)
+    if (offered && mode === 'plaintext') tlsFallback = 'STARTTLS offered, not tried (plaintext requested)';
+    else if (offered)
       tlsFallback = `STARTTLS refused (${conn.lastServerResponse || 'no reply'}); continued in plaintext`;
   }
   return {
     ok: true,
-    handle: new SmtpSession(conn, probe, tlsOf(conn), tlsFallback, {
-      resetTimeoutMs: options.resetTimeoutMs ?? Math.min(params.timeouts.socketMs, 30_000),
-      closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
-    }),
+    handle: new SmtpSession(conn, probe, tlsOf(conn), tlsFallback, sessionOptions),
   };
 }

@@ -10,6 +10,7 @@ import { domainRecords, ensureDkimKeys } from './domains.js';
 import { eventsCommand } from './events-command.js';
 import { configOrExit, loggerFor, masterKeyFor, openDatabase, openTemporal } from './runtime.js';
 import { serve } from './serve.js';
+import { parseTenantsArgs, runTenantsCommand } from './tenant-commands.js';
 
 const USAGE = `usage: posthorn <command>
 
@@ -21,6 +22,8 @@ const USAGE = `usage: posthorn <command>
   domains show DOMAIN    the DNS records to publish (DKIM keys, return path)
   suppressions list|add|remove --tenant NAME [EMAIL] [--reason TEXT]
                          show or change a tenant's suppression list
+  tenants set NAME --require-tls true|false | tenants show NAME
+                         a tenant's delivery TLS policy (require-TLS: STARTTLS, never plaintext)
   pause|resume ip ADDR [--provider P] | domain D | provider P | tenant T | sending-domain D
         [--for 2h] --reason TEXT
                          stop or restart traffic; carried as a Temporal signal
@@ -245,6 +248,14 @@ export async function main(argv: string[]): Promise<number> {
             return 0;
           }),
         );
+      }
+      case 'tenants': {
+        const parsed = parseTenantsArgs(rest);
+        if (typeof parsed === 'string') {
+          process.stderr.write(`${parsed}\n`);
+          return 2;
+        }
+        return await withDatabase((db) => runTenantsCommand(parsed, db));
       }
       case 'events':
         return await withDatabase(async (db) => {

@@ -9,6 +9,7 @@ import { createDnsResolver } from '../adapters/dns.js';
 import { verpKeysFromMaster } from '../adapters/hmac.js';
 import { parseMail } from '../adapters/mail-parser.js';
 import { composeMime } from '../adapters/mime.js';
+import { createMtaStsResolver, stsLookupsOver, trustAnchors } from '../adapters/mta-sts.js';
 import { createDb } from '../adapters/postgres/db.js';
 import { dkimKeyStore } from '../adapters/postgres/dkim-keys.js';
 import { queryEvents } from '../adapters/postgres/events-query.js';
@@ -38,6 +39,7 @@ import { limitsFromConfig, readyQueueSite } from '../core/egress-limits.js';
 import type { RetrySchedule } from '../core/retry-schedule.js';
 import { decodeVerpAddress, verpAddress } from '../core/verp.js';
 import { createDispatcher } from '../egress/dispatcher.js';
+import { createTlsMemory } from '../egress/tls-memory.js';
 import { startBounceListener } from '../inbound/bounce-listener.js';
 import { createIntake } from '../inbound/intake.js';
 import { startRouting } from './routing-runtime.js';
@@ -108,6 +110,18 @@ export async function serve(
   const tenants = tenantStore(db);
   const suppressions = suppressionStore(db);
   const routing = await startRouting({ db, databaseUrl: deps.databaseUrl, client, config, log });
+  const dns = createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 });
+  // Node's CAs plus POSTHORN_MTA_STS_CA: for policy fetches and MX certificates under MTA-STS.
+  const trusted = trustAnchors(config.mtaStsCa);
+  // One MTA-STS resolver per node: policies are cached per recipient domain (RFC 8461 §3.3).
+  const mtaSts = config.mtaSts
+    ? createMtaStsResolver({
+        ...stsLookupsOver(dns),
+        ca: trusted,
+        port: config.mtaStsPort,
+        allowLoopback: config.allowLoopbackMx,
+      })
+    : null;
   const dispatcher = createDispatcher({
     openSession: (target) =>
       openSmtpSession({
@@ -121,18 +135,23 @@ export async function serve(
           greetingMs: config.smtpGreetingTimeout,
           socketMs: config.smtpCommandTimeout,
         },
+        // The TLS mode is part of the session's identity in the dispatcher (egress/session.ts).
+        tls: target.tls,
+        ca: target.tls === 'verify' ? trusted : undefined,
       }),
   });
   const activities = createActivities({
     messages,
     journal,
-    dns: createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 }),
+    dns,
     dispatcher,
     limitsFor: (domain, site, provider) => ({
       queue: readyQueueSite(config.egressLimits, site, domain),
       limits: limitsFromConfig(config.egressLimits, { provider, site, domain }),
     }),
     allowLoopbackMx: config.allowLoopbackMx,
+    mtaSts,
+    tlsMemory: createTlsMemory(),
     chooseIp: routing.chooseIp,
     pauseGate: routing.pauseGate,
     feed: routing.feed,
@@ -234,6 +253,7 @@ export async function serve(
         await done.catch(() => {});
         await routing.close();
         await dispatcher.close();
+        await mtaSts?.close();
         await journal.close();
         await connection.close();
         await db.close();

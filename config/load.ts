@@ -37,6 +37,9 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_RETURN_PATH_SUBDOMAIN: { key: 'returnPathSubdomain' },
   POSTHORN_INBOUND_PORT: { key: 'inboundPort' },
   POSTHORN_INBOUND_HOST: { key: 'inboundHost' },
+  POSTHORN_MTA_STS: { key: 'mtaSts' },
+  POSTHORN_MTA_STS_CA: { key: 'mtaStsCa' },
+  POSTHORN_MTA_STS_PORT: { key: 'mtaStsPort' },
 };
 
 export type ConfigLoad = { ok: true; config: Config } | { ok: false; problems: string[] };

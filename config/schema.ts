@@ -79,6 +79,15 @@ export const configSchema = z.object({
     .union([z.boolean(), z.enum(['true', 'false'])])
     .transform((v) => v === true || v === 'true')
     .default(false),
+  /** MTA-STS (RFC 8461): look up recipient domains' policies and enforce them; "off" skips it. */
+  mtaSts: z
+    .union([z.boolean(), z.enum(['on', 'off'])], { error: 'on or off' })
+    .transform((v) => v === true || v === 'on')
+    .default(true),
+  /** PEM CA bundle trusted in addition to the default CAs for MTA-STS (policy fetch, MX certificates). */
+  mtaStsCa: z.string().min(1).optional(),
+  /** HTTPS port of MTA-STS policy hosts. RFC 8461 §3.3 fixes 443; tests only. */
+  mtaStsPort: port.default(443),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -8,6 +8,7 @@ import {
   type SessionFailure,
   type SessionHandle,
   systemClock,
+  type TlsMode,
 } from './session.js';
 
 /**
@@ -19,7 +20,7 @@ import {
  *  - a delivery starts only when a message-rate cell conforms (GCRA, core/throttle-spec.ts),
  *    and a connection opens only when a connection-rate cell conforms;
  *  - a connection carries at most maxMessagesPerConnection transactions, is reused for the
- *    same (IP, MX host, address) after RSET (RFC 5321 §4.1.1.5), never after any error, and
+ *    same (IP, MX host, address, TLS mode) after RSET (RFC 5321 §4.1.1.5), never after any error, and
  *    closes after idleTimeoutMs unused.
  * A delivery that would wait too long (queue full, or the rate puts it past maxWaitMs) is
  * answered "throttled, retry after T" at once, so the workflow sleeps durably instead of an
@@ -62,9 +63,10 @@ export interface Lease {
    * One transaction to `mxHost` at `address`, over an idle connection of this queue to the
    * same target (after RSET) or a new one. A `session_failed` result means no transaction
    * was started: the caller moves on to the next address or MX host within the same lease.
+   * `tls` (default opportunistic) is part of the target: sessions are reused only within it.
    */
   send(
-    target: { mxHost: string; address: string },
+    target: { mxHost: string; address: string; tls?: TlsMode },
     envelope: Envelope,
     message: Buffer,
   ): Promise<SmtpSendResult>;
@@ -104,6 +106,7 @@ interface Session {
   readonly handle: SessionHandle;
   readonly mxHost: string;
   readonly address: string;
+  readonly tls: TlsMode;
   state: 'busy' | 'idle' | 'closing';
   messages: number;
   /** When it last went idle, as a sequence number: reuse takes the most recent, eviction the oldest. */
@@ -285,10 +288,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
    * Takes an idle session to the target out of the idle set, the most recently used one: the
    * others stay unused and expire, so the queue keeps as few connections as its load needs.
    */
-  function takeIdle(q: Queue, mxHost: string, address: string): Session | null {
+  function takeIdle(q: Queue, mxHost: string, address: string, tls: TlsMode): Session | null {
     let found: Session | null = null;
     for (const s of q.sessions) {
-      if (s.state !== 'idle' || s.mxHost !== mxHost || s.address !== address) continue;
+      if (s.state !== 'idle' || s.mxHost !== mxHost || s.address !== address || s.tls !== tls) continue;
       if (!found || s.idleSeq > found.idleSeq) found = s;
     }
     if (!found) return null;
@@ -316,11 +319,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     q: Queue,
     mxHost: string,
     address: string,
+    tls: TlsMode,
     allowReuse: boolean,
   ): Promise<{ session: Session; reused: boolean } | { failure: SessionFailure }> {
     for (;;) {
       if (closed) return { failure: closedFailure };
-      const idle = allowReuse ? takeIdle(q, mxHost, address) : null;
+      const idle = allowReuse ? takeIdle(q, mxHost, address, tls) : null;
       if (idle) {
         // RFC 5321 §4.1.1.5: RSET before a new transaction on a kept connection, which also
         // proves the server has not dropped it while idle.
@@ -351,7 +355,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       q.peakConnections = Math.max(q.peakConnections, openConnections(q));
       let opened: Awaited<ReturnType<OpenSession>>;
       try {
-        opened = await options.openSession({ ip: q.ip, mxHost, address });
+        opened = await options.openSession({ ip: q.ip, mxHost, address, tls });
       } catch (err) {
         opened = {
           ok: false,
@@ -369,6 +373,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         handle: opened.handle,
         mxHost,
         address,
+        tls,
         state: 'busy',
         messages: 0,
         idleSeq: 0,
@@ -425,7 +430,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
               park(q, current, true);
               current = null;
             }
-            const got = await sessionFor(q, target.mxHost, target.address, allowReuse);
+            const got = await sessionFor(
+              q,
+              target.mxHost,
+              target.address,
+              target.tls ?? 'opportunistic',
+              allowReuse,
+            );
             if ('failure' in got) return got.failure;
             current = got.session;
             if (!cellTaken) {

@@ -26,6 +26,18 @@ export interface Envelope {
   readonly recipients: readonly string[];
 }
 
+/**
+ * How a session uses STARTTLS (RFC 3207). Part of the session's identity: a connection set
+ * up under one mode is never reused for a delivery that asked for another.
+ * - opportunistic: when offered, any certificate, plaintext when it fails (RFC 7435);
+ * - plaintext: never tried (a host whose handshake failed recently);
+ * - encrypt: required, any certificate, never plaintext (tenant require-TLS; Postfix
+ *   smtp_tls_security_level = encrypt);
+ * - verify: required, certificate valid for the MX host name, never plaintext (MTA-STS
+ *   enforce, RFC 8461 §4.2).
+ */
+export type TlsMode = 'opportunistic' | 'plaintext' | 'encrypt' | 'verify';
+
 /** Where a session goes: from a source IP to one address of one MX host. */
 export interface SessionTarget {
   /** Source IP to bind. */
@@ -33,6 +45,7 @@ export interface SessionTarget {
   readonly mxHost: string;
   /** The MX host's resolved address. */
   readonly address: string;
+  readonly tls: TlsMode;
 }
 
 /** The session could not be set up: refused, timed out, 421/554 greeting, EHLO refused. */

@@ -48,8 +48,12 @@ export interface MessageForDelivery {
   messageType: string;
   mime: Buffer;
   tenantName: string;
+  /** The tenant requires TLS for delivery (tenants.require_tls): STARTTLS, never plaintext. */
+  requireTls: boolean;
   /** Envelope recipient → its 1-based index (for the VERP return path). */
   recipientIndex: Record<string, number>;
+  /** Envelope recipient → its state in the journal (queued, deferred, delivered, bounced …). */
+  recipientState: Record<string, string>;
 }
 
 const EMAIL_COLUMNS = `m.id, m.seq, m.from_header AS "from", m.to_addrs AS "to", m.cc_addrs AS cc, m.bcc_addrs AS bcc,
@@ -184,9 +188,11 @@ export function messageStore(db: Db) {
 
     async forDelivery(id: string): Promise<MessageForDelivery | null> {
       const r = await db.query<MessageForDelivery>(
-        `SELECT m.id, m.tenant_id AS "tenantId", t.name AS "tenantName", d.name AS "sendingDomain",
+        `SELECT m.id, m.tenant_id AS "tenantId", t.name AS "tenantName", t.require_tls AS "requireTls",
+                d.name AS "sendingDomain",
                 m.message_type AS "messageType", m.mime,
-                (SELECT jsonb_object_agg(r.address, r.idx) FROM recipients r WHERE r.message_id = m.id) AS "recipientIndex"
+                (SELECT jsonb_object_agg(r.address, r.idx) FROM recipients r WHERE r.message_id = m.id) AS "recipientIndex",
+                (SELECT jsonb_object_agg(r.address, r.state) FROM recipients r WHERE r.message_id = m.id) AS "recipientState"
          FROM messages m JOIN domains d ON d.id = m.domain_id JOIN tenants t ON t.id = m.tenant_id WHERE m.id = $1`,
         [id],
       );

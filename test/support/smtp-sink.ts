@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 
 export interface SinkReply {
   code: number;
@@ -13,6 +13,14 @@ export interface SinkScript {
   data?(session: SMTPServerSession, body: Buffer): SinkReply | null;
   /** Wait this long before answering the final dot, ms: a slow receiver. */
   dataDelayMs?: number;
+  /** Awaited before the greeting, before each RCPT reply, and before the reply to the final dot. */
+  hooks?: {
+    beforeGreeting?(): Promise<void>;
+    beforeRcptReply?(address: string): Promise<void>;
+    beforeDataReply?(session: SMTPServerSession): Promise<void>;
+  };
+  /** STARTTLS set-up: own certificate, TLS versions, or not offered (hideSTARTTLS). */
+  tls?: Pick<SMTPServerOptions, 'key' | 'cert' | 'minVersion' | 'maxVersion' | 'hideSTARTTLS'>;
 }
 
 export interface ReceivedMessage {
@@ -50,28 +58,33 @@ export async function startSink(host: string, port: number, script: SinkScript =
     authOptional: true,
     disabledCommands: ['AUTH'],
     logger: false,
-    // smtp-server's built-in self-signed certificate: STARTTLS is offered, as real MXs do.
+    // smtp-server's built-in self-signed certificate unless the script brings one: STARTTLS
+    // is offered, as real MXs do.
+    ...script.tls,
     onConnect(session, cb) {
       const ip = session.remoteAddress.replace(/^::ffff:/, '');
       connections.push(ip);
       const now = (open.get(ip) ?? 0) + 1;
       open.set(ip, now);
       peak.set(ip, Math.max(peak.get(ip) ?? 0, now));
-      cb();
+      void (script.hooks?.beforeGreeting?.() ?? Promise.resolve()).then(() => cb());
     },
     onClose(session) {
       const ip = session.remoteAddress.replace(/^::ffff:/, '');
       open.set(ip, (open.get(ip) ?? 1) - 1);
     },
     onRcptTo(address, session, cb) {
-      const r = script.rcpt?.(address.address, session);
-      cb(r ? refusal(r) : undefined);
+      void (script.hooks?.beforeRcptReply?.(address.address) ?? Promise.resolve()).then(() => {
+        const r = script.rcpt?.(address.address, session);
+        cb(r ? refusal(r) : undefined);
+      });
     },
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', async () => {
         if (script.dataDelayMs) await delay(script.dataDelayMs);
+        await script.hooks?.beforeDataReply?.(session);
         const data = Buffer.concat(chunks);
         const r = script.data?.(session, data);
         if (r) return cb(refusal(r));
