@@ -1,10 +1,12 @@
 import type { Client } from '@temporalio/client';
 import type { IpControl, OutcomeSummary } from '../core/ip-actor-types.js';
 import type { Pause, PauseScope } from '../core/pauses.js';
+import type { WarmupPlan } from '../core/warmup.js';
 import {
   CONTROL_WORKFLOW_ID,
   type IpWorkflowInput,
   ipControlSignal,
+  ipReconfigureSignal,
   ipStateQuery,
   ipWorkflowId,
   outcomesSignal,
@@ -44,6 +46,14 @@ export function controlClient(client: Client, ipDefaults: (ip: string) => Omit<I
     async ensureRunning(ips: readonly string[]): Promise<void> {
       await client.workflow.start('controlWorkflow', controlStart);
       for (const ip of ips) await client.workflow.start('ipWorkflow', ipStart(ip));
+    },
+
+    async reconfigure(ip: string, weight: number, plan: WarmupPlan | null): Promise<void> {
+      await client.workflow.signalWithStart('ipWorkflow', {
+        ...ipStart(ip),
+        signal: ipReconfigureSignal,
+        signalArgs: [{ weight, plan }],
+      });
     },
 
     async sendOutcomes(summary: OutcomeSummary): Promise<void> {

@@ -6,6 +6,7 @@ import type { EventFilter, EventRow } from '../adapters/postgres/events-query.js
 import type { IpRow, PoolRow, RoutingStore } from '../adapters/postgres/routing.js';
 import type { IpRouteState } from '../core/ip-actor-types.js';
 import type { Pause } from '../core/pauses.js';
+import { parseWarmupPlan } from '../core/warmup.js';
 import type { QueueStats } from '../egress/dispatcher.js';
 import { ApiError } from './errors.js';
 import { eventFilterSchema, toEventFilter } from './event-filter.js';
@@ -58,6 +59,8 @@ const ipSchema = z.object({
   node_id: z.string().optional(),
   weight: z.number().int().min(0).default(100),
   warmup: z.boolean().default(false),
+  /** The IP's own warmup plan (core/warmup.ts WarmupPlan); absent: the default plan. */
+  warmup_plan: z.unknown().optional(),
 });
 
 function parsed<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -152,6 +155,9 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps)
     const pools = await deps.routing.pools();
     if (!pools.some((p) => p.name === b.pool))
       throw new ApiError(422, 'validation_error', `No pool named ${b.pool}.`);
+    const plan = b.warmup_plan === undefined ? null : parseWarmupPlan(b.warmup_plan);
+    if (plan && !plan.ok)
+      throw new ApiError(422, 'validation_error', `Invalid \`warmup_plan\`: ${plan.problems.join('; ')}`);
     await deps.routing.addIp({
       address: b.address,
       pool: b.pool,
@@ -159,6 +165,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps)
       nodeId: b.node_id ?? deps.nodeId,
       weight: b.weight,
       warm: !b.warmup,
+      warmupPlan: plan?.ok ? plan.plan : null,
     });
     return { object: 'ip', address: b.address };
   });

@@ -31,7 +31,7 @@ const USAGE = `usage: posthorn <command>
         [--category C] [--type T] [--since 2h] [--limit N] [--json]
                          the delivery log cut by customer, domain, provider, IP, type, event
   pools add NAME [--tenant T] [--type transactional|marketing] | pools list
-  ips add ADDR --pool P [--ehlo NAME] [--node ID] [--weight W] [--warmup] | ips list
+  ips add ADDR --pool P [--ehlo NAME] [--node ID] [--weight W] [--warmup [--warmup-plan FILE]] | ips list
   classify --reply "550 5.1.1 …" | --jsonl | FILE.eml …
                          classify SMTP replies or bounce messages
 `;

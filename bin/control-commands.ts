@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -6,6 +7,7 @@ import type { Db } from '../adapters/postgres/db.js';
 import { routingStore } from '../adapters/postgres/routing.js';
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
+import { parseWarmupPlan, type WarmupPlan } from '../core/warmup.js';
 
 const SCOPES = {
   ip: 'ip',
@@ -32,6 +34,7 @@ export async function withControl<T>(
         warm: ips.get(ip)?.warm ?? true,
         dayMs: config.warmupDay,
         weight: ips.get(ip)?.weight ?? 100,
+        plan: ips.get(ip)?.warmupPlan ?? undefined,
         effectScale: config.reputationScale,
       })),
     );
@@ -77,6 +80,13 @@ export function parsePauseArgs(
   return { target, untilMs, reason: values.reason, actor: values.actor ?? `cli:${userInfo().username}` };
 }
 
+/** A warmup plan from a JSON file, validated (core/warmup.ts), or an error naming every problem. */
+function readPlan(path: string): WarmupPlan {
+  const parsed = parseWarmupPlan(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.ok) throw new Error(`--warmup-plan ${path}: ${parsed.problems.join('; ')}`);
+  return parsed.plan;
+}
+
 /** `posthorn pools add NAME [--tenant NAME] [--type transactional|marketing]` and `posthorn ips add|list`. */
 export async function poolsAndIps(
   args: string[],
@@ -97,6 +107,7 @@ export async function poolsAndIps(
       node: { type: 'string' },
       weight: { type: 'string' },
       warmup: { type: 'boolean', default: false },
+      'warmup-plan': { type: 'string' },
     },
   });
   if (what === 'pools' && action === 'add' && positionals[0]) {
@@ -124,6 +135,7 @@ export async function poolsAndIps(
       nodeId: values.node ?? config.nodeId,
       weight,
       warm: !values.warmup,
+      warmupPlan: values['warmup-plan'] ? readPlan(values['warmup-plan']) : null,
     });
     return `ip ${positionals[0]} saved`;
   }

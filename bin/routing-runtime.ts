@@ -42,6 +42,7 @@ export async function startRouting(args: {
         nodeId: config.nodeId,
         weight: 100,
         warm: true,
+        warmupPlan: null,
       });
     }
     log.info(
@@ -55,18 +56,22 @@ export async function startRouting(args: {
     warm: rowOf(ip)?.warm ?? true,
     dayMs: config.warmupDay,
     weight: rowOf(ip)?.weight ?? 100,
+    plan: rowOf(ip)?.warmupPlan ?? undefined,
     effectScale: config.reputationScale,
   }));
-  // IPs of this node get their actor when they appear: from config at the first start,
-  // from `posthorn ips add` later (seen at the next reload, by NOTIFY or by timer).
-  const started = new Set<string>();
+  // IPs of this node get their actor when they appear (config at the first start, `posthorn
+  // ips add` later, seen at the next reload by NOTIFY or timer), and hear of changes to
+  // their weight or warmup plan.
+  const known = new Map<string, string>();
   cache.onLoad(async (snap) => {
-    const fresh = snap.ips
-      .filter((r) => r.nodeId === config.nodeId && !started.has(r.address))
-      .map((r) => r.address);
-    if (fresh.length === 0) return;
-    await control.ensureRunning(fresh);
-    for (const ip of fresh) started.add(ip);
+    for (const r of snap.ips.filter((x) => x.nodeId === config.nodeId)) {
+      const settings = JSON.stringify([r.weight, r.warmupPlan]);
+      const before = known.get(r.address);
+      if (before === settings) continue;
+      if (before === undefined) await control.ensureRunning([r.address]);
+      else await control.reconfigure(r.address, r.weight, r.warmupPlan);
+      known.set(r.address, settings);
+    }
   });
   await cache.refresh();
   const listener = listen(

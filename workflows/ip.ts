@@ -5,18 +5,29 @@ import {
   type IpState,
   initialIpState,
   nextWakeMs,
+  reconfigure,
   routeStateOf,
   tick,
 } from '../core/ip-actor.js';
 import type { IpControl, IpRouteState, OutcomeSummary } from '../core/ip-actor-types.js';
+import type { WarmupPlan } from '../core/warmup.js';
 import { control } from './activity-options.js';
 import { workflowNow } from './clock.js';
-import { type IpWorkflowInput, ipControlSignal, ipStateQuery, outcomesSignal } from './messages.js';
+import {
+  type IpWorkflowInput,
+  ipControlSignal,
+  ipReconfigureSignal,
+  ipStateQuery,
+  outcomesSignal,
+} from './messages.js';
 
 /** Signals handled before the workflow starts afresh with its state (bounded history). */
 const SIGNALS_PER_RUN = 1000;
 
-type IpEvent = { kind: 'outcomes'; summary: OutcomeSummary } | { kind: 'control'; control: IpControl };
+type IpEvent =
+  | { kind: 'outcomes'; summary: OutcomeSummary }
+  | { kind: 'control'; control: IpControl }
+  | { kind: 'reconfigure'; weight: number; plan: WarmupPlan | null };
 
 /** Route state without its timestamp, to tell whether anything routing reads changed. */
 function routingContent(r: IpRouteState): string {
@@ -40,6 +51,7 @@ export async function ipWorkflow(input: IpWorkflowInput): Promise<void> {
       dayMs: input.dayMs,
       weight: input.weight,
       effectScale: input.effectScale,
+      plan: input.plan,
     });
   const pending: IpEvent[] = [];
   setHandler(outcomesSignal, (summary) => {
@@ -47,6 +59,9 @@ export async function ipWorkflow(input: IpWorkflowInput): Promise<void> {
   });
   setHandler(ipControlSignal, (c) => {
     pending.push({ kind: 'control', control: c });
+  });
+  setHandler(ipReconfigureSignal, (c) => {
+    pending.push({ kind: 'reconfigure', ...c });
   });
   let published: string | null = null;
   setHandler(ipStateQuery, () => ({ state, route: routeStateOf(state, workflowNow()) }));
@@ -83,6 +98,9 @@ export async function ipWorkflow(input: IpWorkflowInput): Promise<void> {
         case 'control':
           state = applyControl(state, event.control, workflowNow());
           log.info('operator control', { ip: input.ip, ...event.control });
+          break;
+        case 'reconfigure':
+          state = reconfigure(state, { weight: event.weight, plan: event.plan ?? undefined }, workflowNow());
           break;
       }
     }

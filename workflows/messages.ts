@@ -2,6 +2,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { IpControl, IpRouteState, OutcomeSummary } from '../core/ip-actor-types.js';
 import type { Pause, PauseScope } from '../core/pauses.js';
 import type { RetrySchedule } from '../core/retry-schedule.js';
+import type { WarmupPlan } from '../core/warmup.js';
 
 /** Input of the message workflow (workflow id = message id). */
 export interface MessageWorkflowInput {
@@ -36,6 +37,8 @@ export interface IpWorkflowInput {
   readonly dayMs: number;
   /** Relative share among the pool's IPs (ips.weight). */
   readonly weight?: number;
+  /** The IP's own warmup plan; absent: the default plan. */
+  readonly plan?: WarmupPlan;
   /** Multiplies reputation effect durations; 1 except in tests (core/ip-actor.ts). */
   readonly effectScale?: number;
   /** Signals handled before continuing as new; lower only in tests. */
@@ -47,6 +50,8 @@ export interface IpWorkflowInput {
 export const ipWorkflowId = (ip: string) => `ip-${ip}`;
 export const outcomesSignal = defineSignal<[OutcomeSummary]>('outcomes');
 export const ipControlSignal = defineSignal<[IpControl]>('control');
+/** The IP's configuration changed (ips.weight, its warmup plan). */
+export const ipReconfigureSignal = defineSignal<[{ weight: number; plan: WarmupPlan | null }]>('reconfigure');
 export const ipStateQuery = defineQuery<{ state: unknown; route: IpRouteState }>('state');
 
 /** Pauses beyond single IPs are kept by the one control workflow (id CONTROL_WORKFLOW_ID). */

@@ -1,5 +1,6 @@
 import type { IpRouteState } from '../../core/ip-actor-types.js';
 import type { Pause } from '../../core/pauses.js';
+import type { WarmupPlan } from '../../core/warmup.js';
 import type { Db } from './db.js';
 
 export interface PoolRow {
@@ -15,6 +16,8 @@ export interface IpRow {
   nodeId: string;
   weight: number;
   warm: boolean;
+  /** The IP's own warmup plan (core/warmup.ts), or null for the default. */
+  warmupPlan: WarmupPlan | null;
 }
 
 export type PauseRow = Pause;
@@ -36,7 +39,8 @@ export function routingStore(db: Db) {
     async ips(): Promise<IpRow[]> {
       return (
         await db.query<IpRow>(
-          `SELECT address, pool, ehlo_name AS "ehloName", node_id AS "nodeId", weight, warm FROM ips ORDER BY address`,
+          `SELECT address, pool, ehlo_name AS "ehloName", node_id AS "nodeId", weight, warm, warmup_plan AS "warmupPlan"
+           FROM ips ORDER BY address`,
         )
       ).rows;
     },
@@ -51,10 +55,18 @@ export function routingStore(db: Db) {
 
     async addIp(ip: IpRow): Promise<void> {
       await db.query(
-        `INSERT INTO ips (address, pool, ehlo_name, node_id, weight, warm) VALUES ($1, $2, $3, $4, $5, $6)
+        `INSERT INTO ips (address, pool, ehlo_name, node_id, weight, warm, warmup_plan) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (address) DO UPDATE SET pool = EXCLUDED.pool, ehlo_name = EXCLUDED.ehlo_name,
-           node_id = EXCLUDED.node_id, weight = EXCLUDED.weight`,
-        [ip.address, ip.pool, ip.ehloName, ip.nodeId, ip.weight, ip.warm],
+           node_id = EXCLUDED.node_id, weight = EXCLUDED.weight, warmup_plan = EXCLUDED.warmup_plan`,
+        [
+          ip.address,
+          ip.pool,
+          ip.ehloName,
+          ip.nodeId,
+          ip.weight,
+          ip.warm,
+          ip.warmupPlan === null ? null : JSON.stringify(ip.warmupPlan),
+        ],
       );
       await db.query(`SELECT pg_notify($1, 'ips')`, [ROUTE_CHANNEL]);
     },

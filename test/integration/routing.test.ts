@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { Resend } from 'resend';
@@ -60,6 +63,8 @@ describe('IP reputation, warmup and pauses as Temporal actors', () => {
         // 2 h of suspension become 7.2 s.
         POSTHORN_REPUTATION_SCALE: '0.001',
         POSTHORN_ADMIN_TOKEN: ADMIN_TOKEN,
+        // A test-clock day: 48 s, so an hour of warmup caps is 2 s.
+        POSTHORN_WARMUP_DAY: '48s',
       },
     });
     ({ resend } = await tenantClient(stack, 'acme', 'acme.test'));
@@ -177,7 +182,17 @@ describe('IP reputation, warmup and pauses as Temporal actors', () => {
     assert.match(timeline, /127\.0\.0\.2.*\[TS04\]/);
   });
 
-  test('a warming IP takes exactly its cap; the rest overflows to warm IPs and nothing is lost', async () => {
+  test('a warming IP takes exactly its caps over a test-clock day; the rest overflows to warm IPs and nothing is lost', async () => {
+    // The IP's own plan: day 1 allows 8 a day and 3 an hour per provider. With a 48 s day an
+    // hour is 2 s, so the hourly cap binds within an hour and the daily cap over the day.
+    const plan = {
+      version: 1,
+      name: 'test',
+      steps: [{ fromDay: 1, caps: { '*': { daily: 8, hourly: 3 } } }],
+      warmFromDay: 30,
+    };
+    const planFile = join(await mkdtemp(join(tmpdir(), 'plan-')), 'plan.json');
+    await writeFile(planFile, JSON.stringify(plan));
     await stack.node.cli([
       'ips',
       'add',
@@ -189,32 +204,51 @@ describe('IP reputation, warmup and pauses as Temporal actors', () => {
       '--weight',
       '1000',
       '--warmup',
+      '--warmup-plan',
+      planFile,
     ]);
-    const route = await waitFor(
+    await waitFor(
       'the warming IP publishes its caps',
       async () => (await routeOf(WARMING_IP))?.caps ?? undefined,
       30_000,
     );
-    const hourly = (route.google ?? route['*']).hourly as number;
-    const n = hourly + 20;
-    const ids = await sendMany((i) => `warm${i}@gmail.test`, n);
+    // Sent over ~5 test hours, so demand exceeds the hourly caps and then the daily one.
+    const ids: string[] = [];
+    for (let batch = 0; batch < 5; batch++) {
+      ids.push(...(await sendMany((i) => `warm${batch}-${i}@gmail.test`, 8)));
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
     for (const id of ids)
       assert.equal(
         (await settled(stack, id, 60_000))[0]!.state,
         'delivered',
         'never bounced for lack of capacity',
       );
-    const fromWarming = fromIp(GMAIL_MX, WARMING_IP, (r) => r.startsWith('warm'));
-    assert.equal(fromWarming, hourly, `the warming IP sent exactly its hourly cap (${hourly})`);
-    assert.equal(
-      stack.sinks[GMAIL_MX]!.received.filter((m) => m.rcptTo.some((r) => r.startsWith('warm'))).length,
-      n,
+    const received = stack.sinks[GMAIL_MX]!.received.filter((m) =>
+      m.rcptTo.some((r) => r.startsWith('warm')),
     );
-    const usage = await stack.db.query(
-      `SELECT sum(count)::int AS n FROM ip_usage WHERE ip = $1 AND provider = 'google' AND period = 'hour'`,
+    assert.equal(received.length, ids.length, 'every message delivered exactly once');
+    const fromWarming = received.filter((m) => m.sourceIp === WARMING_IP).length;
+    const periods = await stack.db.query<{ period: string; count: number }>(
+      `SELECT period, count FROM ip_usage WHERE ip = $1 AND provider = 'google'`,
       [WARMING_IP],
     );
-    assert.equal(usage.rows[0].n, hourly);
+    const days = periods.rows.filter((r) => r.period === 'day');
+    const hours = periods.rows.filter((r) => r.period === 'hour');
+    assert.ok(
+      days.every((d) => d.count <= 8) && hours.every((h) => h.count <= 3),
+      JSON.stringify(periods.rows),
+    );
+    assert.equal(
+      fromWarming,
+      days.reduce((n, d) => n + d.count, 0),
+      'the receiver saw exactly what the caps allowed',
+    );
+    assert.ok(
+      days.some((d) => d.count === 8),
+      'the daily cap was reached: the rest overflowed',
+    );
+    assert.ok(fromWarming < ids.length, 'overflow went to the warm IPs');
   });
 
   test('pausing a destination domain holds its mail with no connection; resuming delivers it within seconds', async () => {
