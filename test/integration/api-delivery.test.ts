@@ -153,6 +153,35 @@ describe('HTTP API → Temporal → SMTP, on real parts', () => {
     assert.match(event.rows[0].tls, /^TLSv1\.[23] /);
   });
 
+  test('long lines are encoded before signing: no wire line over 998 octets, DKIM still verifies', async () => {
+    const text = ['a'.repeat(998), 'b'.repeat(999), 'c'.repeat(1000), '.', '..leading dot'].join('\n');
+    const html = `<p>${'x'.repeat(200_000)}</p>`;
+    const { data, error } = await resend.emails.send({
+      from: 'hello@acme.test',
+      to: 'long@rcpt.test',
+      subject: 'long',
+      text,
+      html,
+    });
+    assert.equal(error, null);
+    assert.equal((await settled(stack, data!.id))[0]!.state, 'delivered');
+    const m = received(OK_MX, 'long@rcpt.test')[0]!;
+    const longest = Math.max(
+      ...m.data
+        .toString('latin1')
+        .split('\r\n')
+        .map((l) => Buffer.byteLength(l, 'latin1')),
+    );
+    assert.ok(longest <= 998, `longest line ${longest} octets (RFC 5322 §2.1.1)`);
+    const resolver = new Resolver();
+    resolver.setServers([stack.dns.address]);
+    const dkim = await dkimVerify(m.data, { resolver: (name: string) => resolver.resolveTxt(name) });
+    assert.deepEqual(
+      dkim.results.map((r) => r.status.result),
+      ['pass', 'pass'],
+    );
+  });
+
   test('the message workflow is findable by its search attributes', async () => {
     const { data } = await resend.emails.send({
       from: 'hello@acme.test',
