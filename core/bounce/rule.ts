@@ -1,25 +1,9 @@
+import type { KnownProvider } from '../providers.js';
 import type { SmtpPhase } from '../smtp-reply.js';
 import type { Action, Category, Permanence, Scope } from './taxonomy.js';
 
-/** Mailbox provider ids known to provider detection (MX rollup). */
-export const PROVIDERS = [
-  'google',
-  'microsoft',
-  'yahoo',
-  'apple',
-  'proton',
-  'gmx',
-  'orange',
-  'comcast',
-  'mimecast',
-  'proofpoint',
-  'barracuda',
-  'cloudflare',
-  'zoho',
-  'fastmail',
-  'other',
-] as const;
-export type ProviderId = (typeof PROVIDERS)[number];
+/** A rule may be specific to a mailbox provider of provider detection (core/providers.ts). */
+export type ProviderId = KnownProvider;
 
 /**
  * A reply-code pattern: an exact code (550) or a class ('4xx', '5xx', '2xx').
