@@ -53,10 +53,14 @@ async function scenario(name: string, DOMAINS: number): Promise<void> {
     zones[`mx.d${d}.bench.test`] = { a: [host] };
     sinks[host] = {};
   }
-  // BENCH_PROFILE_DIR=dir writes a V8 CPU profile of the posthorn process there (Chrome DevTools).
-  const nodeArgs = process.env.BENCH_PROFILE_DIR
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
-    : [];
+  // BENCH_PROFILE_DIR=dir writes a V8 CPU profile of the posthorn process there (Chrome
+  // DevTools); BENCH_NODE_ARGS adds node flags (e.g. --max-old-space-size=256).
+  const nodeArgs = [
+    ...(process.env.BENCH_PROFILE_DIR
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+      : []),
+    ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  ];
   const stack = await startStack({
     zones,
     sinks,
