@@ -6,7 +6,7 @@ import type { RouteCache } from '../egress/route-cache.js';
 
 export type IpPick =
   | { kind: 'ip'; ip: string; ehloName: string; pool: string; overflow: boolean }
-  | { kind: 'wait'; reason: string; retryAfterMs: number };
+  | { kind: 'wait'; reason: string; retryAfterMs: number; pool: string };
 
 /** Route state to use for an IP whose workflow has not published yet. */
 function unpublished(ip: string, warm: boolean, weight: number, nowMs: number): IpRouteState | null {
@@ -45,6 +45,7 @@ export function createIpChooser(deps: {
         kind: 'wait',
         reason: `pool ${pool.name} has no IP on node ${deps.nodeId}`,
         retryAfterMs: 60_000,
+        pool: pool.name,
       };
     }
     const now = deps.now();
@@ -69,7 +70,7 @@ export function createIpChooser(deps: {
         hourMs: deps.dayMs / 24,
       });
       if (choice.kind === 'wait')
-        return { kind: 'wait', reason: choice.reason, retryAfterMs: choice.retryAfterMs };
+        return { kind: 'wait', reason: choice.reason, retryAfterMs: choice.retryAfterMs, pool: pool.name };
       const picked = candidates.find((c) => c.ip === choice.ip)!;
       const caps = picked.route.caps
         ? (picked.route.caps[a.provider] ?? picked.route.caps['*'] ?? null)
@@ -93,6 +94,7 @@ export function createIpChooser(deps: {
       kind: 'wait',
       reason: `pool ${pool.name}: every IP at its warmup cap for ${a.provider}`,
       retryAfterMs: 60_000,
+      pool: pool.name,
     };
   };
 }

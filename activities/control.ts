@@ -6,12 +6,17 @@ import type { ControlActivities } from './types.js';
 
 /** Publishing for the IP and control workflows, and releasing held messages. */
 export function createControlActivities(deps: {
-  routing: Pick<RoutingStore, 'publishRouteState' | 'publishPauses'>;
+  routing: Pick<RoutingStore, 'publishRouteState' | 'publishPauses' | 'ips'>;
   held: Pick<HeldStore, 'heldBy' | 'clear'>;
   client: Client;
 }): ControlActivities {
-  return {
-    publishRouteState: (state) => deps.routing.publishRouteState(state),
+  const activities: ControlActivities = {
+    async publishRouteState(state) {
+      await deps.routing.publishRouteState(state);
+      // A change of this IP may let messages its pool could not place go now.
+      const pool = (await deps.routing.ips()).find((r) => r.address === state.ip)?.pool;
+      if (pool) await activities.releaseHeld({ scope: 'route', value: pool });
+    },
     publishPauses: (pauses) => deps.routing.publishPauses(pauses),
     async releaseHeld(key) {
       const ids = await deps.held.heldBy(key);
@@ -30,4 +35,5 @@ export function createControlActivities(deps: {
       return ids.length;
     },
   };
+  return activities;
 }

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { DnsResolver } from '../adapters/dns.js';
+import type { HeldStore } from '../adapters/postgres/held.js';
 import type { Journal } from '../adapters/postgres/journal.js';
 import type { MessageForDelivery, MessageStore } from '../adapters/postgres/messages.js';
 import { type AttemptContext, attemptRecord } from '../core/attempt-record.js';
@@ -26,6 +27,8 @@ export interface DeliverDeps extends SmtpAttemptDeps {
   /** Pool and IP choice; null when no pool applies (the OS picks the source address). */
   readonly chooseIp: IpChooser;
   readonly pauseGate: PauseGate;
+  /** Holds for messages no IP of their pool can take now (see activities/control.ts). */
+  readonly routeHold: Pick<HeldStore, 'hold' | 'unhold'> & { refresh(): Promise<void> };
   /** Outcomes per (IP, provider), summarised to the IP workflows. */
   readonly feed: Pick<OutcomeFeed, 'record'>;
   /** DKIM-signs a message for its sending domain (RFC 6376). */
@@ -156,15 +159,22 @@ export function createDeliver(deps: DeliverDeps) {
       return waiting('held', held.retryAfterMs, reason, provider);
     }
 
-    const pick: IpPick | null = await deps.chooseIp({
-      tenantId: message.tenantId,
-      messageType: message.messageType,
-      provider,
-      preferredIp: input.preferredIp,
-    });
+    const choose = () =>
+      deps.chooseIp({ tenantId: message.tenantId, messageType: message.messageType, provider, preferredIp: input.preferredIp });
+    let pick: IpPick | null = await choose();
     if (pick?.kind === 'wait') {
-      await noteWaiting(context(message, input, { provider }), input.recipients, `no IP: ${pick.reason}`);
-      return waiting('no_ip', pick.retryAfterMs, pick.reason, provider);
+      // Held until the pool's route state changes (an IP resumed, a suspension expired): the
+      // IP workflow's publish releases it. Held first, chosen again after, so a change that
+      // lands in between is not missed.
+      const route = { scope: 'route' as const, value: pick.pool };
+      await deps.routeHold.hold(message.id, input.domain, route);
+      await deps.routeHold.refresh();
+      pick = await choose();
+      if (pick?.kind === 'wait') {
+        await noteWaiting(context(message, input, { provider }), input.recipients, `no IP: ${pick.reason}`);
+        return waiting('held', pick.retryAfterMs, pick.reason, provider);
+      }
+      await deps.routeHold.unhold(message.id, input.domain);
     }
     const ip = pick?.ip ?? DEFAULT_IP;
 

@@ -1,6 +1,6 @@
 import type { Category } from '../core/bounce/taxonomy.js';
 import type { IpRouteState } from '../core/ip-actor-types.js';
-import type { Pause, PauseKey } from '../core/pauses.js';
+import type { HoldKey, Pause } from '../core/pauses.js';
 
 /**
  * The contract between workflows and activities: plain JSON in and out, ids rather than
@@ -66,5 +66,5 @@ export interface ControlActivities {
   /** Replaces the published pauses with the control workflow's set. */
   publishPauses(pauses: readonly Pause[]): Promise<void>;
   /** Signals every message held by a lifted pause to go on; returns how many. */
-  releaseHeld(key: PauseKey): Promise<number>;
+  releaseHeld(key: HoldKey): Promise<number>;
 }

@@ -108,6 +108,7 @@ export async function startRouting(args: {
       now: Date.now,
     }),
     pauseGate: createPauseGate({ cache, held, now: Date.now }),
+    routeHold: { hold: held.hold, unhold: held.unhold, refresh: () => cache.refresh() },
     activities: createControlActivities({ routing: store, held, client: args.client }),
     ehloNameOf: (ip: string) => rowOf(ip)?.ehloName ?? null,
     async close(): Promise<void> {

@@ -154,6 +154,7 @@ export async function serve(
     tlsMemory: createTlsMemory(),
     chooseIp: routing.chooseIp,
     pauseGate: routing.pauseGate,
+    routeHold: routing.routeHold,
     feed: routing.feed,
     sign: createDkimSigner({ keys: dkimKeyStore(db), masterKey: deps.masterKey, now: Date.now }),
     returnPath: (messageId, recipientIndex, sendingDomain) =>

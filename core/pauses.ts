@@ -14,6 +14,15 @@ export interface Pause {
   readonly actor: string;
 }
 
+/**
+ * What a held message waits on: an operator pause (its scope and value), or `route` with a
+ * pool's name when no IP of the pool could take the message.
+ */
+export interface HoldKey {
+  readonly scope: PauseScope | 'route';
+  readonly value: string;
+}
+
 export interface PauseKey {
   readonly scope: PauseScope;
   readonly value: string;

@@ -297,6 +297,35 @@ describe('IP reputation, warmup and pauses as Temporal actors', () => {
     for (const id of acme) assert.equal((await settled(stack, id, 15_000))[0]!.state, 'delivered');
   });
 
+  test('with every IP of the pool paused, mail waits; resuming one IP releases it within seconds', async () => {
+    const ips = ['127.0.0.2', '127.0.0.3', WARMING_IP];
+    for (const ip of ips) await stack.node.cli(['pause', 'ip', ip, '--reason', 'maintenance window']);
+    await waitFor('pauses published', async () => {
+      const r = await stack.db.query(
+        `SELECT count(*)::int AS n FROM route_state WHERE ip = ANY($1) AND state->'paused' IS NOT NULL AND state->>'paused' <> 'null'`,
+        [ips],
+      );
+      return r.rows[0].n === ips.length ? true : undefined;
+    });
+    const ids = await sendMany((i) => `held${i}@gmail.test`, 2);
+    await waitFor('held for the route', async () => {
+      const r = await stack.db.query(
+        `SELECT count(*)::int AS n FROM held_messages WHERE scope = 'route' AND message_id = ANY($1::uuid[])`,
+        [ids],
+      );
+      return r.rows[0].n === 2 ? true : undefined;
+    });
+    const before = stack.sinks[GMAIL_MX]!.received.length;
+    await stack.node.cli(['resume', 'ip', '127.0.0.3', '--reason', 'maintenance done']);
+    for (const id of ids) assert.equal((await settled(stack, id, 15_000))[0]!.state, 'delivered');
+    const sent = stack.sinks[GMAIL_MX]!.received.slice(before).filter((m) =>
+      m.rcptTo.some((r) => r.startsWith('held')),
+    );
+    assert.deepEqual([...new Set(sent.map((m) => m.sourceIp))], ['127.0.0.3'], 'only the resumed IP sent');
+    for (const ip of ['127.0.0.2', WARMING_IP])
+      await stack.node.cli(['resume', 'ip', ip, '--reason', 'maintenance done']);
+  });
+
   test('an IP workflow keeps its state across continue-as-new', async () => {
     const ip = '192.0.2.55';
     const handle = await client.workflow.start('ipWorkflow', {
