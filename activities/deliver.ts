@@ -160,7 +160,12 @@ export function createDeliver(deps: DeliverDeps) {
     }
 
     const choose = () =>
-      deps.chooseIp({ tenantId: message.tenantId, messageType: message.messageType, provider, preferredIp: input.preferredIp });
+      deps.chooseIp({
+        tenantId: message.tenantId,
+        messageType: message.messageType,
+        provider,
+        preferredIp: input.preferredIp,
+      });
     let pick: IpPick | null = await choose();
     if (pick?.kind === 'wait') {
       // Held until the pool's route state changes (an IP resumed, a suspension expired): the
