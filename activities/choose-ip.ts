@@ -1,4 +1,4 @@
-import type { RoutingStore } from '../adapters/postgres/routing.js';
+import type { IpRow, RoutingStore } from '../adapters/postgres/routing.js';
 import type { IpRouteState } from '../core/ip-actor-types.js';
 import { poolFor } from '../core/pools.js';
 import { chooseIp, type RouteCandidate } from '../core/routing.js';
@@ -6,6 +6,8 @@ import type { RouteCache } from '../egress/route-cache.js';
 
 export type IpPick =
   | { kind: 'ip'; ip: string; ehloName: string; pool: string; overflow: boolean }
+  /** An IP of another node may take it while none of this node's may: deliver there. */
+  | { kind: 'elsewhere'; ip: string; node: string; pool: string }
   | { kind: 'wait'; reason: string; retryAfterMs: number; pool: string };
 
 /** Route state to use for an IP whose workflow has not published yet. */
@@ -18,9 +20,11 @@ function unpublished(ip: string, warm: boolean, weight: number, nowMs: number): 
 
 /**
  * Picks the source IP for a delivery (DESIGN.md §3.2): the pool for (tenant, stream), the
- * pool's IPs on this node, their published route state, and today's warmup usage; a capped
- * warming IP is skipped for a warm one. A cap is taken atomically before the IP is used, so
- * caps hold exactly even when nodes race; a lost race picks again.
+ * pool's IPs, their published route state, and today's warmup usage; a capped warming IP is
+ * skipped for a warm one. A cap is taken atomically before the IP is used, so caps hold
+ * exactly even when nodes race; a lost race picks again. This node's IPs come first (no hop
+ * between nodes; the load balancer spreads accepts); only when none of them may send is an
+ * IP of another node named, for the workflow to deliver on that node.
  */
 export function createIpChooser(deps: {
   cache: Pick<RouteCache, 'current'>;
@@ -39,27 +43,19 @@ export function createIpChooser(deps: {
     const snap = deps.cache.current();
     const pool = poolFor(snap.pools, a.tenantId, a.messageType);
     if (!pool) return null;
-    const rows = snap.ips.filter((r) => r.pool === pool.name && r.nodeId === deps.nodeId);
-    if (rows.length === 0) {
-      return {
-        kind: 'wait',
-        reason: `pool ${pool.name} has no IP on node ${deps.nodeId}`,
-        retryAfterMs: 60_000,
-        pool: pool.name,
-      };
-    }
     const now = deps.now();
     const used = await deps.routing.usage(now, deps.dayMs);
     const usageOf = (ip: string) => ({
       today: used.find((u) => u.ip === ip && u.provider === a.provider && u.period === 'day')?.count ?? 0,
       thisHour: used.find((u) => u.ip === ip && u.provider === a.provider && u.period === 'hour')?.count ?? 0,
     });
-    let candidates: RouteCandidate[] = rows.flatMap((r) => {
-      const route = snap.routes.get(r.address) ?? unpublished(r.address, r.warm, r.weight, now);
-      return route ? [{ ip: r.address, route, usage: usageOf(r.address) }] : [];
-    });
-    for (let tries = 0; tries <= rows.length; tries++) {
-      const choice = chooseIp({
+    const candidatesOf = (rows: readonly IpRow[]): RouteCandidate[] =>
+      rows.flatMap((r) => {
+        const route = snap.routes.get(r.address) ?? unpublished(r.address, r.warm, r.weight, now);
+        return route ? [{ ip: r.address, route, usage: usageOf(r.address) }] : [];
+      });
+    const pick = (candidates: RouteCandidate[]) =>
+      chooseIp({
         candidates,
         provider: a.provider,
         preferredIp: a.preferredIp,
@@ -69,14 +65,26 @@ export function createIpChooser(deps: {
         dayMs: deps.dayMs,
         hourMs: deps.dayMs / 24,
       });
-      if (choice.kind === 'wait')
-        return { kind: 'wait', reason: choice.reason, retryAfterMs: choice.retryAfterMs, pool: pool.name };
-      const picked = candidates.find((c) => c.ip === choice.ip)!;
-      const caps = picked.route.caps
-        ? (picked.route.caps[a.provider] ?? picked.route.caps['*'] ?? null)
-        : null;
+    const wait = (reason: string, retryAfterMs: number): IpPick => ({
+      kind: 'wait',
+      reason,
+      retryAfterMs,
+      pool: pool.name,
+    });
+
+    const local = snap.ips.filter((r) => r.pool === pool.name && r.nodeId === deps.nodeId);
+    let here: IpPick = wait(`pool ${pool.name} has no IP on node ${deps.nodeId}`, 60_000);
+    let candidates = candidatesOf(local);
+    for (let tries = 0; local.length > 0 && tries <= local.length; tries++) {
+      const choice = pick(candidates);
+      if (choice.kind === 'wait') {
+        here = wait(choice.reason, choice.retryAfterMs);
+        break;
+      }
+      const route = candidates.find((c) => c.ip === choice.ip)!.route;
+      const caps = route.caps ? (route.caps[a.provider] ?? route.caps['*'] ?? null) : null;
       if (!caps || (await deps.routing.reserve(choice.ip, a.provider, caps, now, deps.dayMs))) {
-        const row = rows.find((r) => r.address === choice.ip)!;
+        const row = local.find((r) => r.address === choice.ip)!;
         return {
           kind: 'ip',
           ip: choice.ip,
@@ -89,13 +97,21 @@ export function createIpChooser(deps: {
       candidates = candidates.map((c) =>
         c.ip === choice.ip ? { ...c, usage: { today: caps.daily, thisHour: caps.hourly } } : c,
       );
+      here = wait(`pool ${pool.name}: every IP at its warmup cap for ${a.provider}`, 60_000);
     }
-    return {
-      kind: 'wait',
-      reason: `pool ${pool.name}: every IP at its warmup cap for ${a.provider}`,
-      retryAfterMs: 60_000,
-      pool: pool.name,
-    };
+
+    const remote = snap.ips.filter((r) => r.pool === pool.name && r.nodeId !== deps.nodeId);
+    if (remote.length === 0 || here.kind !== 'wait') return here;
+    const there = pick(candidatesOf(remote));
+    if (there.kind === 'ip') {
+      return {
+        kind: 'elsewhere',
+        ip: there.ip,
+        node: remote.find((r) => r.address === there.ip)!.nodeId,
+        pool: pool.name,
+      };
+    }
+    return there.retryAfterMs < here.retryAfterMs ? { ...here, retryAfterMs: there.retryAfterMs } : here;
   };
 }
 

@@ -128,7 +128,7 @@ export function createDeliver(deps: DeliverDeps) {
     const input: DeliverInput = { ...asked, recipients: asked.recipients.filter((r) => !done.includes(r)) };
     const started = deps.now();
     const waiting = (
-      kind: 'held' | 'no_ip' | 'throttled',
+      kind: 'held' | 'throttled',
       retryAfterMs: number,
       reason: string,
       provider: string | null,
@@ -180,6 +180,20 @@ export function createDeliver(deps: DeliverDeps) {
         return waiting('held', pick.retryAfterMs, pick.reason, provider);
       }
       await deps.routeHold.unhold(message.id, input.domain);
+    }
+    if (pick?.kind === 'elsewhere') {
+      return {
+        ip: input.preferredIp,
+        provider,
+        recipients: [],
+        wait: {
+          kind: 'elsewhere',
+          node: pick.node,
+          ip: pick.ip,
+          reason: `IP ${pick.ip} of pool ${pick.pool} is on node ${pick.node}`,
+        },
+        finishedAtMs: deps.now(),
+      };
     }
     const ip = pick?.ip ?? DEFAULT_IP;
 

@@ -34,14 +34,14 @@ export interface DeliverResult {
    * Set when nothing was tried and the workflow should come back later without counting an
    * attempt (DESIGN.md §1: sleep durably rather than pile up waiting activities):
    * - throttled: the node's ready queue for the destination was full or over its rate;
-   * - no_ip: no IP of the pool may take this provider now (suspended, paused, at its caps);
-   * - held: an operator pause applies; the release signal ends the wait early.
+   * - held: an operator pause applies, or no IP of the pool may take this provider now;
+   *   a release signal ends the wait early;
+   * - elsewhere: the IP chosen belongs to another node: deliver again on that node's queue.
    */
-  readonly wait: {
-    readonly kind: 'throttled' | 'no_ip' | 'held';
-    readonly retryAfterMs: number;
-    readonly reason: string;
-  } | null;
+  readonly wait:
+    | { readonly kind: 'throttled' | 'held'; readonly retryAfterMs: number; readonly reason: string }
+    | { readonly kind: 'elsewhere'; readonly node: string; readonly ip: string; readonly reason: string }
+    | null;
   /** Mailbox provider of the recipient domain (provider detection), once known. */
   readonly provider: string | null;
   /** The activity's clock when it finished, ms since the epoch; workflows use it for age. */

@@ -12,7 +12,7 @@ import {
 } from '../workflows/search-attributes.js';
 
 export const MESSAGE_TASK_QUEUE = 'posthorn-messages';
-export const egressTaskQueue = (nodeId: string) => `posthorn-egress-${nodeId}`;
+export { egressTaskQueue } from '../workflows/messages.js';
 
 // Temporal's enum names for the operator service (temporal.api.enums.v1.IndexedValueType).
 const INDEXED_VALUE_TYPE: Record<SearchAttributeType, number> = {

@@ -4,6 +4,7 @@ import type { DeliverResult } from '../activities/types.js';
 import { nextRetry } from '../core/retry-schedule.js';
 import { bookkeeping, deliveryActivities } from './activity-options.js';
 import {
+  egressTaskQueue,
   type MessageStatus,
   type MessageWorkflowInput,
   type MessageWorkflowResult,
@@ -46,7 +47,6 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
     }
     if (update.length > 0) upsertSearchAttributes(update);
   }
-  const { deliver } = deliveryActivities(input.egressTaskQueue);
 
   const groups = new Map<string, string[]>();
   for (const r of input.recipients) {
@@ -57,10 +57,12 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
   async function deliverGroup(domain: string, recipients: string[]): Promise<void> {
     let pending = recipients;
     let ip: string | null = null;
+    // Deliveries run on the node that owns the source IP; the accepting node first.
+    let queue = input.egressTaskQueue;
     let attempts = 0;
     for (;;) {
       const attempt = attempts + 1;
-      const result: DeliverResult = await deliver({
+      const result: DeliverResult = await deliveryActivities(queue).deliver({
         messageId: input.messageId,
         domain,
         recipients: pending,
@@ -71,14 +73,19 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
         // Not an attempt: nothing reached the remote.
         switch (result.wait.kind) {
           case 'held': {
-            // An operator pause: wait for its release signal, or its expiry at the latest.
+            // A pause, or no IP of the pool free: wait for a release signal, or the
+            // soonest change the router could see, whichever comes first.
             const seen = releases;
             await condition(() => releases > seen, result.wait.retryAfterMs);
             break;
           }
           case 'throttled':
-          case 'no_ip':
             await sleep(result.wait.retryAfterMs);
+            break;
+          case 'elsewhere':
+            // The chosen IP lives on another node: go there, and ask for that IP.
+            queue = egressTaskQueue(result.wait.node);
+            ip = result.wait.ip;
             break;
         }
         continue;

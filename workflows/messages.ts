@@ -4,6 +4,9 @@ import type { Pause, PauseScope } from '../core/pauses.js';
 import type { RetrySchedule } from '../core/retry-schedule.js';
 import type { WarmupPlan } from '../core/warmup.js';
 
+/** The task queue of a node's egress dispatcher: deliveries from its IPs run there. */
+export const egressTaskQueue = (nodeId: string) => `posthorn-egress-${nodeId}`;
+
 /** Input of the message workflow (workflow id = message id). */
 export interface MessageWorkflowInput {
   readonly messageId: string;

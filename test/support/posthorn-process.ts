@@ -63,6 +63,11 @@ export class PosthornProcess {
     if (child.exitCode === null) await this.kill();
   }
 
+  /** Another node of the same deployment: same database and Temporal, other settings. */
+  sibling(overrides: NodeJS.ProcessEnv, apiUrl: string): PosthornProcess {
+    return new PosthornProcess({ ...this.env, ...overrides }, apiUrl, this.nodeArgs);
+  }
+
   /** The process id of the running node, for /proc measurements. */
   pid(): number | undefined {
     return this.child?.pid;
