@@ -1,4 +1,4 @@
-import type { Category, Permanence } from './bounce/taxonomy.js';
+import type { Category } from './bounce/taxonomy.js';
 import type { SmtpPhase, SmtpReply } from './smtp-reply.js';
 
 /** What one delivery attempt did for one recipient. */
@@ -26,19 +26,6 @@ export type RecipientOutcome =
       readonly category: Category;
       readonly detail: string;
     };
-
-export type OutcomeKind = RecipientOutcome['kind'];
-
-export function outcomeKindOf(permanence: Permanence): 'bounced' | 'deferred' | 'delivered' {
-  switch (permanence) {
-    case 'permanent':
-      return 'bounced';
-    case 'transient':
-      return 'deferred';
-    case 'none':
-      return 'delivered';
-  }
-}
 
 const HINT =
   /(?:try|retry)(?:\s+again)?\s+(?:in|after)\s+(\d{1,5})\s*(second|sec|s|minute|min|m|hour|hr|h)s?\b/i;
