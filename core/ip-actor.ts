@@ -164,6 +164,28 @@ function rolledWindows(windows: IpState['windows'], nowMs: number): Record<Provi
 }
 
 /** Rate rules are level-triggered: on while over threshold, off as soon as the window is healthy. */
+/** An effect as kept in the state; `sinceMs` stays that of the first match. */
+function activeEffect(
+  ruleId: string,
+  provider: ProviderId,
+  source: ActiveEffect['source'],
+  effect: RuleEffect,
+  existing: ActiveEffect | undefined,
+  at: { untilMs: number; matches: number; lastReply: string | null; nowMs: number },
+): ActiveEffect {
+  return {
+    ruleId,
+    provider,
+    source,
+    kind: effect.kind,
+    weightFactor: effect.kind === 'lower_weight' ? effect.weightFactor : null,
+    sinceMs: existing?.sinceMs ?? at.nowMs,
+    untilMs: at.untilMs,
+    matches: at.matches,
+    lastReply: at.lastReply,
+  };
+}
+
 function applyRateRules(
   effects: Record<string, ActiveEffect>,
   windows: Readonly<Record<ProviderId, readonly WindowBucket[]>>,
@@ -185,17 +207,12 @@ function applyRateRules(
       const effect = rule.effect;
       const untilMs = nowMs + effect.durationMs * scale;
       const existing = effects[key];
-      effects[key] = {
-        ruleId: rule.id,
-        provider,
-        source: 'rate',
-        kind: effect.kind,
-        weightFactor: effect.kind === 'lower_weight' ? effect.weightFactor : null,
-        sinceMs: existing?.sinceMs ?? nowMs,
+      effects[key] = activeEffect(rule.id, provider, 'rate', effect, existing, {
         untilMs,
         matches: existing?.matches ?? 1,
         lastReply: null,
-      };
+        nowMs,
+      });
       if (!existing) fired.push({ ruleId: rule.id, provider, effect, untilMs });
     }
   }
@@ -244,17 +261,12 @@ export function applyOutcomes(
       const key = effectKey(rule.id, provider);
       const existing = effects[key];
       const untilMs = Math.max(existing?.untilMs ?? 0, nowMs + effect.durationMs * (state.effectScale ?? 1));
-      effects[key] = {
-        ruleId: rule.id,
-        provider,
-        source: 'reply',
-        kind: effect.kind,
-        weightFactor: effect.kind === 'lower_weight' ? effect.weightFactor : null,
-        sinceMs: existing?.sinceMs ?? nowMs,
+      effects[key] = activeEffect(rule.id, provider, 'reply', effect, existing, {
         untilMs,
         matches: (existing?.matches ?? 0) + 1,
         lastReply: describeReply(reply),
-      };
+        nowMs,
+      });
       fired.push({ ruleId: rule.id, provider, effect, untilMs });
     }
   }

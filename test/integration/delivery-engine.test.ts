@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Resend } from 'resend';
 import { EGRESS_IPS, type Stack, startStack } from '../support/stack.js';
-import { settled, tenantClient } from '../support/tenant.js';
+import { sendText, settled, tenantClient } from '../support/tenant.js';
 
 const MX = '127.0.1.1';
 const LIMITED_MX = '127.0.1.5';
@@ -49,16 +49,7 @@ describe('delivery engine: DNS matrix, limits at the receiver, connection reuse'
     await stack?.stop();
   });
 
-  async function send(to: string): Promise<string> {
-    const { data, error } = await resend.emails.send({
-      from: 'hello@acme.test',
-      to,
-      subject: 's',
-      text: 't',
-    });
-    assert.equal(error, null);
-    return data!.id;
-  }
+  const send = (to: string) => sendText(resend, to);
 
   async function lastEvent(id: string, event: string) {
     const r = await stack.db.query(

@@ -4,7 +4,7 @@ import type { Resend } from 'resend';
 import { freePort } from '../support/ports.js';
 import type { PosthornProcess } from '../support/posthorn-process.js';
 import { type Stack, startStack } from '../support/stack.js';
-import { settled, tenantClient } from '../support/tenant.js';
+import { sendText, settled, tenantClient } from '../support/tenant.js';
 import { waitFor } from '../support/wait.js';
 
 const MX = '127.0.1.1';
@@ -57,16 +57,7 @@ describe('two nodes, each owning its IPs', () => {
     await stack?.stop();
   });
 
-  async function send(to: string): Promise<string> {
-    const { data, error } = await resend.emails.send({
-      from: 'hello@acme.test',
-      to,
-      subject: 's',
-      text: 't',
-    });
-    assert.equal(error, null);
-    return data!.id;
-  }
+  const send = (to: string) => sendText(resend, to);
 
   const from = (rcpt: string) =>
     stack.sinks[MX]!.received.filter((m) => m.rcptTo.includes(rcpt)).map((m) => m.sourceIp);

@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Resend } from 'resend';
 import { ipStateQuery, ipWorkflowId, outcomesSignal } from '../../workflows/messages.js';
 import { type Stack, startStack } from '../support/stack.js';
-import { settled, tenantClient } from '../support/tenant.js';
+import { sendText, settled, tenantClient } from '../support/tenant.js';
 import { waitFor } from '../support/wait.js';
 
 const YAHOO_MX = '127.0.1.10';
@@ -84,11 +84,7 @@ describe('IP reputation, warmup and pauses as Temporal actors', () => {
     r = resend,
   ): Promise<string[]> {
     const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const { data, error } = await r.emails.send({ from, to: to(i), subject: 's', text: 't' });
-      assert.equal(error, null);
-      ids.push(data!.id);
-    }
+    for (let i = 0; i < n; i++) ids.push(await sendText(r, to(i), from));
     return ids;
   }
 

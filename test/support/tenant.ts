@@ -41,3 +41,14 @@ export async function settled(stack: Stack, messageId: string, timeoutMs = 30_00
     timeoutMs,
   );
 }
+
+/** Sends a short text email through the SDK and returns its id; fails the test on an API error. */
+export async function sendText(
+  resend: Resend,
+  to: string | string[],
+  from = 'hello@acme.test',
+): Promise<string> {
+  const { data, error } = await resend.emails.send({ from, to, subject: 's', text: 't' });
+  if (error) throw new Error(`send to ${to}: ${error.name}: ${error.message}`);
+  return data!.id;
+}
