@@ -44,7 +44,10 @@ export function createIpChooser(deps: {
     const pool = poolFor(snap.pools, a.tenantId, a.messageType);
     if (!pool) return null;
     const now = deps.now();
-    const used = await deps.routing.usage(now, deps.dayMs);
+    const inPool = snap.ips.filter((r) => r.pool === pool.name);
+    // Usage matters only for warming IPs; a pool of warm IPs skips the query.
+    const capped = inPool.some((r) => snap.routes.get(r.address)?.caps || !r.warm);
+    const used = capped ? await deps.routing.usage(now, deps.dayMs) : [];
     const usageOf = (ip: string) => ({
       today: used.find((u) => u.ip === ip && u.provider === a.provider && u.period === 'day')?.count ?? 0,
       thisHour: used.find((u) => u.ip === ip && u.provider === a.provider && u.period === 'hour')?.count ?? 0,
@@ -72,7 +75,7 @@ export function createIpChooser(deps: {
       pool: pool.name,
     });
 
-    const local = snap.ips.filter((r) => r.pool === pool.name && r.nodeId === deps.nodeId);
+    const local = inPool.filter((r) => r.nodeId === deps.nodeId);
     let here: IpPick = wait(`pool ${pool.name} has no IP on node ${deps.nodeId}`, 60_000);
     let candidates = candidatesOf(local);
     for (let tries = 0; local.length > 0 && tries <= local.length; tries++) {
@@ -100,7 +103,7 @@ export function createIpChooser(deps: {
       here = wait(`pool ${pool.name}: every IP at its warmup cap for ${a.provider}`, 60_000);
     }
 
-    const remote = snap.ips.filter((r) => r.pool === pool.name && r.nodeId !== deps.nodeId);
+    const remote = inPool.filter((r) => r.nodeId !== deps.nodeId);
     if (remote.length === 0 || here.kind !== 'wait') return here;
     const there = pick(candidatesOf(remote));
     if (there.kind === 'ip') {
