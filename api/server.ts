@@ -3,6 +3,7 @@ import { type AdminRoutesDeps, registerAdminRoutes } from './admin.js';
 import { type EmailRoutesDeps, registerEmailRoutes } from './emails.js';
 import { ApiError } from './errors.js';
 import { registerSuppressionRoutes, type SuppressionRoutesDeps } from './suppressions.js';
+import { isDependencyUnavailable } from './unavailable.js';
 
 /** Name of each part (database, temporal, worker) → whether it is up. */
 export type HealthCheck = () => Promise<Record<string, boolean>>;
@@ -63,6 +64,18 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     }
     if (status !== undefined && status >= 400 && status < 500) {
       return reply.code(status).send({ statusCode: status, name: 'validation_error', message: err.message });
+    }
+    if (isDependencyUnavailable(err)) {
+      req.log.warn(
+        { err, event: 'api.dependency_unavailable', url: req.url },
+        'database or Temporal unavailable',
+      );
+      // Seconds; the dependency usually returns within a few.
+      return reply.code(503).header('retry-after', '5').send({
+        statusCode: 503,
+        name: 'application_error',
+        message: 'Temporarily unavailable, please retry shortly.',
+      });
     }
     req.log.error({ err, event: 'api.unhandled_error', url: req.url }, 'request failed');
     return reply

@@ -68,6 +68,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const database: TestDatabase = await createTestDatabase();
     cleanups.push(() => database.drop());
     const db = new pg.Pool({ connectionString: database.url, max: 2 });
+    // An idle connection the server drops (an outage test) is replaced on the next query.
+    db.on('error', () => {});
     cleanups.push(() => db.end());
 
     const dns = await startDnsServer(options.zones);
