@@ -85,14 +85,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       cleanups.push(() => sink.close());
     }
 
-    const apiPort = await freePort();
-    const inboundPort = await freePort();
-    const env: NodeJS.ProcessEnv = {
+    const base: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: temporal.address,
-      POSTHORN_API_PORT: String(apiPort),
       POSTHORN_DNS_SERVERS: dns.address,
       POSTHORN_SMTP_PORT: String(smtpPort || (await freePort())),
       POSTHORN_EGRESS_IPS: EGRESS_IPS.map((ip, i) => `${ip}=mta${i + 1}.posthorn.test`).join(','),
@@ -100,18 +97,33 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       POSTHORN_LOG_LEVEL: 'warn',
       POSTHORN_ALLOW_LOOPBACK_MX: 'true',
       POSTHORN_SECRET_KEY: randomBytes(32).toString('base64'),
-      POSTHORN_INBOUND_PORT: String(inboundPort),
       ...options.env,
     };
-    const node = new PosthornProcess(env, `http://127.0.0.1:${apiPort}`, options.nodeArgs);
-    cleanups.push(() => node.stop());
-    await node.start();
+    // A free port can be taken by a test file running beside this one before the node
+    // binds it: on EADDRINUSE, pick new ports and start again.
+    let node: PosthornProcess | null = null;
+    let inboundPort = 0;
+    for (let tries = 1; !node; tries++) {
+      const apiPort = await freePort();
+      inboundPort = await freePort();
+      const env = { ...base, POSTHORN_API_PORT: String(apiPort), POSTHORN_INBOUND_PORT: String(inboundPort) };
+      const candidate = new PosthornProcess(env, `http://127.0.0.1:${apiPort}`, options.nodeArgs);
+      try {
+        await candidate.start();
+        node = candidate;
+      } catch (err) {
+        await candidate.stop();
+        if (tries >= 3 || !/EADDRINUSE/.test(String(err))) throw err;
+      }
+    }
+    const started = node;
+    cleanups.push(() => started.stop());
     return {
       node,
       db,
       dns,
       sinks,
-      smtpPort: Number(env.POSTHORN_SMTP_PORT),
+      smtpPort: Number(base.POSTHORN_SMTP_PORT),
       inboundPort,
       temporalAddress: temporal.address,
       stop,
