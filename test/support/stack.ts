@@ -54,16 +54,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       );
     const dir = await mkdtemp(join(tmpdir(), 'posthorn-test-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const temporalPort = await freePort();
-    const temporal: DevServer = await startDevServer({
-      cliPath: cli,
-      dataDir: dir,
-      port: temporalPort,
-      uiPort: await freePort(),
-      namespace: 'default',
-      searchAttributes: searchAttributeFlags(),
-    });
-    cleanups.push(() => temporal.stop());
+    // Ports picked as free may be taken before the server binds them (files run two at a
+    // time): a failed start is tried again on new ports.
+    let temporal: DevServer | null = null;
+    for (let tries = 1; !temporal; tries++) {
+      try {
+        temporal = await startDevServer({
+          cliPath: cli,
+          dataDir: join(dir, `temporal-${tries}`),
+          port: await freePort(),
+          uiPort: await freePort(),
+          namespace: 'default',
+          searchAttributes: searchAttributeFlags(),
+        });
+      } catch (err) {
+        if (tries >= 3) throw err;
+      }
+    }
+    const server = temporal;
+    cleanups.push(() => server.stop());
 
     const database: TestDatabase = await createTestDatabase();
     cleanups.push(() => database.drop());
