@@ -109,18 +109,17 @@ export function createDeliver(deps: DeliverDeps) {
     // A retried activity (the node died after the outcome was journalled, before Temporal
     // heard of it) never sends again what the journal already settled (checklist item 38).
     const done = asked.recipients.filter((r) => SETTLED.has(message.recipientState[r] ?? ''));
-    const settledBefore = done.map((address) => ({
-      address,
-      verdict:
-        message.recipientState[address] === 'delivered' ? ('delivered' as const) : ('bounced' as const),
-      retryHintMs: null,
-      category: null,
-    }));
     if (done.length === asked.recipients.length) {
       return {
         ip: asked.preferredIp,
         provider: null,
-        recipients: settledBefore,
+        recipients: done.map((address) => ({
+          address,
+          verdict:
+            message.recipientState[address] === 'delivered' ? ('delivered' as const) : ('bounced' as const),
+          retryHintMs: null,
+          category: null,
+        })),
         wait: null,
         finishedAtMs: deps.now(),
       };
