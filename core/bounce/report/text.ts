@@ -49,7 +49,11 @@ const STATUS_IN_TEXT = /(?<![\w.])#?([245])\.(\d{1,3})\.(\d{1,3})(?![\w.]*\.\d)/
 
 /** SMTP reply code and enhanced status inside a diagnostic text. */
 export function findReply(diagnostic: string): FoundReply {
-  const text = diagnostic.replace(/\s+/g, ' ').trim();
+  // Zoho prints the remote reply's parts as "ERROR_CODE :550, ERROR_CODE :5.2.1 …".
+  const text = diagnostic
+    .replace(/\s+/g, ' ')
+    .replace(/ERROR_CODE ?:\s*([245]\d\d|[245]\.\d{1,3}\.\d{1,3}),?/g, 'ERROR_CODE $1')
+    .trim();
   const m = REPLY_IN_TEXT.exec(text);
   const s = STATUS_IN_TEXT.exec(text);
   const enhanced = m?.[2] ? normalizeStatus(m[2]) : s ? `${s[1]}.${Number(s[2])}.${Number(s[3])}` : null;
@@ -90,6 +94,12 @@ export function phaseOf(text: string): SmtpPhase {
   // Yahoo (Small Business, Aabaco) tags the relayed reply with the command: "… User Unknown
   // [RCPT_TO]", "… Sender address rejected [MAIL_FROM]".
   if (/\[RCPT_TO\]/.test(t)) return 'rcpt';
+  // A gateway's "Technical details: SMTP:RCPT host 192.0.2.8: 553 …".
+  const tagged = /\bSMTP:(RCPT|MAIL|DATA) host\b/i.exec(t);
+  if (tagged) {
+    const cmd = tagged[1]!.toUpperCase();
+    return cmd === 'DATA' ? 'data' : cmd === 'MAIL' ? 'mail' : 'rcpt';
+  }
   if (/\[MAIL_FROM\]/.test(t)) return 'mail';
   if (
     /\b(?:after|in reply to|response to|did not like our|for) (?:the )?RCPT(?: TO)?\b|RCPT TO (?:response|command)|most progress was RCPT/i.test(

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseReport } from '../../../core/bounce/report/index.js';
-import { phaseOf } from '../../../core/bounce/report/text.js';
+import { findReply, phaseOf } from '../../../core/bounce/report/text.js';
 import type { DsnReport, ParsedMailLike, RecipientReport } from '../../../core/bounce/report/types.js';
 
 function mail(over: Partial<ParsedMailLike>): ParsedMailLike {
@@ -472,6 +472,103 @@ describe('more text layouts', () => {
         ['alice@example.co.jp', 'recipient_unknown'],
         ['bob@example.co.jp', 'mailbox_full'],
       ],
+    );
+  });
+});
+
+describe('how much a relayed "user unknown" proves', () => {
+  function relayed(diagnostic: string, dsnStatus = '5.0.0', text = ''): RecipientReport {
+    return only(
+      mail({
+        text,
+        parts: [
+          status([
+            'Final-Recipient: rfc822; user@example.jp',
+            'Action: failed',
+            `Status: ${dsnStatus}`,
+            `Diagnostic-Code: smtp; ${diagnostic}`,
+          ]),
+        ],
+      }),
+    );
+  }
+
+  it('without the command it answered or an addressing status, it does not suppress the address', () => {
+    const r = relayed("550-'Unknown user user@example.jp' (delivery attempts: 0)");
+    assert.equal(r.phase, 'unknown');
+    assert.equal(r.classification.category, 'policy');
+    assert.equal(r.classification.action, 'fail');
+    assert.equal(r.classification.ruleId, 'report.relayed-user-unknown');
+    // A gateway's 5.7.1 ("delivery not authorized") with the same words.
+    assert.equal(relayed('550 5.7.1 550 User Unknown: user@example.jp').classification.category, 'policy');
+  });
+
+  it('status X.2.1 says the mailbox is disabled (RFC 3463 §3.3)', () => {
+    const r = relayed('550 5.2.1 <user@example.jp>... User Unknown', '5.2.1');
+    assert.equal(r.classification.category, 'mailbox_disabled');
+    assert.equal(r.classification.ruleId, 'report.relayed-disabled');
+  });
+
+  it('an X.1.x status, the RCPT TO command or the reporter\'s "Address not found" make it an unknown recipient', () => {
+    assert.equal(
+      relayed('550 5.1.1 <user@example.jp>... User Unknown', '5.1.1').classification.category,
+      'recipient_unknown',
+    );
+    const rcpt = relayed('550 <user@example.jp>: User unknown (in reply to RCPT TO command)');
+    assert.equal(rcpt.phase, 'rcpt');
+    assert.equal(rcpt.classification.category, 'recipient_unknown');
+    const gmail = relayed(
+      '550 <user@example.jp>: User unknown',
+      '5.0.0',
+      "** Address not found **\nYour message wasn't delivered to user@example.jp because the address couldn't be found, or is unable to receive mail.",
+    );
+    assert.equal(gmail.classification.category, 'recipient_unknown');
+  });
+
+  it("the reporting MTA's own verdict, with no remote reply quoted, is first-hand", () => {
+    const r = only(
+      mail({
+        headers: [{ name: 'from', value: 'Postmaster <postmaster@example.com>' }],
+        subject: 'Undeliverable Mail',
+        text: 'Unknown user: user@example.com\n\nOriginal message follows.\n',
+      }),
+    );
+    assert.equal(r.classification.category, 'recipient_unknown');
+  });
+
+  it('Sendmail V5: a reply printed right after its own ">>> RCPT To:" answered RCPT TO', () => {
+    const r = dsn(
+      mail({
+        text: [
+          '   ----- Transcript of session follows -----',
+          'While talking to mail.example.org:',
+          '>>> DATA',
+          '<<< 550 Message refused',
+          '554 <first@example.org>... Remote protocol error',
+          'While talking to mail.example.co.jp:',
+          '>>> RCPT To:<second@example.co.jp>',
+          '<<< 550 Requested User Mailbox not found. No such user here.',
+          '550 <second@example.co.jp>... User unknown',
+          '   ----- Unsent message follows -----',
+        ].join('\n'),
+      }),
+    );
+    const second = r.recipients.find((x) => x.recipient === 'second@example.co.jp');
+    assert.equal(second?.phase, 'rcpt');
+    assert.equal(second?.classification.category, 'recipient_unknown');
+    assert.notEqual(r.recipients.find((x) => x.recipient === 'first@example.org')?.phase, 'rcpt');
+  });
+
+  it('"SMTP:RCPT host …" names the command, and Zoho\'s "ERROR_CODE :550" the reply code', () => {
+    assert.equal(
+      phaseOf('Technical details: SMTP:RCPT host 192.0.2.8: 553 5.3.0 <a@b.example>... No such user'),
+      'rcpt',
+    );
+    assert.equal(
+      findReply(
+        'a@b.example Invalid Address, ERROR_CODE :550, ERROR_CODE :5.2.1 <a@b.example>... User Unknown',
+      ).code,
+      550,
     );
   });
 });

@@ -1,3 +1,4 @@
+import type { SmtpPhase } from '../../../smtp-reply.js';
 import { cleanAddress, findReply, phaseOf, squash } from '../text.js';
 import type { DsnAction, FoundRecipient } from '../types.js';
 
@@ -5,7 +6,7 @@ import type { DsnAction, FoundRecipient } from '../types.js';
 export function found(
   recipient: string,
   diagnostic: string,
-  opts: { action?: DsnAction; status?: string | null; remoteMta?: string | null } = {},
+  opts: { action?: DsnAction; status?: string | null; remoteMta?: string | null; phase?: SmtpPhase } = {},
 ): FoundRecipient {
   const diag = squash(diagnostic);
   const reply = findReply(diag);
@@ -17,7 +18,7 @@ export function found(
     diagnostic: diag,
     replyCode: reply.code,
     remoteMta: opts.remoteMta ?? null,
-    phase: phaseOf(diag),
+    phase: opts.phase ?? phaseOf(diag),
   };
 }
 

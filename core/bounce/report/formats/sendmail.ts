@@ -57,6 +57,10 @@ export const sendmail: TextFormat = {
     // The "while talking to" section each recipient's own line was printed in.
     const sectionOf = new Map<string, Section>();
     let lastRcpt: string | null = null;
+    // The recipient of the last ">>> RCPT To:" while its "<<<" answer may still follow, and the
+    // recipients whose refusal answered their own RCPT TO (the command the reply answered).
+    let rcptSent: string | null = null;
+    const answeredRcpt = new Set<string>();
     let section: Section | null = null;
     const general: string[] = [];
     for (const l of ls.slice(start + 1)) {
@@ -67,11 +71,13 @@ export const sendmail: TextFormat = {
         // A new SMTP session: replies from here on answer commands to this host.
         section = { replies: [] };
         lastRcpt = null;
+        rcptSent = null;
         continue;
       }
       const rc = /^>>> RCPT To:\s*<?([^\s<>]+@[^\s<>]+)>?/i.exec(t);
       if (rc) {
         lastRcpt = rc[1]!;
+        rcptSent = lastRcpt;
         if (!byRcpt.has(lastRcpt)) byRcpt.set(lastRcpt, []);
         continue;
       }
@@ -79,6 +85,7 @@ export const sendmail: TextFormat = {
         // Another command (MAIL From, DATA, QUIT): what follows answers it, not the last RCPT.
         general.push(t);
         lastRcpt = null;
+        rcptSent = null;
         continue;
       }
       const ad = ADDR_DOTS.exec(t);
@@ -89,18 +96,22 @@ export const sendmail: TextFormat = {
         byRcpt.set(rcpt, d);
         if (section && !sectionOf.has(rcpt)) sectionOf.set(rcpt, section);
         lastRcpt = rcpt;
+        rcptSent = null;
         continue;
       }
-      if (t.startsWith('<<<') && lastRcpt) byRcpt.get(lastRcpt)!.push(t.replace(/^<<<\s*/, ''));
-      else {
+      if (t.startsWith('<<<') && lastRcpt) {
+        byRcpt.get(lastRcpt)!.push(t.replace(/^<<<\s*/, ''));
+        if (rcptSent === lastRcpt) answeredRcpt.add(lastRcpt);
+      } else {
         general.push(t.replace(/^<<<\s*/, ''));
         if (t.startsWith('<<<')) section?.replies.push(t.replace(/^<<<\s*/, ''));
       }
     }
     const out: FoundRecipient[] = [];
     for (const [rcpt, d] of byRcpt) {
+      const phase = answeredRcpt.has(rcpt) ? ('rcpt' as const) : undefined;
       if (byRcpt.size === 1) {
-        out.push(found(rcpt, [...d, ...general].join(' ')));
+        out.push(found(rcpt, [...d, ...general].join(' '), { phase }));
         continue;
       }
       // With several recipients, a recipient whose own line carries the server's reply
@@ -110,7 +121,7 @@ export const sendmail: TextFormat = {
       // <<< 501 ..."): that session's failure is what the summary is about.
       const own = d.some((x) => INNER_REPLY.test(ADDR_DOTS.exec(x)?.[2] ?? x));
       const sessionReplies = sectionOf.get(rcpt)?.replies ?? [];
-      out.push(found(rcpt, (own ? d : [...sessionReplies, ...d]).join(' ')));
+      out.push(found(rcpt, (own ? d : [...sessionReplies, ...d]).join(' '), { phase }));
     }
     if (out.length === 0) {
       // "----- The following addresses had permanent fatal errors -----" lists the recipients,
