@@ -229,22 +229,21 @@ export function classifyRecipient(r: FoundRecipient, context = ''): Classificati
     c.category === 'recipient_unknown' &&
     r.phase === 'unknown' &&
     /^(?:generic|rfc3463|catch-all)\./.test(c.ruleId) &&
-    // A remote server's reply is quoted (its code or status): without one the words are the
-    // reporting MTA's own verdict on its own mailboxes (Exchange "The recipient name is not
-    // recognized", IMail "Unknown user"), which is first-hand.
-    (code !== null || reply.enhanced !== null) &&
+    // The mailbox's own server reporting on its own directory (Exchange "The recipient name is
+    // not recognized", IMail "Unknown user") is first-hand, unless it quotes a remote reply.
+    !(r.firstHand === true && code === null && reply.enhanced === null) &&
     !/^[45]\.1\./.test(enhanced ?? '') &&
     !ADDRESS_NOT_FOUND_SUMMARY.test(context)
   ) {
-    // A relayed "550 User unknown" that says neither which command it answered nor an
-    // addressing status (RFC 3463 X.1.x): too weak to suppress the address on. Carriers that
+    // A "User unknown" that says neither which command it answered nor an addressing status
+    // (RFC 3463 X.1.x), from a reporter that may be a relay: too weak to suppress on. Carriers that
     // filter per recipient answer exactly so to senders the recipient refused (docomo, au,
     // SoftBank: "550 Unknown user" after DATA), and a gateway's 5.7.1 "User unknown" is a
     // refusal by policy. The status says what it was: X.2.1 is a disabled mailbox (RFC 3463
     // §3.3), anything else a refusal of this message.
     if (/^[45]\.2\.1$/.test(enhanced ?? ''))
-      return make('mailbox_disabled', c.permanence, 'report.relayed-disabled');
-    return make('policy', c.permanence, 'report.relayed-user-unknown');
+      return make('mailbox_disabled', c.permanence, 'report.unconfirmed-mailbox-disabled');
+    return make('policy', c.permanence, 'report.unconfirmed-user-unknown');
   }
   return c;
 }

@@ -57,6 +57,12 @@ export interface FoundRecipient {
   readonly diagnosticType?: string | null;
   /** The recipient is a program ("|/path", RFC 3464 X-Actual-Recipient or Final-Recipient). */
   readonly toProgram?: boolean;
+  /**
+   * The report comes from the server that keeps the recipient's mailbox, in its own layout
+   * (an Exchange or Domino NDR, IMail): where it quotes no remote reply, its words about the
+   * address are its own directory's verdict.
+   */
+  readonly firstHand?: boolean;
 }
 
 export interface RecipientReport extends FoundRecipient {

@@ -111,21 +111,32 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     ],
   },
   {
-    // Lotus Notes / Domino in Japanese: the recipient is not in the Domino Directory (the
-    // Name & Address Book), i.e. "User … not listed in Domino Directory" and "User not listed
-    // in public Name & Address Book" of the English releases (generic.user-unknown below).
-    id: 'notes.not-in-directory-ja',
-    match: { text: /ディレクトリ(?:には|に)見つかりません|ディレクトリのリストにありません/ },
+    // Lotus Notes / Domino: the recipient is not in the server's own Domino Directory (the
+    // Name & Address Book), in the English and the Japanese releases. The directory lookup is
+    // the mailbox server's own, so this is first-hand whatever command it answered.
+    id: 'notes.not-in-directory',
+    match: {
+      text: /not listed in (?:the )?(?:public name|domino directory)|ディレクトリ(?:には|に)見つかりません|ディレクトリのリストにありません/i,
+    },
     category: 'recipient_unknown',
     examples: [
+      'User not listed in public Name & Address Book',
       'ユーザー Neko (kijitora@example.co.jp) は Domino ディレクトリには見つかりません。',
       'ディレクトリのリストにありません',
     ],
   },
   {
+    // A carrier's MMS centre (Verizon's vzwpix.com MMSC NDR) answering for its own
+    // subscribers: the number behind the address does not exist.
+    id: 'mmsc.no-valid-recipients',
+    match: { text: /no valid recipients for this MM\b/i },
+    category: 'recipient_unknown',
+    examples: ['Message could not be delivered to mobile. Error: No valid recipients for this MM'],
+  },
+  {
     id: 'generic.user-unknown',
     match: {
-      text: /user unknown|unknown (?:user|recipient|mailbox|address|alias)|no such (?:user|mailbox|recipient|account|address)|(?:user|mailbox|recipient|address|account) (?:does not|doesn't|did not) exist|(?:user|mailbox|recipient) not found|user not exist|invalid (?:recipient|mailbox|user|final delivery userid)|not a valid (?:recipient|mailbox)|bad destination mailbox|unknown or illegal (?:user|alias)|no mailbox here by that name|address (?:couldn't|could not) be found|address not found|recipient not found|recipnotfound|user doesn't have an? \S+ account|not listed in (?:the )?(?:public name|domino directory)|addressee unknown|mailbox unavailable|no valid recipients|address reserved by rfc 2606|recipient address rejected\.?(?: \(|$)|address rejected \S+@|^address rejected\.?$|invalid address/i,
+      text: /user unknown|unknown (?:user|recipient|mailbox|address|alias)|no such (?:user|mailbox|recipient|account|address)|(?:user|mailbox|recipient|address|account) (?:does not|doesn't|did not) exist|(?:user|mailbox|recipient) not found|user not exist|invalid (?:recipient|mailbox|user|final delivery userid)|not a valid (?:recipient|mailbox)|bad destination mailbox|unknown or illegal (?:user|alias)|no mailbox here by that name|address (?:couldn't|could not) be found|address not found|recipient not found|recipnotfound|user doesn't have an? \S+ account|addressee unknown|mailbox unavailable|no valid recipients|address reserved by rfc 2606|recipient address rejected\.?(?: \(|$)|address rejected \S+@|^address rejected\.?$|invalid address/i,
     },
     category: 'recipient_unknown',
     examples: [

@@ -163,7 +163,7 @@ describe('ISO-2022-JP in a part without a charset', () => {
     assert.match(part?.text ?? '', /Domino ディレクトリには見つかりません/);
     const r = parseReport(m) as DsnReport;
     assert.equal(r.recipients[0]?.classification.category, 'recipient_unknown');
-    assert.equal(r.recipients[0]?.classification.ruleId, 'notes.not-in-directory-ja');
+    assert.equal(r.recipients[0]?.classification.ruleId, 'notes.not-in-directory');
   });
 
   it('leaves 8-bit content alone even if it quotes an escape sequence', async () => {

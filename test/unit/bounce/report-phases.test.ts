@@ -498,7 +498,7 @@ describe('how much a relayed "user unknown" proves', () => {
     assert.equal(r.phase, 'unknown');
     assert.equal(r.classification.category, 'policy');
     assert.equal(r.classification.action, 'fail');
-    assert.equal(r.classification.ruleId, 'report.relayed-user-unknown');
+    assert.equal(r.classification.ruleId, 'report.unconfirmed-user-unknown');
     // A gateway's 5.7.1 ("delivery not authorized") with the same words.
     assert.equal(relayed('550 5.7.1 550 User Unknown: user@example.jp').classification.category, 'policy');
   });
@@ -506,7 +506,7 @@ describe('how much a relayed "user unknown" proves', () => {
   it('status X.2.1 says the mailbox is disabled (RFC 3463 §3.3)', () => {
     const r = relayed('550 5.2.1 <user@example.jp>... User Unknown', '5.2.1');
     assert.equal(r.classification.category, 'mailbox_disabled');
-    assert.equal(r.classification.ruleId, 'report.relayed-disabled');
+    assert.equal(r.classification.ruleId, 'report.unconfirmed-mailbox-disabled');
   });
 
   it('an X.1.x status, the RCPT TO command or the reporter\'s "Address not found" make it an unknown recipient', () => {
@@ -525,15 +525,47 @@ describe('how much a relayed "user unknown" proves', () => {
     assert.equal(gmail.classification.category, 'recipient_unknown');
   });
 
-  it("the reporting MTA's own verdict, with no remote reply quoted, is first-hand", () => {
+  it("the mailbox server's own verdict (IMail), with no remote reply quoted, is first-hand", () => {
+    const imail = (text: string): DsnReport =>
+      dsn(
+        mail({
+          headers: [
+            { name: 'from', value: '"Postmaster" <postmaster@example.com>' },
+            { name: 'x-mailer', value: '<SMTP32 v8.12>' },
+          ],
+          subject: 'Undeliverable Mail',
+          text: `${text}\n\nOriginal message follows.\n\nFrom: sender@example.net\n`,
+        }),
+      );
+    const own = imail('Unknown user: user@example.com').recipients[0]!;
+    assert.equal(imail('Unknown user: user@example.com').format, 'imail');
+    assert.equal(own.firstHand, true);
+    assert.equal(own.classification.category, 'recipient_unknown');
+    // The same server relaying a remote reply says which command drew it.
+    const relayed = imail(
+      [
+        'undeliverable to user@example.org',
+        'Additional RCPT TO generated following response:',
+        '550 No such user here',
+      ].join('\n'),
+    ).recipients[0]!;
+    assert.equal(relayed.recipient, 'user@example.org');
+    assert.equal(relayed.firstHand, undefined);
+    assert.equal(relayed.phase, 'rcpt');
+    assert.equal(relayed.replyCode, 550);
+    assert.equal(relayed.classification.category, 'recipient_unknown');
+  });
+
+  it('a reporter of no known layout listing "[User unknown]" is not enough to suppress on', () => {
     const r = only(
       mail({
-        headers: [{ name: 'from', value: 'Postmaster <postmaster@example.com>' }],
-        subject: 'Undeliverable Mail',
-        text: 'Unknown user: user@example.com\n\nOriginal message follows.\n',
+        headers: [{ name: 'from', value: '"Mail Deliver System" <MAILER-DAEMON@mx.example.org>' }],
+        subject: 'Returned Mail: User unknown',
+        text: '---The following addresses had delivery errors---\n\nuser@example.org [User unknown]\n',
       }),
     );
-    assert.equal(r.classification.category, 'recipient_unknown');
+    assert.equal(r.classification.category, 'policy');
+    assert.equal(r.classification.ruleId, 'report.unconfirmed-user-unknown');
   });
 
   it('Sendmail V5: a reply printed right after its own ">>> RCPT To:" answered RCPT TO', () => {

@@ -6,7 +6,13 @@ import type { DsnAction, FoundRecipient } from '../types.js';
 export function found(
   recipient: string,
   diagnostic: string,
-  opts: { action?: DsnAction; status?: string | null; remoteMta?: string | null; phase?: SmtpPhase } = {},
+  opts: {
+    action?: DsnAction;
+    status?: string | null;
+    remoteMta?: string | null;
+    phase?: SmtpPhase;
+    firstHand?: boolean;
+  } = {},
 ): FoundRecipient {
   const diag = squash(diagnostic);
   const reply = findReply(diag);
@@ -19,6 +25,7 @@ export function found(
     replyCode: reply.code,
     remoteMta: opts.remoteMta ?? null,
     phase: opts.phase ?? phaseOf(diag),
+    ...(opts.firstHand ? { firstHand: true } : {}),
   };
 }
 

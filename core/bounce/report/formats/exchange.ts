@@ -26,7 +26,7 @@ export const exchange: TextFormat = {
     const out: FoundRecipient[] = [];
     let cur: { rcpt: string; diag: string[] } | null = null;
     const push = (): void => {
-      if (cur) out.push(found(cur.rcpt, cur.diag.join(' ')));
+      if (cur) out.push(found(cur.rcpt, cur.diag.join(' '), { firstHand: true }));
       cur = null;
     };
     for (const l of ls.slice(i + 1)) {

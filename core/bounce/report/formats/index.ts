@@ -6,6 +6,7 @@ import { exchange } from './exchange.js';
 import { exim } from './exim.js';
 import { fml } from './fml.js';
 import { gmail } from './gmail.js';
+import { imail } from './imail.js';
 import { notes } from './notes.js';
 import { opensmtpd } from './opensmtpd.js';
 import { postfixTranscript } from './postfix-transcript.js';
@@ -21,6 +22,7 @@ export const TEXT_FORMATS: readonly TextFormat[] = [
   opensmtpd,
   postfixTranscript,
   sendmail,
+  imail,
   exchange,
   notes,
   angleList,

@@ -27,7 +27,8 @@ export const notes: TextFormat = {
       const t = l.trim();
       if (t === '') continue;
       const a = addressesIn(t);
-      if (a.length > 0 && t.replace(/[<>]/g, '') === a[0]) out.push(found(a[0]!, reason.join(' ')));
+      if (a.length > 0 && t.replace(/[<>]/g, '') === a[0])
+        out.push(found(a[0]!, reason.join(' '), { firstHand: true }));
       else reason.push(t);
     }
     return out.length > 0 ? out : [];
