@@ -86,8 +86,15 @@ export const YAHOO_RULES: readonly ReplyRule[] = [
     ],
   },
   {
+    // Yahoo's own reply after DATA ("554 delivery error: dd …"): it accepts every RCPT TO and
+    // refuses unknown mailboxes only here. The same words without Yahoo's reply code, in a
+    // report of another layout, are read by the generic rules.
     id: 'yahoo.user-unknown',
-    match: { provider: Y, text: /user doesn't have an? \S+ account|Not a valid recipient - atlas/i },
+    match: {
+      provider: Y,
+      code: [554],
+      text: /user doesn't have an? \S+ account|Not a valid recipient - atlas/i,
+    },
     category: 'recipient_unknown',
     examples: [
       "554 delivery error: dd This user doesn't have a yahoo.com account (***@yahoo.com)",
