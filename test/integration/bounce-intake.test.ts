@@ -201,6 +201,23 @@ describe('bounce and complaint intake, suppression', () => {
     assert.equal(stack.sinks[MX]!.connections.length, before, 'no SMTP attempt');
   });
 
+  test('a relayed "User unknown" that names neither the command nor an X.1.x status bounces the message but does not suppress the address', async () => {
+    const { id, returnPath } = await sendAndDeliver('filtered@rcpt.test');
+    const r = await deliverReport(
+      stack.inboundPort,
+      returnPath,
+      dsn(returnPath, 'filtered@rcpt.test', '5.0.0', "550-'Unknown user filtered@rcpt.test'"),
+    );
+    assert.equal(r.ok, true, r.response);
+    const ev = await waitFor('bounced event', async () =>
+      (await eventsOf(id)).find((e) => e.event === 'bounced'),
+    );
+    assert.equal(ev.category, 'policy');
+    const entry = await resend.suppressions.get('filtered@rcpt.test');
+    assert.equal(entry.data, null, 'not suppressed');
+    assert.equal(entry.error?.name, 'not_found');
+  });
+
   test('an ARF complaint records `complained` and suppresses with origin complaint', async () => {
     const { id, returnPath } = await sendAndDeliver('angry@rcpt.test');
     const r = await deliverReport(stack.inboundPort, returnPath, arf(returnPath, 'angry@rcpt.test'));
