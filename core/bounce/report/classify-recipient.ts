@@ -236,11 +236,11 @@ export function classifyRecipient(r: FoundRecipient, context = ''): Classificati
     !ADDRESS_NOT_FOUND_SUMMARY.test(context)
   ) {
     // A "User unknown" that says neither which command it answered nor an addressing status
-    // (RFC 3463 X.1.x), from a reporter that may be a relay: too weak to suppress on. Carriers that
-    // filter per recipient answer exactly so to senders the recipient refused (docomo, au,
-    // SoftBank: "550 Unknown user" after DATA), and a gateway's 5.7.1 "User unknown" is a
-    // refusal by policy. The status says what it was: X.2.1 is a disabled mailbox (RFC 3463
-    // §3.3), anything else a refusal of this message.
+    // (RFC 3463 X.1.x), from a reporter that may be a relay: too weak to suppress on.
+    // Carriers that filter per recipient answer exactly so to senders the recipient refused
+    // (docomo, au, SoftBank: "550 Unknown user" after DATA), and a gateway's 5.7.1 "User
+    // unknown" is a refusal by policy. The status says what it was: X.2.1 is a disabled
+    // mailbox (RFC 3463 §3.3), anything else a refusal of this message.
     if (/^[45]\.2\.1$/.test(enhanced ?? ''))
       return make('mailbox_disabled', c.permanence, 'report.unconfirmed-mailbox-disabled');
     return make('policy', c.permanence, 'report.unconfirmed-user-unknown');

@@ -94,13 +94,13 @@ export function phaseOf(text: string): SmtpPhase {
   // Yahoo (Small Business, Aabaco) tags the relayed reply with the command: "… User Unknown
   // [RCPT_TO]", "… Sender address rejected [MAIL_FROM]".
   if (/\[RCPT_TO\]/.test(t)) return 'rcpt';
+  if (/\[MAIL_FROM\]/.test(t)) return 'mail';
   // A gateway's "Technical details: SMTP:RCPT host 192.0.2.8: 553 …".
   const tagged = /\bSMTP:(RCPT|MAIL|DATA) host\b/i.exec(t);
   if (tagged) {
     const cmd = tagged[1]!.toUpperCase();
     return cmd === 'DATA' ? 'data' : cmd === 'MAIL' ? 'mail' : 'rcpt';
   }
-  if (/\[MAIL_FROM\]/.test(t)) return 'mail';
   if (
     /\b(?:after|in reply to|response to|did not like our|for) (?:the )?RCPT(?: TO)?\b|RCPT TO (?:response|command)|most progress was RCPT/i.test(
       t,
