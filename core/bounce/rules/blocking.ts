@@ -82,6 +82,21 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
     examples: ['550 5.7.0 <shironeko@example.jp>... Please use the smtp server of your ISP.'],
   },
   {
+    // Postfix's smtpd_helo_restrictions (reject_non_fqdn_helo_hostname,
+    // reject_unknown_helo_hostname, reject_invalid_helo_hostname): the EHLO name the sending
+    // IP gave is not a resolvable fully-qualified host name. A set-up fault of that IP, not of
+    // the recipient: before the addressing rules, which read "Host not found" as a domain.
+    id: 'generic.helo-rejected',
+    match: { text: /Helo command rejected/i },
+    category: 'protocol_error',
+    scope: 'ip',
+    examples: [
+      // Proton's mail7i.protonmail.ch to a client saying "EHLO localhost" (bitwarden/server#164).
+      '504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname',
+      '450 4.7.1 <mail.example.org>: Helo command rejected: Host not found',
+    ],
+  },
+  {
     // PTR / FCrDNS checks (RFC 8601 iprev; 5.7.25 of RFC 7372). Before the auth rule: some
     // say "IPv6 ... PTR records and authentication".
     id: 'generic.ptr-required',

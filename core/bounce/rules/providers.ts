@@ -13,6 +13,7 @@ import { GMX_RULES } from './gmx.js';
 import { GOOGLE_RULES } from './google.js';
 import { MICROSOFT_RULES } from './microsoft.js';
 import { ORANGE_RULES } from './orange.js';
+import { PROTON_RULES } from './proton.js';
 import { YAHOO_RULES } from './yahoo.js';
 
 /**
@@ -25,6 +26,7 @@ export const PROVIDER_RULES: readonly ReplyRule[] = [
   ...MICROSOFT_RULES,
   ...YAHOO_RULES,
   ...APPLE_RULES,
+  ...PROTON_RULES,
   ...GMX_RULES,
   ...ORANGE_RULES,
   ...COMCAST_RULES,

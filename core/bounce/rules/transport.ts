@@ -141,6 +141,14 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
     ],
   },
   {
+    // Postfix closes the session after smtpd_hard_error_limit errors ("421 4.7.0 <host> Error:
+    // too many errors"): the client kept sending commands the server refused.
+    id: 'generic.too-many-errors',
+    match: { text: /Error: too many errors/i },
+    category: 'protocol_error',
+    examples: ['421 4.7.0 mail.example.net Error: too many errors'],
+  },
+  {
     id: 'generic.remote-error',
     match: {
       text: /local error|internal (?:server |system )?error|system (?:error|failure|problem)|temporary (?:failure|error|system|server error)|service not active|service (?:temporarily |currently )?(?:unavailable|not available)|server busy|insufficient system resources|mailer error|temporarily unavailable|could not load|transaction failed|not accepting network messages|unable to process|recipient error/i,
