@@ -1,5 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { peerIp } from './ports.js';
 
 /**
  * A raw-TCP SMTP peer for misbehaviour smtp-server cannot produce: a script decides, for each
@@ -98,7 +99,7 @@ export async function startScriptedPeer(address: string, script: Script): Promis
     let markClosed = () => {};
     const conn: PeerConnection = {
       index: connections.length,
-      remoteAddress: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+      remoteAddress: peerIp(socket.remoteAddress),
       commands: [],
       messages: [],
       partialBytes: 0,

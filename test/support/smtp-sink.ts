@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { peerIp } from './ports.js';
 
 export interface SinkReply {
   code: number;
@@ -62,7 +63,7 @@ export async function startSink(host: string, port: number, script: SinkScript =
     // is offered, as real MXs do.
     ...script.tls,
     onConnect(session, cb) {
-      const ip = session.remoteAddress.replace(/^::ffff:/, '');
+      const ip = peerIp(session.remoteAddress);
       connections.push(ip);
       const now = (open.get(ip) ?? 0) + 1;
       open.set(ip, now);
@@ -70,7 +71,7 @@ export async function startSink(host: string, port: number, script: SinkScript =
       void (script.hooks?.beforeGreeting?.() ?? Promise.resolve()).then(() => cb());
     },
     onClose(session) {
-      const ip = session.remoteAddress.replace(/^::ffff:/, '');
+      const ip = peerIp(session.remoteAddress);
       open.set(ip, (open.get(ip) ?? 1) - 1);
     },
     onRcptTo(address, session, cb) {
@@ -89,7 +90,7 @@ export async function startSink(host: string, port: number, script: SinkScript =
         const r = script.data?.(session, data);
         if (r) return cb(refusal(r));
         received.push({
-          sourceIp: session.remoteAddress.replace(/^::ffff:/, ''),
+          sourceIp: peerIp(session.remoteAddress),
           ehloName: session.hostNameAppearsAs,
           mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           rcptTo: session.envelope.rcptTo.map((r) => r.address),
