@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import type { Resend } from 'resend';
+import { mxZone } from '../support/dns-server.js';
 import { EGRESS_IPS, type Stack, startStack } from '../support/stack.js';
 import { recipientsOf, settled, tenantClient } from '../support/tenant.js';
 import { waitFor } from '../support/wait.js';
@@ -24,12 +25,9 @@ describe('HTTP API → Temporal → SMTP, on real parts', () => {
   before(async () => {
     stack = await startStack({
       zones: {
-        'rcpt.test': { mx: [{ exchange: 'mx.rcpt.test', priority: 10 }] },
-        'mx.rcpt.test': { a: [OK_MX] },
-        'bounce.test': { mx: [{ exchange: 'mx.bounce.test', priority: 10 }] },
-        'mx.bounce.test': { a: [BOUNCE_MX] },
-        'grey.test': { mx: [{ exchange: 'mx.grey.test', priority: 10 }] },
-        'mx.grey.test': { a: [GREY_MX] },
+        ...mxZone('rcpt.test', OK_MX),
+        ...mxZone('bounce.test', BOUNCE_MX),
+        ...mxZone('grey.test', GREY_MX),
         // The preferred MX refuses connections; the second one works (RFC 5321 §5.1).
         'fallback.test': {
           mx: [

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Resend } from 'resend';
+import { mxZone } from '../support/dns-server.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { settled, tenantClient } from '../support/tenant.js';
 import { waitFor } from '../support/wait.js';
@@ -116,10 +117,8 @@ describe('bounce and complaint intake, suppression', () => {
   before(async () => {
     stack = await startStack({
       zones: {
-        'rcpt.test': { mx: [{ exchange: 'mx.rcpt.test', priority: 10 }] },
-        'mx.rcpt.test': { a: [MX] },
-        'bounce.test': { mx: [{ exchange: 'mx.bounce.test', priority: 10 }] },
-        'mx.bounce.test': { a: [BOUNCE_MX] },
+        ...mxZone('rcpt.test', MX),
+        ...mxZone('bounce.test', BOUNCE_MX),
       },
       sinks: {
         [MX]: {},

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Resend } from 'resend';
+import { mxZone } from '../support/dns-server.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { settled, tenantClient } from '../support/tenant.js';
 import { waitFor } from '../support/wait.js';
@@ -13,7 +14,7 @@ let resend: Resend;
 
 before(async () => {
   stack = await startStack({
-    zones: { 'slow.test': { mx: [{ exchange: 'mx.slow.test', priority: 10 }] }, 'mx.slow.test': { a: [MX] } },
+    zones: mxZone('slow.test', MX),
     // A slow receiver keeps deliveries in flight when the node dies (ms).
     sinks: { [MX]: { dataDelayMs: 300 } },
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Resend } from 'resend';
+import { mxZone } from '../support/dns-server.js';
 import { EGRESS_IPS, type Stack, startStack } from '../support/stack.js';
 import { sendText, settled, tenantClient } from '../support/tenant.js';
 
@@ -16,16 +17,13 @@ describe('delivery engine: DNS matrix, limits at the receiver, connection reuse'
   before(async () => {
     stack = await startStack({
       zones: {
-        'rcpt.test': { mx: [{ exchange: 'mx.rcpt.test', priority: 10 }] },
-        'mx.rcpt.test': { a: [MX] },
+        ...mxZone('rcpt.test', MX),
         // RFC 7505 null MX: the domain takes no mail.
         'nullmx.test': { mx: [{ exchange: '', priority: 0 }] },
         // An MX pointing into a private range: never connected to (checklist item 35).
-        'private.test': { mx: [{ exchange: 'mx.private.test', priority: 10 }] },
-        'mx.private.test': { a: ['10.0.0.5'] },
+        ...mxZone('private.test', '10.0.0.5'),
         'servfail.test': { servfail: true },
-        'limited.test': { mx: [{ exchange: 'mx.limited.test', priority: 10 }] },
-        'mx.limited.test': { a: [LIMITED_MX] },
+        ...mxZone('limited.test', LIMITED_MX),
       },
       sinks: { [MX]: {}, [LIMITED_MX]: { dataDelayMs: 50 } },
       env: {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Resend } from 'resend';
+import { mxZone } from '../support/dns-server.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { settled, tenantClient } from '../support/tenant.js';
 import { waitFor } from '../support/wait.js';
@@ -33,8 +34,7 @@ describe('killing the node at each point of a delivery', () => {
   before(async () => {
     stack = await startStack({
       zones: {
-        'kill.test': { mx: [{ exchange: 'mx.kill.test', priority: 10 }] },
-        'mx.kill.test': { a: [MX] },
+        ...mxZone('kill.test', MX),
       },
       sinks: {
         [MX]: {

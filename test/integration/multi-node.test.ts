@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Resend } from 'resend';
+import { mxZone } from '../support/dns-server.js';
 import { freePort } from '../support/ports.js';
 import type { PosthornProcess } from '../support/posthorn-process.js';
 import { type Stack, startStack } from '../support/stack.js';
@@ -22,8 +23,7 @@ describe('two nodes, each owning its IPs', () => {
   before(async () => {
     stack = await startStack({
       zones: {
-        'rcpt.test': { mx: [{ exchange: 'mx.rcpt.test', priority: 10 }] },
-        'mx.rcpt.test': { a: [MX] },
+        ...mxZone('rcpt.test', MX),
       },
       sinks: { [MX]: {} },
     });

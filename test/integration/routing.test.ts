@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { Resend } from 'resend';
 import { ipStateQuery, ipWorkflowId, outcomesSignal } from '../../workflows/messages.js';
+import { mxZone } from '../support/dns-server.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { sendText, settled, tenantClient } from '../support/tenant.js';
 import { waitFor } from '../support/wait.js';
@@ -42,8 +43,7 @@ describe('IP reputation, warmup and pauses as Temporal actors', () => {
         'mta5.am0.yahoodns.net': { a: [YAHOO_MX] },
         'gmail.test': { mx: [{ exchange: 'gmail-smtp-in.l.google.com', priority: 5 }] },
         'gmail-smtp-in.l.google.com': { a: [GMAIL_MX] },
-        'paused.test': { mx: [{ exchange: 'mx.paused.test', priority: 10 }] },
-        'mx.paused.test': { a: [PAUSED_MX] },
+        ...mxZone('paused.test', PAUSED_MX),
       },
       sinks: {
         // Yahoo defers only 127.0.0.2, as it would an IP with a bad reputation.

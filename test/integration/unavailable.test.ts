@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import type { Resend } from 'resend';
+import { mxZone } from '../support/dns-server.js';
 import { TEST_DATABASE_URL } from '../support/postgres.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { sendText, settled, tenantClient } from '../support/tenant.js';
@@ -12,7 +13,7 @@ let resend: Resend;
 
 before(async () => {
   stack = await startStack({
-    zones: { 'rcpt.test': { mx: [{ exchange: 'mx.rcpt.test', priority: 10 }] }, 'mx.rcpt.test': { a: [MX] } },
+    zones: mxZone('rcpt.test', MX),
     sinks: { [MX]: {} },
   });
   ({ resend } = await tenantClient(stack, 'acme', 'acme.test'));

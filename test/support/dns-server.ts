@@ -18,6 +18,12 @@ export interface ZoneEntry {
   servfail?: true;
 }
 
+/** The zone entries of a domain whose one MX, `mx.<domain>`, has the address `ip`. */
+export function mxZone(domain: string, ip: string): Record<string, ZoneEntry> {
+  const exchange = `mx.${domain}`;
+  return { [domain]: { mx: [{ exchange, priority: 10 }] }, [exchange]: { a: [ip] } };
+}
+
 export interface TestDnsServer {
   /** "127.0.0.1:port", the form POSTHORN_DNS_SERVERS takes. */
   readonly address: string;
