@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { pidFromFile, stopLeftover } from './child-process-guard.js';
 
 export interface DevServerOptions {
   readonly cliPath: string;
@@ -34,10 +35,14 @@ function portOpen(port: number): Promise<boolean> {
 /**
  * Starts `temporal server start-dev` with its SQLite file under the data directory
  * (WAL mode: concurrent readers do not block the single writer) and the Web UI, and
- * waits until the frontend port answers.
+ * waits until the frontend port answers. A dev server left running by a node that was
+ * killed (its pid is kept in the data directory) is stopped first: it holds the SQLite file.
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   await mkdir(options.dataDir, { recursive: true });
+  const pidFile = join(options.dataDir, 'temporal.pid');
+  const leftover = pidFromFile(pidFile);
+  if (leftover) await stopLeftover(leftover, 'temporal', 'SIGTERM', 10_000);
   if (await portOpen(options.port)) {
     throw new Error(
       `port ${options.port} is already in use; set TEMPORAL_ADDRESS to use that server, or POSTHORN_TEMPORAL_PORT`,
@@ -71,6 +76,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const child: ChildProcess = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
+  if (child.pid) await writeFile(pidFile, `${child.pid}\n`);
   let exited = false;
   child.once('exit', () => {
     exited = true;
@@ -95,6 +101,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       await Promise.race([gone, delay(10_000)]);
       if (!exited) child.kill('SIGKILL');
       log.end();
+      await rm(pidFile, { force: true });
     },
   };
 }

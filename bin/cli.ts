@@ -14,7 +14,7 @@ import { parseTenantsArgs, runTenantsCommand } from './tenant-commands.js';
 
 const USAGE = `usage: posthorn <command>
 
-  dev                    run a node with embedded defaults (Temporal dev server, PGlite)
+  dev                    run a node with embedded defaults (Temporal dev server, embedded PostgreSQL)
   serve                  run a node against DATABASE_URL and TEMPORAL_ADDRESS
   migrate                apply database migrations
   keys create --tenant NAME --domain DOMAIN [--verified] [--name NAME] [--sending-only]

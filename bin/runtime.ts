@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { isLiveProcess, pidFromFile } from '../adapters/child-process-guard.js';
+import { embeddedPostgresUrl, startEmbeddedPostgres } from '../adapters/embedded-postgres.js';
 import { decodeMasterKey, MASTER_KEY_BYTES } from '../adapters/hmac.js';
 import { createLogger } from '../adapters/logger.js';
-import { startEmbeddedPostgres } from '../adapters/pglite-server.js';
 import { searchAttributeFlags } from '../adapters/temporal.js';
 import { findTemporalCli, installTemporalCli } from '../adapters/temporal-cli.js';
 import { startDevServer } from '../adapters/temporal-dev-server.js';
@@ -44,53 +44,49 @@ export function masterKeyFor(config: Config, opts: { generate: boolean }): Buffe
   return decodeMasterKey(readFileSync(file, 'utf8'));
 }
 
-/** A database to talk to: DATABASE_URL, the running dev node's PGlite, or our own PGlite. */
+/** A database to talk to: DATABASE_URL, the running dev node's PostgreSQL, or our own. */
 export interface Database {
   readonly url: string;
-  /** PGlite runs one statement at a time whatever the pool, so its pool stays small. */
   readonly maxConnections: number;
   stop(): Promise<void>;
 }
 
-const pgliteUrlFile = (config: Config) => join(resolve(config.dataDir), 'pglite.url');
+/** The node's pool: enough for 200 concurrent deliveries' short statements and the API. */
+const NODE_POOL = 20;
+/** A CLI command runs a few statements, one at a time. */
+const CLI_POOL = 2;
 
-/** The URL a running `posthorn dev` serves its PGlite on, if one is running. */
-async function runningPglite(file: string): Promise<string | null> {
-  if (!existsSync(file)) return null;
-  const url = readFileSync(file, 'utf8').trim();
-  const { hostname: host, port } = new URL(url);
-  const up = await new Promise<boolean>((done) => {
-    const s = connect({ host, port: Number(port) });
-    s.once('connect', () => {
-      s.destroy();
-      done(true);
-    });
-    s.once('error', () => done(false));
-  });
-  if (up) return url;
-  await rm(file, { force: true }); // left by a node that did not stop cleanly
-  return null;
-}
+const dataDirOf = (config: Config) => resolve(config.dataDir);
+/** Holds the pid of the `posthorn dev` node that owns the data directory while it runs. */
+const nodePidFile = (config: Config) => join(dataDirOf(config), 'node.pid');
 
+/**
+ * DATABASE_URL; else the embedded PostgreSQL under the data directory. A node (`share`)
+ * starts that server and marks the directory as its own; a CLI command beside a running
+ * node connects to the node's server, and with no node running starts one for itself.
+ */
 export async function openDatabase(config: Config, opts: { share: boolean }): Promise<Database> {
-  if (config.databaseUrl) return { url: config.databaseUrl, maxConnections: 20, stop: async () => {} };
-  // A running `posthorn dev` holds the PGlite files (one process at a time may open
-  // them); other commands go through its socket, and a second node refuses to start.
-  const file = pgliteUrlFile(config);
-  const running = await runningPglite(file);
-  if (running && opts.share)
+  const maxConnections = opts.share ? NODE_POOL : CLI_POOL;
+  if (config.databaseUrl) return { url: config.databaseUrl, maxConnections, stop: async () => {} };
+  const pgdata = join(dataDirOf(config), 'postgres');
+  const owner = pidFromFile(nodePidFile(config));
+  const nodeRunning = owner !== null && owner !== process.pid && isLiveProcess(owner, 'posthorn');
+  if (nodeRunning && opts.share)
     throw new Error(
-      `another posthorn node is using ${resolve(config.dataDir)}; stop it or set POSTHORN_DATA_DIR`,
+      `another posthorn node (pid ${owner}) is using ${dataDirOf(config)}; stop it or set POSTHORN_DATA_DIR`,
     );
-  if (running) return { url: running, maxConnections: 2, stop: async () => {} };
-  const pg = await startEmbeddedPostgres(join(resolve(config.dataDir), 'pglite'));
-  if (opts.share) writeFileSync(file, pg.connectionString);
+  if (nodeRunning) return { url: embeddedPostgresUrl(pgdata), maxConnections, stop: async () => {} };
+  if (opts.share) {
+    mkdirSync(dataDirOf(config), { recursive: true });
+    writeFileSync(nodePidFile(config), `${process.pid}\n`);
+  }
+  const server = await startEmbeddedPostgres(pgdata);
   return {
-    url: pg.connectionString,
-    maxConnections: 4,
+    url: server.url,
+    maxConnections,
     async stop() {
-      if (opts.share) await rm(file, { force: true });
-      await pg.stop();
+      await server.stop();
+      if (opts.share) await rm(nodePidFile(config), { force: true });
     },
   };
 }

@@ -11,8 +11,7 @@ export interface RouteSnapshot {
 
 /**
  * Keeps a RouteSnapshot fresh: reloads when a NOTIFY says something changed, and on a timer
- * as a safety net for notifications missed while a connection was down (and for PGlite,
- * whose single backend does not fan notifications out to other connections).
+ * as a safety net for notifications missed while a connection was down.
  */
 export function createRouteCache(
   store: Pick<RoutingStore, 'pools' | 'ips' | 'routeStates' | 'pauses'>,

@@ -1,8 +1,8 @@
 import pg from 'pg';
 
 /**
- * The PostgreSQL connection pool. Everything talks to the database through `Db`, so
- * that PGlite (served over the wire protocol) and a real server are the same to callers.
+ * The PostgreSQL connection pool. Everything talks to the database through `Db`, so that
+ * callers need not know whether the server is the embedded one or an external one.
  */
 export interface Db {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(
@@ -23,7 +23,7 @@ export interface Queryable {
 
 export interface DbOptions {
   connectionString: string;
-  /** Pool size. PGlite serialises everything on one backend, so it gets 1. */
+  /** Pool size (connections). */
   maxConnections: number;
 }
 

