@@ -2,8 +2,7 @@ import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client
 import type { SearchAttributeType } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { MessageSearchAttributes, MessageStarter } from '../api/accept.js';
-import type { MessageWorkflowInput } from '../workflows/messages.js';
+import type { MessageStarter, PendingStart } from '../api/accept.js';
 import {
   ALL_SEARCH_ATTRIBUTES,
   MESSAGE_TYPE,
@@ -65,11 +64,14 @@ export async function ensureSearchAttributes(client: Client, namespace: string):
 
 export function temporalMessageStarter(client: Client): MessageStarter {
   return {
-    async start(input: MessageWorkflowInput, attributes: MessageSearchAttributes, delayMs: number) {
+    async start({ input, attributes, delayMs }: PendingStart) {
       try {
         await client.workflow.start('messageWorkflow', {
           taskQueue: MESSAGE_TASK_QUEUE,
           workflowId: input.messageId,
+          // A message is delivered by one workflow, ever: a start repeated by the start
+          // sweeper after the first one's workflow closed must not run it again.
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
           args: [input],
           typedSearchAttributes: [
             { key: TENANT, value: attributes.tenant },
@@ -80,7 +82,7 @@ export function temporalMessageStarter(client: Client): MessageStarter {
           ...(delayMs > 0 ? { startDelay: delayMs } : { requestEagerStart: true }),
         });
       } catch (err) {
-        // Workflow id = message id: a start that reached the server before a retry is done.
+        // Workflow id = message id: a start that reached the server before this one is done.
         if (err instanceof WorkflowExecutionAlreadyStartedError) return;
         throw err;
       }

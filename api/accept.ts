@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageStore } from '../adapters/postgres/messages.js';
+import type { MessageStore, NewMessage } from '../adapters/postgres/messages.js';
 import type { SuppressionStore } from '../adapters/postgres/suppressions.js';
 import type { KeyPrincipal, SendingDomain, TenantStore } from '../adapters/postgres/tenants.js';
 import type { Mailbox } from '../core/address.js';
@@ -16,20 +16,37 @@ export interface MessageSearchAttributes {
   readonly messageType: string;
 }
 
-/** Starts a message workflow; workflow id = message id. */
+/**
+ * Starts a message workflow; workflow id = message id. Idempotent: a workflow that already
+ * exists for the id (running or closed) counts as started and is never started twice.
+ */
 export interface MessageStarter {
-  start(input: MessageWorkflowInput, attributes: MessageSearchAttributes, delayMs: number): Promise<void>;
+  start(pending: PendingStart): Promise<void>;
 }
 
 export interface AcceptDeps {
   readonly tenants: Pick<TenantStore, 'domainByName'>;
-  readonly messages: Pick<MessageStore, 'insert' | 'remove'>;
+  readonly messages: Pick<MessageStore, 'insert'>;
   readonly suppressions: Pick<SuppressionStore, 'suppressedAmong'>;
-  readonly starter: MessageStarter;
+  /** Starts committed messages' workflows; failures are left to the start sweeper. */
+  readonly startMessages: (pending: readonly PendingStart[]) => Promise<number>;
   readonly compose: (draft: EmailDraft, messageIdHeader: string, date: Date) => Promise<Buffer>;
   readonly retry: RetrySchedule;
   readonly egressTaskQueue: string;
   readonly now: () => number;
+}
+
+/** A committed message's workflow start: what accept and the start sweeper hand to Temporal. */
+export interface PendingStart {
+  readonly input: MessageWorkflowInput;
+  readonly attributes: MessageSearchAttributes;
+  readonly delayMs: number;
+}
+
+/** A checked draft with the sending domain it may use. */
+export interface CheckedDraft {
+  readonly draft: EmailDraft;
+  readonly domain: SendingDomain;
 }
 
 function uniqueRecipients(draft: EmailDraft): Mailbox[] {
@@ -39,9 +56,12 @@ function uniqueRecipients(draft: EmailDraft): Mailbox[] {
 }
 
 /**
- * Accepts one validated email: the From domain must be the key's tenant's and verified;
- * the MIME is built once; message, recipients and `queued` events are stored in one
- * transaction; then the workflow is started. The caller replies only after both.
+ * Accepts validated emails, all or none: the From domain must be the key's tenant's and
+ * verified; the MIME is built once; messages, recipients and first events of the whole
+ * request are stored in one transaction. Once that commits the request is answered 2xx
+ * whatever happens next: workflows are started after the commit, and a start that fails
+ * (Temporal unreachable, the node killed) is retried by the start sweeper, so a 2xx means
+ * "will be delivered" and an error means "nothing was accepted" (docs in README, Accepting).
  */
 export function createAccept(deps: AcceptDeps) {
   /** The From domain, if the key may send as it; an ApiError otherwise. No side effects. */
@@ -64,20 +84,17 @@ export function createAccept(deps: AcceptDeps) {
     return domain;
   }
 
-  async function store(principal: KeyPrincipal, draft: EmailDraft, domain: SendingDomain) {
+  /** Builds what one message stores and starts; no side effects. */
+  async function prepare(principal: KeyPrincipal, { draft, domain }: CheckedDraft, suppressed: Set<string>) {
     const id = randomUUID();
     const acceptedAt = deps.now();
     const messageIdHeader = `<${id}@${domain.name}>`;
     const mime = await deps.compose(draft, messageIdHeader, new Date(acceptedAt));
     const recipients = uniqueRecipients(draft);
-    const suppressed = await deps.suppressions.suppressedAmong(
-      principal.tenantId,
-      recipients.map((r) => r.address),
-    );
     const isSuppressed = (m: Mailbox) => suppressed.has(suppressionKey(m.address));
     // A suppressed recipient gets a `suppressed` event and is never tried (Resend semantics:
     // the send itself still succeeds).
-    const firstEvents: DeliveryEvent[] = recipients.map((r) => ({
+    const events: DeliveryEvent[] = recipients.map((r) => ({
       ...blankEvent({
         messageId: id,
         tenantId: principal.tenantId,
@@ -91,41 +108,37 @@ export function createAccept(deps: AcceptDeps) {
     }));
     const addresses = (ms: readonly Mailbox[]) =>
       ms.map((m) => (m.name ? `${m.name} <${m.address}>` : m.address));
-    await deps.messages.insert(
-      {
-        id,
-        tenantId: principal.tenantId,
-        domainId: domain.id,
-        messageType: draft.messageType,
-        fromHeader: draft.fromHeader,
-        subject: draft.subject,
-        to: addresses(draft.to),
-        cc: draft.cc.length ? addresses(draft.cc) : null,
-        bcc: draft.bcc.length ? addresses(draft.bcc) : null,
-        replyTo: draft.replyTo.length ? addresses(draft.replyTo) : null,
-        html: draft.html,
-        text: draft.text,
-        tags: draft.tags.length ? draft.tags : null,
-        messageIdHeader,
-        mime,
-        recipients: recipients.map((r) => ({
-          address: r.address,
-          domain: r.domain,
-          state: isSuppressed(r) ? 'suppressed' : 'queued',
-        })),
-      },
-      firstEvents,
-    );
-    const input: MessageWorkflowInput = {
-      messageId: id,
-      recipients: recipients.filter((r) => !isSuppressed(r)).map((r) => r.address),
-      acceptedAtMs: acceptedAt + draft.delayMs,
-      retry: deps.retry,
-      egressTaskQueue: deps.egressTaskQueue,
-    };
-    return {
+    const message: NewMessage = {
       id,
-      input,
+      tenantId: principal.tenantId,
+      domainId: domain.id,
+      messageType: draft.messageType,
+      fromHeader: draft.fromHeader,
+      subject: draft.subject,
+      to: addresses(draft.to),
+      cc: draft.cc.length ? addresses(draft.cc) : null,
+      bcc: draft.bcc.length ? addresses(draft.bcc) : null,
+      replyTo: draft.replyTo.length ? addresses(draft.replyTo) : null,
+      html: draft.html,
+      text: draft.text,
+      tags: draft.tags.length ? draft.tags : null,
+      messageIdHeader,
+      mime,
+      recipients: recipients.map((r) => ({
+        address: r.address,
+        domain: r.domain,
+        state: isSuppressed(r) ? 'suppressed' : 'queued',
+      })),
+      scheduledAtMs: draft.delayMs > 0 ? acceptedAt + draft.delayMs : null,
+    };
+    const start: PendingStart = {
+      input: {
+        messageId: id,
+        recipients: recipients.filter((r) => !isSuppressed(r)).map((r) => r.address),
+        acceptedAtMs: acceptedAt + draft.delayMs,
+        retry: deps.retry,
+        egressTaskQueue: deps.egressTaskQueue,
+      },
       attributes: {
         tenant: principal.tenantName,
         sendingDomain: domain.name,
@@ -133,26 +146,24 @@ export function createAccept(deps: AcceptDeps) {
       },
       delayMs: draft.delayMs,
     };
-  }
-
-  async function start(p: Awaited<ReturnType<typeof store>>): Promise<void> {
-    if (p.input.recipients.length === 0) return; // every recipient suppressed: nothing to deliver
-    try {
-      await deps.starter.start(p.input, p.attributes, p.delayMs);
-    } catch (err) {
-      // Nothing half-accepted stays behind: the client sees an error and may retry.
-      await deps.messages.remove(p.id);
-      throw err;
-    }
+    return { message, events, start };
   }
 
   return {
     check,
-    /** Stores then starts one checked draft; returns the message id. */
-    async accept(principal: KeyPrincipal, draft: EmailDraft, domain: SendingDomain): Promise<string> {
-      const p = await store(principal, draft, domain);
-      await start(p);
-      return p.id;
+    /**
+     * Stores every checked draft in one transaction, then starts their workflows; returns
+     * the message ids in order. Throws (and stores nothing) only before the commit.
+     */
+    async acceptAll(principal: KeyPrincipal, items: readonly CheckedDraft[]): Promise<string[]> {
+      const suppressed = await deps.suppressions.suppressedAmong(
+        principal.tenantId,
+        items.flatMap((c) => uniqueRecipients(c.draft).map((r) => r.address)),
+      );
+      const prepared = await Promise.all(items.map((c) => prepare(principal, c, suppressed)));
+      await deps.messages.insert(prepared);
+      await deps.startMessages(prepared.map((p) => p.start).filter((s) => s.input.recipients.length > 0));
+      return prepared.map((p) => p.message.id);
     },
   };
 }

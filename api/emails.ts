@@ -83,7 +83,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: EmailRoutesDeps)
       async () => {
         const draft = draftOf(req.body, deps.now(), true);
         const domain = await deps.accept.check(principal, draft);
-        const id = await deps.accept.accept(principal, draft, domain);
+        const [id] = await deps.accept.acceptAll(principal, [{ draft, domain }]);
         return { statusCode: 200, body: { id } };
       },
     );
@@ -130,10 +130,12 @@ export function registerEmailRoutes(app: FastifyInstance, deps: EmailRoutesDeps)
         const failures = checked.filter((c) => !c.ok);
         if (mode === 'strict' && failures[0]) throw failures[0].error;
         const errors = failures.map((c) => ({ index: c.index, message: c.error.message }));
-        const data: { id: string }[] = [];
-        for (const c of checked) {
-          if (c.ok) data.push({ id: await deps.accept.accept(principal, c.draft, c.domain) });
-        }
+        // The valid emails are stored in one transaction: all of them or, on error, none.
+        const ids = await deps.accept.acceptAll(
+          principal,
+          checked.flatMap((c) => (c.ok ? [{ draft: c.draft, domain: c.domain }] : [])),
+        );
+        const data = ids.map((id) => ({ id }));
         return { statusCode: 200, body: mode === 'permissive' ? { data, errors } : { data } };
       },
     );

