@@ -72,7 +72,7 @@ test('npm start: 32 concurrent clients, single sends and batches, no 5xx, every 
           const r = await resend.batch.send(to.map((t) => email(t)));
           statuses.push(r.error?.statusCode ?? 200);
           if (r.error) continue;
-          r.data!.data.forEach((d, i) => accepted.set(to[i]!, { id: d.id, tenant }));
+          for (const [i, d] of r.data!.data.entries()) accepted.set(to[i]!, { id: d.id, tenant });
           await check(r.data!.data[0]!.id, to[0]!);
           break;
         }
