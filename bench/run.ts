@@ -5,18 +5,24 @@
  *
  *   npm run bench                       # both scenarios, 2,000 messages each, 5 KB
  *   BENCH_MESSAGES=500 BENCH_SCENARIOS=single-site npm run bench
+ *   BENCH_EMBEDDED=1 npm run bench      # on `posthorn dev`'s embedded defaults
  *
  * Scenarios: `spread` sends to 10 domains, each with its own receiver; `single-site` sends
  * everything to one domain served by one receiver, where the egress dispatcher's per-site
  * limits and connection reuse decide the pace.
+ *
+ * By default the node is `posthorn serve` against the PostgreSQL server of TEST_DATABASE_URL
+ * and a separate Temporal dev server; with BENCH_EMBEDDED=1 it is `posthorn dev` as `npm
+ * start` runs it (embedded PostgreSQL and Temporal dev server as its children).
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
 import type { QueueStats } from '../egress/dispatcher.js';
-import { startStack } from '../test/support/stack.js';
-import { tenantClient } from '../test/support/tenant.js';
+import { startDevStack } from '../test/support/dev-stack.js';
+import { type StackOptions, startStack } from '../test/support/stack.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'spread,single-site').split(',');
@@ -44,6 +50,23 @@ async function egressStats(apiUrl: string): Promise<QueueStats[]> {
   return ((await r.json()) as { data: QueueStats[] }).data;
 }
 
+const EMBEDDED = process.env.BENCH_EMBEDDED === '1';
+
+/** The node under test with a pool on its database: `posthorn serve` or `posthorn dev`. */
+async function benchStack(options: StackOptions) {
+  if (!EMBEDDED) return startStack(options);
+  const dev = await startDevStack(options);
+  const db = new pg.Pool({ connectionString: dev.databaseUrl, max: 2 });
+  return {
+    ...dev,
+    db,
+    async stop() {
+      await db.end();
+      await dev.stop();
+    },
+  };
+}
+
 async function scenario(name: string, DOMAINS: number): Promise<void> {
   const zones: Record<string, { mx?: { exchange: string; priority: number }[]; a?: string[] }> = {};
   const sinks: Record<string, object> = {};
@@ -61,7 +84,7 @@ async function scenario(name: string, DOMAINS: number): Promise<void> {
       : []),
     ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
   ];
-  const stack = await startStack({
+  const stack = await benchStack({
     zones,
     sinks,
     // The benchmark measures the node, not the per-tenant API limit.
@@ -69,7 +92,9 @@ async function scenario(name: string, DOMAINS: number): Promise<void> {
     nodeArgs,
   });
   try {
-    const { key } = await tenantClient(stack, 'bench', 'bench.test');
+    const key = (
+      await stack.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
+    ).trim();
     const text = 'x'
       .repeat(76)
       .concat('\n')
@@ -143,7 +168,7 @@ async function scenario(name: string, DOMAINS: number): Promise<void> {
 
     latencies.sort((a, b) => a - b);
     const lines = [
-      `== ${name}`,
+      `== ${name}${EMBEDDED ? ' (embedded defaults: posthorn dev)' : ' (PostgreSQL server, posthorn serve)'}`,
       `messages                     ${MESSAGES} (${DOMAINS} domain${DOMAINS > 1 ? 's' : ''}, ${BODY_BYTES} B body, ${CONCURRENCY} concurrent API clients)`,
       `accepted/s                   ${fmt(MESSAGES / acceptSeconds)}`,
       `delivered/s                  ${fmt(delivered / deliverSeconds)} (all ${delivered} delivered in ${fmt(deliverSeconds)} s; receivers got ${received})`,

@@ -64,3 +64,29 @@ test('with the database down the API answers 503 with Retry-After, accepts nothi
   );
   assert.equal(stored.rows[0].n, 0, 'nothing half-accepted during the outage');
 });
+
+test('with Temporal down a send is still accepted (it is committed) and delivered once Temporal is back', async () => {
+  await stack.stopTemporal();
+  let id: string;
+  try {
+    const r = await resend.emails.send({
+      from: 'hello@acme.test',
+      to: 'while-temporal-down@rcpt.test',
+      subject: 's',
+      text: 't',
+    });
+    assert.equal(r.error, null, JSON.stringify(r.error));
+    id = r.data!.id;
+    const row = await stack.db.query<{ started: boolean }>(
+      'SELECT workflow_started AS started FROM messages WHERE id = $1',
+      [id],
+    );
+    assert.equal(row.rows[0]?.started, false, 'committed, its workflow not yet started');
+  } finally {
+    await stack.startTemporal();
+  }
+  // The node's start sweeper starts it once Temporal answers again.
+  assert.equal((await settled(stack, id, 120_000))[0]!.state, 'delivered');
+  const copies = stack.sinks[MX]!.received.filter((m) => m.rcptTo.includes('while-temporal-down@rcpt.test'));
+  assert.equal(copies.length, 1);
+});

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pidFromFile, stopLeftover } from '../../adapters/child-process-guard.js';
+import { embeddedPostgresUrl } from '../../adapters/embedded-postgres.js';
 import { findTemporalCli } from '../../adapters/temporal-cli.js';
 import { startDnsServer, type TestDnsServer, type ZoneEntry } from './dns-server.js';
 import { freePort } from './ports.js';
@@ -14,6 +15,8 @@ export interface DevStackOptions {
   /** SMTP receivers by listen address (127.0.1.x), all on one port. */
   sinks: Record<string, SinkScript>;
   env?: NodeJS.ProcessEnv;
+  /** Extra node flags for the posthorn process (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -26,6 +29,9 @@ export interface DevStack {
   readonly dataDir: string;
   readonly dns: TestDnsServer;
   readonly sinks: Record<string, SmtpSink>;
+  /** The embedded PostgreSQL, for the test's own queries (through its Unix socket). */
+  readonly databaseUrl: string;
+  readonly temporalAddress: string;
   stop(): Promise<void>;
 }
 
@@ -84,7 +90,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
         POSTHORN_ALLOW_LOOPBACK_MX: 'true',
         ...options.env,
       };
-      const candidate = new PosthornProcess(env, `http://127.0.0.1:${apiPort}`, [], 'dev');
+      const candidate = new PosthornProcess(env, `http://127.0.0.1:${apiPort}`, options.nodeArgs, 'dev');
       try {
         await candidate.start();
         node = candidate;
@@ -97,7 +103,15 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const started = node;
     // Registered last, so it runs first: a clean stop of the node stops its children too.
     cleanups.push(() => started.stop());
-    return { node, dataDir, dns, sinks, stop };
+    return {
+      node,
+      dataDir,
+      dns,
+      sinks,
+      databaseUrl: embeddedPostgresUrl(join(dataDir, 'postgres')),
+      temporalAddress: `127.0.0.1:${node.env.POSTHORN_TEMPORAL_PORT}`,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -15,7 +15,7 @@ export class PosthornProcess {
   private output = '';
 
   constructor(
-    private readonly env: NodeJS.ProcessEnv,
+    readonly env: NodeJS.ProcessEnv,
     readonly apiUrl: string,
     private readonly nodeArgs: readonly string[] = [],
     private readonly command: 'serve' | 'dev' = 'serve',

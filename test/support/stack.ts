@@ -38,6 +38,9 @@ export interface Stack {
   /** The bounce intake listener's port on 127.0.0.1. */
   readonly inboundPort: number;
   readonly temporalAddress: string;
+  /** Stops the Temporal dev server (an outage) until `startTemporal`, same port and files. */
+  stopTemporal(): Promise<void>;
+  startTemporal(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -57,21 +60,24 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // Ports picked as free may be taken before the server binds them (files run two at a
     // time): a failed start is tried again on new ports.
     let temporal: DevServer | null = null;
+    let temporalOptions: Parameters<typeof startDevServer>[0] | null = null;
     for (let tries = 1; !temporal; tries++) {
+      temporalOptions = {
+        cliPath: cli,
+        dataDir: join(dir, `temporal-${tries}`),
+        port: await freePort(),
+        uiPort: await freePort(),
+        namespace: 'default',
+        searchAttributes: searchAttributeFlags(),
+      };
       try {
-        temporal = await startDevServer({
-          cliPath: cli,
-          dataDir: join(dir, `temporal-${tries}`),
-          port: await freePort(),
-          uiPort: await freePort(),
-          namespace: 'default',
-          searchAttributes: searchAttributeFlags(),
-        });
+        temporal = await startDevServer(temporalOptions);
       } catch (err) {
         if (tries >= 3) throw err;
       }
     }
-    const server = temporal;
+    let server = temporal;
+    const serverOptions = temporalOptions!;
     cleanups.push(() => server.stop());
 
     const database: TestDatabase = await createTestDatabase();
@@ -135,6 +141,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       smtpPort: Number(base.POSTHORN_SMTP_PORT),
       inboundPort,
       temporalAddress: temporal.address,
+      stopTemporal: () => server.stop(),
+      async startTemporal() {
+        server = await startDevServer(serverOptions);
+      },
       stop,
     };
   } catch (err) {
