@@ -21,7 +21,7 @@ const SETTLED = new Set(['delivered', 'bounced', 'failed', 'suppressed']);
 export const DEFAULT_IP = 'default';
 
 export interface DeliverDeps extends SmtpAttemptDeps {
-  readonly messages: Pick<MessageStore, 'forDelivery'>;
+  readonly messages: Pick<MessageStore, 'forDelivery' | 'forDeliveryMany' | 'claimForWave'>;
   readonly journal: Journal;
   readonly dns: DnsResolver;
   /** Pool and IP choice; null when no pool applies (the OS picks the source address). */
@@ -102,12 +102,18 @@ export function createDeliver(deps: DeliverDeps) {
     };
   }
 
-  return async function deliver(asked: DeliverInput): Promise<DeliverResult> {
-    const ctx = Context.current();
-    const message = await deps.messages.forDelivery(asked.messageId);
-    if (!message) throw new Error(`message ${asked.messageId} is not in the database`);
+  /**
+   * One attempt for a message already loaded: `asked.recipients` not yet settled in the
+   * journal are tried. `activity` is the calling activity's context: liveness heartbeats
+   * (regular activities only) and its cancellation.
+   */
+  async function deliverLoaded(
+    message: MessageForDelivery,
+    asked: DeliverInput,
+    activity: { heartbeat(phase: SmtpPhase): void; signal: AbortSignal },
+  ): Promise<DeliverResult> {
     // A retried activity (the node died after the outcome was journalled, before Temporal
-    // heard of it) never sends again what the journal already settled (checklist item 38).
+    // heard of it) never sends again what the journal already settled (docs/reliability.md).
     const done = asked.recipients.filter((r) => SETTLED.has(message.recipientState[r] ?? ''));
     if (done.length === asked.recipients.length) {
       return {
@@ -205,7 +211,7 @@ export function createDeliver(deps: DeliverDeps) {
     const signed = await deps.sign(message.sendingDomain, message.mime);
 
     let lastPhase: SmtpPhase = 'connect';
-    const beat = setInterval(() => ctx.heartbeat(lastPhase), 2000);
+    const beat = setInterval(() => activity.heartbeat(lastPhase), 2000);
     let attempted: AttemptRecord | { throttled: { retryAfterMs: number; reason: string } };
     try {
       attempted = await smtpAttempt(deps, {
@@ -218,9 +224,9 @@ export function createDeliver(deps: DeliverDeps) {
         message: signed,
         heartbeat: (p) => {
           lastPhase = p;
-          ctx.heartbeat(p);
+          activity.heartbeat(p);
         },
-        signal: ctx.cancellationSignal,
+        signal: activity.signal,
         requireTls: message.requireTls,
       });
     } finally {
@@ -253,5 +259,21 @@ export function createDeliver(deps: DeliverDeps) {
       attempted.outcomes,
       provider,
     );
+  }
+
+  return {
+    deliverLoaded,
+    /** The message workflow's delivery activity: loads the message, then one attempt. */
+    async deliver(asked: DeliverInput): Promise<DeliverResult> {
+      const ctx = Context.current();
+      const message = await deps.messages.forDelivery(asked.messageId);
+      if (!message) throw new Error(`message ${asked.messageId} is not in the database`);
+      return deliverLoaded(message, asked, {
+        heartbeat: (phase) => ctx.heartbeat(phase),
+        signal: ctx.cancellationSignal,
+      });
+    },
   };
 }
+
+export type Deliver = ReturnType<typeof createDeliver>;

@@ -1,13 +1,27 @@
+import type { MessageStarter } from '../api/accept.js';
 import { createDeliver, type DeliverDeps } from './deliver.js';
 import { createExpire } from './expire.js';
-import type { MessageActivities } from './types.js';
+import type { MessageActivities, WaveActivities } from './types.js';
+import { createDeliverWave } from './wave.js';
 
-export type ActivityDeps = DeliverDeps;
+export interface ActivityDeps extends DeliverDeps {
+  /** Starts the message workflows of messages a wave hands on. */
+  readonly starter: MessageStarter;
+  /** Messages in waves this node is delivering: +n at a wave's start, -n at its end. */
+  readonly waveLoad: (delta: number) => void;
+}
 
-/** Every activity, bound to its adapters. The worker registers what this returns. */
-export function createActivities(deps: ActivityDeps): MessageActivities {
+/** Every activity, bound to its adapters. The workers register what this returns. */
+export function createActivities(deps: ActivityDeps): MessageActivities & WaveActivities {
+  const deliver = createDeliver(deps);
   return {
-    deliver: createDeliver(deps),
+    deliver: deliver.deliver,
     expire: createExpire(deps),
+    deliverWave: createDeliverWave({
+      messages: deps.messages,
+      deliver: deliver.deliverLoaded,
+      starter: deps.starter,
+      load: deps.waveLoad,
+    }),
   };
 }

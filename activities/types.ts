@@ -1,6 +1,7 @@
 import type { Category } from '../core/bounce/taxonomy.js';
 import type { IpRouteState } from '../core/ip-actor-types.js';
 import type { HoldKey, Pause } from '../core/pauses.js';
+import type { WaveInput, WaveResult } from '../workflows/messages.js';
 
 /**
  * The contract between workflows and activities: plain JSON in and out, ids rather than
@@ -57,6 +58,11 @@ export interface ExpireInput {
 export interface MessageActivities {
   deliver(input: DeliverInput): Promise<DeliverResult>;
   expire(input: ExpireInput): Promise<void>;
+}
+
+/** The wave's local activity: claims, delivers and settles or hands on every message. */
+export interface WaveActivities {
+  deliverWave(input: WaveInput): Promise<WaveResult>;
 }
 
 /** Activities of the IP and control workflows: publishing what routing reads. */

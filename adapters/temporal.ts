@@ -3,11 +3,15 @@ import type { SearchAttributeType } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { MessageStarter, PendingStart } from '../api/accept.js';
+import type { WaveStarter } from '../api/wave-former.js';
 import {
   ALL_SEARCH_ATTRIBUTES,
+  MESSAGE_IDS,
   MESSAGE_TYPE,
   SENDING_DOMAIN,
+  SENDING_DOMAINS,
   TENANT,
+  TENANTS,
 } from '../workflows/search-attributes.js';
 
 export const MESSAGE_TASK_QUEUE = 'posthorn-messages';
@@ -86,6 +90,34 @@ export function temporalMessageStarter(client: Client): MessageStarter {
         if (err instanceof WorkflowExecutionAlreadyStartedError) return;
         throw err;
       }
+    },
+  };
+}
+
+/**
+ * Starts delivery waves, eagerly: the first workflow task comes back to this process's
+ * worker with the start's answer, so the wave's local activity runs here, on the node
+ * that owns the connections to use.
+ */
+export function temporalWaveStarter(client: Client): WaveStarter {
+  return {
+    async start(input, messages) {
+      const distinct = (f: (p: PendingStart) => string) => [...new Set(messages.map(f))];
+      await client.workflow.start('waveWorkflow', {
+        taskQueue: MESSAGE_TASK_QUEUE,
+        workflowId: input.waveId,
+        args: [input],
+        typedSearchAttributes: [
+          { key: MESSAGE_IDS, value: [...input.messageIds] },
+          { key: TENANTS, value: distinct((p) => p.attributes.tenant) },
+          { key: SENDING_DOMAINS, value: distinct((p) => p.attributes.sendingDomain) },
+        ],
+        requestEagerStart: true,
+        // A node that dies mid-wave: its wave's task times out after this and runs again on
+        // the next worker to poll (which skips what the journal settled). A longer wave
+        // keeps its task alive with the SDK's heartbeats.
+        workflowTaskTimeout: '20s',
+      });
     },
   };
 }

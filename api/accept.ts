@@ -28,8 +28,10 @@ export interface AcceptDeps {
   readonly tenants: Pick<TenantStore, 'domainByName'>;
   readonly messages: Pick<MessageStore, 'insert'>;
   readonly suppressions: Pick<SuppressionStore, 'suppressedAmong'>;
-  /** Starts committed messages' workflows; failures are left to the start sweeper. */
-  readonly startMessages: (pending: readonly PendingStart[]) => Promise<number>;
+  /** Hands committed messages to Temporal (the wave former); returns at once. */
+  readonly dispatch: (pending: readonly PendingStart[]) => void;
+  /** This node's id, stored with each message for the start sweeper. */
+  readonly node: string;
   readonly compose: (draft: EmailDraft, messageIdHeader: string, date: Date) => Promise<Buffer>;
   readonly retry: RetrySchedule;
   readonly egressTaskQueue: string;
@@ -59,9 +61,10 @@ function uniqueRecipients(draft: EmailDraft): Mailbox[] {
  * Accepts validated emails, all or none: the From domain must be the key's tenant's and
  * verified; the MIME is built once; messages, recipients and first events of the whole
  * request are stored in one transaction. Once that commits the request is answered 2xx
- * whatever happens next: workflows are started after the commit, and a start that fails
- * (Temporal unreachable, the node killed) is retried by the start sweeper, so a 2xx means
- * "will be delivered" and an error means "nothing was accepted" (docs in README, Accepting).
+ * whatever happens next: the messages are handed to the wave former after the commit, and
+ * a start that fails (Temporal unreachable, the node killed) is retried by the start
+ * sweeper, so a 2xx means "will be delivered" and an error means "nothing was accepted"
+ * (docs/reliability.md).
  */
 export function createAccept(deps: AcceptDeps) {
   /** The From domain, if the key may send as it; an ApiError otherwise. No side effects. */
@@ -130,6 +133,7 @@ export function createAccept(deps: AcceptDeps) {
         state: isSuppressed(r) ? 'suppressed' : 'queued',
       })),
       scheduledAtMs: draft.delayMs > 0 ? acceptedAt + draft.delayMs : null,
+      acceptedNode: deps.node,
     };
     const start: PendingStart = {
       input: {
@@ -162,7 +166,7 @@ export function createAccept(deps: AcceptDeps) {
       );
       const prepared = await Promise.all(items.map((c) => prepare(principal, c, suppressed)));
       await deps.messages.insert(prepared);
-      await deps.startMessages(prepared.map((p) => p.start).filter((s) => s.input.recipients.length > 0));
+      deps.dispatch(prepared.map((p) => p.start).filter((s) => s.input.recipients.length > 0));
       return prepared.map((p) => p.message.id);
     },
   };

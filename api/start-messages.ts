@@ -2,13 +2,15 @@ import type { Logger } from 'pino';
 import type { MessageStore, UnstartedMessage } from '../adapters/postgres/messages.js';
 import type { RetrySchedule } from '../core/retry-schedule.js';
 import type { MessageStarter, PendingStart } from './accept.js';
+import type { WaveFormer } from './wave-former.js';
 
 /** Workflow starts in flight at once for one request or sweep (each is one gRPC call). */
 const START_CONCURRENCY = 16;
 
 /**
- * Starts committed messages' workflows and records which started. A start that fails is
- * logged and left: the message stays `workflow_started = false` for the start sweeper.
+ * Starts committed messages' own message workflows (scheduled sends, or every message with
+ * waves of one) and records which started. A start that fails is logged and left: the
+ * message stays `workflow_started = false` for the start sweeper.
  */
 export function createStartMessages(deps: {
   starter: MessageStarter;
@@ -63,38 +65,43 @@ export function pendingStartOf(
 
 export interface StartSweeperOptions {
   readonly messages: Pick<MessageStore, 'unstarted'>;
-  readonly startMessages: (pending: readonly PendingStart[]) => Promise<number>;
+  readonly former: Pick<WaveFormer, 'add' | 'idle'>;
+  readonly node: string;
   readonly retry: RetrySchedule;
   readonly egressTaskQueue: string;
   readonly now: () => number;
   readonly log: Logger;
   /** Between sweeps, ms. */
   readonly intervalMs: number;
-  /** A message younger than this is still its accepting request's to start, s. */
-  readonly graceSec: number;
+  /** A message of this node younger than this is still its accepting request's, s. */
+  readonly ownGraceSec: number;
+  /** Another node's message this old was left by a node that has not come back, s. */
+  readonly anyGraceSec: number;
 }
 
-/** Messages started per sweep; a backlog drains over consecutive sweeps. */
+/** Messages handed over per sweep; a backlog drains over consecutive sweeps. */
 const SWEEP_LIMIT = 500;
 
 /**
- * The backstop of accept's promise: every committed message gets its workflow, even when
- * the start after the commit failed or the node died between commit and start. Runs on
- * every node; two nodes sweeping the same message start one workflow (same id).
+ * The backstop of accept's promise: every committed message gets its first workflow, even
+ * when the start after the commit failed or the node died between commit and start. Runs
+ * on every node. This node's messages are swept only while its wave former is idle (else
+ * they are still in it); another node's, after a longer grace. A message swept twice is
+ * still delivered once: waves claim their messages, message workflows are unique by id.
  */
 export function startSweeper(o: StartSweeperOptions): { close(): Promise<void> } {
   let running: Promise<void> | null = null;
   const sweep = async () => {
-    for (;;) {
-      const found = await o.messages.unstarted(o.graceSec, SWEEP_LIMIT);
-      if (found.length === 0) return;
-      o.log.info({ event: 'message.start_sweep', count: found.length }, 'starting committed messages');
-      const started = await o.startMessages(
-        found.map((m) => pendingStartOf(m, o.retry, o.egressTaskQueue, o.now())),
-      );
-      // Go on at once only through a backlog that Temporal is taking.
-      if (found.length < SWEEP_LIMIT || started < found.length) return;
-    }
+    const found = await o.messages.unstarted(
+      o.node,
+      o.former.idle(),
+      o.ownGraceSec,
+      o.anyGraceSec,
+      SWEEP_LIMIT,
+    );
+    if (found.length === 0) return;
+    o.log.info({ event: 'message.start_sweep', count: found.length }, 'handing over committed messages');
+    o.former.add(found.map((m) => pendingStartOf(m, o.retry, o.egressTaskQueue, o.now())));
   };
   const timer = setInterval(() => {
     running ??= sweep()

@@ -28,12 +28,14 @@ import {
   installTemporalRuntime,
   MESSAGE_TASK_QUEUE,
   temporalMessageStarter,
+  temporalWaveStarter,
 } from '../adapters/temporal.js';
 import { createAccept } from '../api/accept.js';
 import { createTenantRateLimit } from '../api/rate-limit.js';
 import { buildApi } from '../api/server.js';
 import { createStartMessages, startSweeper } from '../api/start-messages.js';
 import type { EmailDraft } from '../api/validate.js';
+import { createWaveFormer } from '../api/wave-former.js';
 import type { Config } from '../config/schema.js';
 import { parseReport } from '../core/bounce/report/index.js';
 import { limitsFromConfig, readyQueueSite } from '../core/egress-limits.js';
@@ -56,6 +58,12 @@ export interface Running {
 const START_SWEEP_INTERVAL_MS = 2_000;
 /** The accepting request's own start normally lands well within this, s. */
 const START_SWEEP_GRACE_S = 5;
+/** A message of another node this old was left by a node that is gone (or cut off), s. */
+const START_SWEEP_OTHER_NODE_GRACE_S = 120;
+/** Wave starts in flight at once: while they are, the next wave gathers messages. */
+const WAVE_STARTS_IN_FLIGHT = 2;
+/** Messages in waves this node delivers at once; more wait in the former as ids. */
+const WAVE_MAX_DELIVERING = 2_000;
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -146,6 +154,7 @@ export async function serve(
         ca: target.tls === 'verify' ? trusted : undefined,
       }),
   });
+  const starter = temporalMessageStarter(client);
   const activities = createActivities({
     messages,
     journal,
@@ -167,18 +176,31 @@ export async function serve(
       verpAddress(messageId, recipientIndex, `${config.returnPathSubdomain}.${sendingDomain}`, verp.mac),
     random: () => randomInt(0, 2 ** 32) / 2 ** 32,
     now: Date.now,
+    starter,
+    waveLoad: (delta) => former.load(delta),
   });
 
-  const startMessages = createStartMessages({ starter: temporalMessageStarter(client), messages, log });
+  const former = createWaveFormer({
+    maxWave: config.waveMax,
+    windowMs: config.waveWindow,
+    maxInFlight: WAVE_STARTS_IN_FLIGHT,
+    maxDelivering: WAVE_MAX_DELIVERING,
+    waves: temporalWaveStarter(client),
+    startMessages: createStartMessages({ starter, messages, log }),
+    markStarted: (ids) => messages.markStarted(ids),
+    log,
+  });
   const sweeper = startSweeper({
     messages,
-    startMessages,
+    former,
+    node: config.nodeId,
     retry: retryScheduleOf(config),
     egressTaskQueue: egressTaskQueue(config.nodeId),
     now: Date.now,
     log,
     intervalMs: START_SWEEP_INTERVAL_MS,
-    graceSec: START_SWEEP_GRACE_S,
+    ownGraceSec: START_SWEEP_GRACE_S,
+    anyGraceSec: START_SWEEP_OTHER_NODE_GRACE_S,
   });
 
   const common = { connection, namespace: config.temporalNamespace };
@@ -186,7 +208,13 @@ export async function serve(
     ...common,
     taskQueue: MESSAGE_TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATH,
-    activities: { expire: activities.expire, ...routing.activities },
+    activities: { expire: activities.expire, deliverWave: activities.deliverWave, ...routing.activities },
+    // A wave holds its workflow task slot while its local activity delivers, so slots bound
+    // the waves in progress. With the SDK's 40 slots most eager starts were refused (the
+    // task then goes through matching); 200 took them all (DESIGN.md §3, cost per message).
+    maxConcurrentWorkflowTaskExecutions: 200,
+    maxConcurrentLocalActivityExecutions: 200,
+    maxCachedWorkflows: 1_000,
   });
   const egressWorker = await Worker.create({
     ...common,
@@ -219,7 +247,8 @@ export async function serve(
       tenants,
       messages,
       suppressions,
-      startMessages,
+      dispatch: (pending) => former.add(pending),
+      node: config.nodeId,
       compose: composeDraft,
       retry: retryScheduleOf(config),
       egressTaskQueue: egressTaskQueue(config.nodeId),
@@ -269,6 +298,7 @@ export async function serve(
         await api.close();
         await inbound?.close();
         await sweeper.close();
+        await former.close();
         for (const w of [messageWorker, egressWorker]) if (w.getState() === 'RUNNING') w.shutdown();
         await done.catch(() => {});
         await routing.close();

@@ -31,6 +31,8 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_WARMUP_DAY: { key: 'warmupDay' },
   POSTHORN_REPUTATION_SCALE: { key: 'reputationScale' },
   POSTHORN_FEEDBACK_WINDOW: { key: 'feedbackWindow' },
+  POSTHORN_WAVE_MAX: { key: 'waveMax' },
+  POSTHORN_WAVE_WINDOW: { key: 'waveWindow' },
   POSTHORN_API_RATE: { key: 'apiRate' },
   POSTHORN_ALLOW_LOOPBACK_MX: { key: 'allowLoopbackMx' },
   POSTHORN_EGRESS_LIMITS: { key: 'egressLimits', json: true },

@@ -68,6 +68,13 @@ export const configSchema = z.object({
   warmupDay: duration.prefault('1d'),
   /** Multiplies reputation effect durations (tests only: 0.001 turns 2 h into 7.2 s). */
   reputationScale: z.coerce.number().positive().max(1).default(1),
+  /**
+   * Most messages one delivery wave carries (DESIGN.md §1); 1 gives every message its own
+   * message workflow from the start, as operators who prefer that over throughput may.
+   */
+  waveMax: z.coerce.number().int().min(1).max(500).default(100),
+  /** While a wave start is in flight, a partial wave leaves after this long. */
+  waveWindow: duration.prefault('5ms'),
   /** How often the node sends each IP workflow its outcome summary. */
   feedbackWindow: duration.prefault('5s'),
   /** Bearer token for the operator routes (/admin/…); without it they are off. */

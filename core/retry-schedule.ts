@@ -58,3 +58,19 @@ export function nextRetry(
   }
   return { kind: 'retry', delayMs };
 }
+
+/**
+ * The decision after an attempt that left recipients deferred: the longest wait any of
+ * them was asked for, and the greylisting delay only when every one was greylisted.
+ */
+export function afterDeferral(
+  schedule: RetrySchedule,
+  attempt: number,
+  ageMs: number,
+  deferred: readonly { readonly retryHintMs: number | null; readonly category: string | null }[],
+): RetryDecision {
+  const hints = deferred.map((r) => r.retryHintMs).filter((h): h is number => h !== null);
+  const hint = hints.length > 0 ? Math.max(...hints) : undefined;
+  const greylisted = deferred.every((r) => r.category === 'greylisted');
+  return nextRetry(schedule, attempt, ageMs, hint, greylisted);
+}

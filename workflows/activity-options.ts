@@ -1,5 +1,5 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { ControlActivities, MessageActivities } from '../activities/types.js';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { ControlActivities, MessageActivities, WaveActivities } from '../activities/types.js';
 
 /**
  * The only proxyActivities calls. Activity exceptions mean infrastructure trouble (the
@@ -27,5 +27,17 @@ export const bookkeeping = proxyActivities<Pick<MessageActivities, 'expire'>>({
 
 export const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '1m',
+  retry: INFRA_RETRY,
+});
+
+/**
+ * The wave's delivery runs as a local activity in the worker that took the wave's first
+ * workflow task (eager start: the accepting node), so a wave costs no activity task
+ * round trips through the server: start, one workflow task, completion. A long wave
+ * (slow MXs) keeps its workflow task alive with heartbeats the SDK sends by itself.
+ */
+export const waveActivities = proxyLocalActivities<WaveActivities>({
+  // Every message's SMTP transaction within its own timeouts, plus promotion starts.
+  startToCloseTimeout: '30m',
   retry: INFRA_RETRY,
 });

@@ -2,3 +2,4 @@
 export { controlWorkflow } from './control.js';
 export { ipWorkflow } from './ip.js';
 export { messageWorkflow } from './message.js';
+export { waveWorkflow } from './wave.js';

@@ -1,7 +1,7 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { condition, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DeliverResult } from '../activities/types.js';
-import { nextRetry } from '../core/retry-schedule.js';
+import { afterDeferral } from '../core/retry-schedule.js';
 import { bookkeeping, deliveryActivities } from './activity-options.js';
 import {
   egressTaskQueue,
@@ -56,10 +56,11 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
 
   async function deliverGroup(domain: string, recipients: string[]): Promise<void> {
     let pending = recipients;
-    let ip: string | null = null;
+    // A message coming from a delivery wave goes on from the wave's attempt and IP.
+    let ip: string | null = input.resume?.[domain]?.ip ?? null;
     // Deliveries run on the node that owns the source IP; the accepting node first.
     let queue = input.egressTaskQueue;
-    let attempts = 0;
+    let attempts = input.resume?.[domain]?.attempts ?? 0;
     for (;;) {
       const attempt = attempts + 1;
       const result: DeliverResult = await deliveryActivities(queue).deliver({
@@ -102,15 +103,11 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
       const deferred = result.recipients.filter((r) => r.verdict === 'deferred');
       if (deferred.length === 0) return;
       pending = deferred.map((r) => r.address);
-      const hints = deferred.map((r) => r.retryHintMs).filter((h): h is number => h !== null);
-      const hint = hints.length > 0 ? Math.max(...hints) : undefined;
-      const greylisted = deferred.every((r) => r.category === 'greylisted');
-      const decision = nextRetry(
+      const decision = afterDeferral(
         input.retry,
         attempt,
         result.finishedAtMs - input.acceptedAtMs,
-        hint,
-        greylisted,
+        deferred,
       );
       switch (decision.kind) {
         case 'retry':

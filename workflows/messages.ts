@@ -16,6 +16,33 @@ export interface MessageWorkflowInput {
   readonly retry: RetrySchedule;
   /** Task queue of the node that owns the sending IPs (its egress dispatcher). */
   readonly egressTaskQueue: string;
+  /**
+   * Set when the message's first attempt was made in a delivery wave: per recipient domain,
+   * the attempts made so far and the source IP used (kept for greylisting). The workflow
+   * is then started with a start delay for the first retry.
+   */
+  readonly resume?: Readonly<Record<string, { readonly attempts: number; readonly ip: string | null }>>;
+}
+
+/**
+ * Input of a delivery wave (workflow id = waveId): the first attempt of messages committed
+ * while the previous wave was starting (DESIGN.md §1). Messages it does not settle go on in
+ * their own message workflow, started by the wave with the same `retry` and queue.
+ */
+export interface WaveInput {
+  readonly waveId: string;
+  readonly messageIds: readonly string[];
+  readonly retry: RetrySchedule;
+  readonly egressTaskQueue: string;
+}
+
+/** What a wave did, for the Web UI: how many it settled, which went on in their own workflow. */
+export interface WaveResult {
+  readonly settled: number;
+  /** Deferred, held, throttled or routed to another node: each now has a message workflow. */
+  readonly continued: readonly string[];
+  /** Claimed by another wave (a sweeper's repeat): that wave delivers them. */
+  readonly skipped: readonly string[];
 }
 
 export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'failed';

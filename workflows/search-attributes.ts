@@ -13,4 +13,25 @@ export const SENDING_IP = defineSearchAttributeKey('PosthornSendingIp', SearchAt
 /** Mailbox provider of a message's recipient domain (provider detection). */
 export const PROVIDER = defineSearchAttributeKey('PosthornProvider', SearchAttributeType.KEYWORD);
 
-export const ALL_SEARCH_ATTRIBUTES = [TENANT, SENDING_DOMAIN, MESSAGE_TYPE, SENDING_IP, PROVIDER] as const;
+/**
+ * Set on delivery waves (one workflow carrying the first attempt of many messages): the
+ * ids of its messages, and their tenants and sending domains, so that the Web UI finds a
+ * message's wave with `PosthornMessageIds = "<id>"`.
+ */
+export const MESSAGE_IDS = defineSearchAttributeKey('PosthornMessageIds', SearchAttributeType.KEYWORD_LIST);
+export const TENANTS = defineSearchAttributeKey('PosthornTenants', SearchAttributeType.KEYWORD_LIST);
+export const SENDING_DOMAINS = defineSearchAttributeKey(
+  'PosthornSendingDomains',
+  SearchAttributeType.KEYWORD_LIST,
+);
+
+export const ALL_SEARCH_ATTRIBUTES = [
+  TENANT,
+  SENDING_DOMAIN,
+  MESSAGE_TYPE,
+  SENDING_IP,
+  PROVIDER,
+  MESSAGE_IDS,
+  TENANTS,
+  SENDING_DOMAINS,
+] as const;

@@ -21,6 +21,8 @@ export interface NewMessage {
   readonly recipients: readonly { address: string; domain: string; state: 'queued' | 'suppressed' }[];
   /** scheduled_at, ms since the epoch; null: send now. */
   readonly scheduledAtMs: number | null;
+  /** The node that accepted it (its start sweeper hands it over first). */
+  readonly acceptedNode: string;
 }
 
 /** A committed message whose workflow has not been confirmed started (see unstarted()). */
@@ -68,6 +70,8 @@ export interface MessageForDelivery {
   recipientIndex: Record<string, number>;
   /** Envelope recipient → its state in the journal (queued, deferred, delivered, bounced …). */
   recipientState: Record<string, string>;
+  /** When it was accepted (created_at), ms since the epoch. */
+  acceptedAtMs: number;
 }
 
 const EMAIL_COLUMNS = `m.id, m.seq, m.from_header AS "from", m.to_addrs AS "to", m.cc_addrs AS cc, m.bcc_addrs AS bcc,
@@ -79,6 +83,22 @@ const EMAIL_COLUMNS = `m.id, m.seq, m.from_header AS "from", m.to_addrs AS "to",
 const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
 
 export function messageStore(db: Db) {
+  /** Messages as the delivery activities read them, one round trip for all. */
+  async function forDeliveryMany(ids: readonly string[]): Promise<MessageForDelivery[]> {
+    if (ids.length === 0) return [];
+    const r = await db.query<MessageForDelivery>(
+      `SELECT m.id, m.tenant_id AS "tenantId", t.name AS "tenantName", t.require_tls AS "requireTls",
+              d.name AS "sendingDomain", m.message_type AS "messageType", m.mime,
+              (extract(epoch FROM m.created_at) * 1000)::float8 AS "acceptedAtMs",
+              (SELECT jsonb_object_agg(r.address, r.idx) FROM recipients r WHERE r.message_id = m.id) AS "recipientIndex",
+              (SELECT jsonb_object_agg(r.address, r.state) FROM recipients r WHERE r.message_id = m.id) AS "recipientState"
+       FROM messages m JOIN domains d ON d.id = m.domain_id JOIN tenants t ON t.id = m.tenant_id
+       WHERE m.id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return r.rows;
+  }
+
   return {
     /**
      * Stores messages, their recipients and their first events in one transaction: all of
@@ -91,12 +111,12 @@ export function messageStore(db: Db) {
       await db.transaction(async (tx) => {
         await tx.query(
           `INSERT INTO messages (id, tenant_id, domain_id, message_type, from_header, subject, to_addrs, cc_addrs,
-             bcc_addrs, reply_to, html, text_body, tags, message_id_hdr, mime, scheduled_at, workflow_started)
-           SELECT id, t, d, mt, f, s, ta::jsonb, c::jsonb, b::jsonb, r::jsonb, h, tb, tg::jsonb, mid, mime, sa, ws
+             bcc_addrs, reply_to, html, text_body, tags, message_id_hdr, mime, scheduled_at, workflow_started, accepted_node)
+           SELECT id, t, d, mt, f, s, ta::jsonb, c::jsonb, b::jsonb, r::jsonb, h, tb, tg::jsonb, mid, mime, sa, ws, an
            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                        $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[],
-                       $16::timestamptz[], $17::boolean[])
-             WITH ORDINALITY AS u(id, t, d, mt, f, s, ta, c, b, r, h, tb, tg, mid, mime, sa, ws, n)
+                       $16::timestamptz[], $17::boolean[], $18::text[])
+             WITH ORDINALITY AS u(id, t, d, mt, f, s, ta, c, b, r, h, tb, tg, mid, mime, sa, ws, an, n)
            ORDER BY n`,
           [
             ms.map((m) => m.id),
@@ -117,6 +137,7 @@ export function messageStore(db: Db) {
             ms.map((m) => (m.scheduledAtMs === null ? null : new Date(m.scheduledAtMs))),
             // Nothing to start when every recipient is suppressed.
             ms.map((m) => m.recipients.every((r) => r.state === 'suppressed')),
+            ms.map((m) => m.acceptedNode),
           ],
         );
         await tx.query(
@@ -154,10 +175,18 @@ export function messageStore(db: Db) {
     },
 
     /**
-     * Committed messages whose workflow start was never confirmed and that were committed
-     * at least `graceSec` ago (the accepting request is done with them by then), oldest first.
+     * Committed messages whose first workflow was never confirmed started, oldest first:
+     * with `own`, those accepted by `node` once `ownGraceSec` has passed (the accepting
+     * request is done with them by then); other nodes' after `anyGraceSec` (their node
+     * died and has not come back, or cannot reach Temporal).
      */
-    async unstarted(graceSec: number, limit: number): Promise<UnstartedMessage[]> {
+    async unstarted(
+      node: string,
+      own: boolean,
+      ownGraceSec: number,
+      anyGraceSec: number,
+      limit: number,
+    ): Promise<UnstartedMessage[]> {
       const r = await db.query<UnstartedMessage>(
         `SELECT m.id, t.name AS "tenantName", d.name AS "sendingDomain", m.message_type AS "messageType",
                 (extract(epoch FROM m.created_at) * 1000)::float8 AS "createdAtMs",
@@ -165,9 +194,11 @@ export function messageStore(db: Db) {
                 ARRAY(SELECT r.address FROM recipients r WHERE r.message_id = m.id AND r.state <> 'suppressed'
                       ORDER BY r.idx) AS recipients
          FROM messages m JOIN domains d ON d.id = m.domain_id JOIN tenants t ON t.id = m.tenant_id
-         WHERE NOT m.workflow_started AND m.created_at < now() - make_interval(secs => $1)
-         ORDER BY m.created_at LIMIT $2`,
-        [graceSec, limit],
+         WHERE NOT m.workflow_started
+           AND (($2 AND m.accepted_node = $1 AND m.created_at < now() - make_interval(secs => $3))
+                OR (m.accepted_node IS DISTINCT FROM $1 AND m.created_at < now() - make_interval(secs => $4)))
+         ORDER BY m.created_at LIMIT $5`,
+        [node, own, ownGraceSec, anyGraceSec, limit],
       );
       return r.rows;
     },
@@ -233,16 +264,23 @@ export function messageStore(db: Db) {
     },
 
     async forDelivery(id: string): Promise<MessageForDelivery | null> {
-      const r = await db.query<MessageForDelivery>(
-        `SELECT m.id, m.tenant_id AS "tenantId", t.name AS "tenantName", t.require_tls AS "requireTls",
-                d.name AS "sendingDomain",
-                m.message_type AS "messageType", m.mime,
-                (SELECT jsonb_object_agg(r.address, r.idx) FROM recipients r WHERE r.message_id = m.id) AS "recipientIndex",
-                (SELECT jsonb_object_agg(r.address, r.state) FROM recipients r WHERE r.message_id = m.id) AS "recipientState"
-         FROM messages m JOIN domains d ON d.id = m.domain_id JOIN tenants t ON t.id = m.tenant_id WHERE m.id = $1`,
-        [id],
+      return (await forDeliveryMany([id]))[0] ?? null;
+    },
+
+    forDeliveryMany,
+
+    /**
+     * Claims messages for one delivery wave before any SMTP transaction: returns the ids this
+     * wave may deliver, those unclaimed or already its own (a wave run again after a crash).
+     * A message claimed by another wave is that wave's, so no two waves send it.
+     */
+    async claimForWave(waveId: string, ids: readonly string[]): Promise<string[]> {
+      const r = await db.query<{ id: string }>(
+        `UPDATE messages SET wave_id = $1
+         WHERE id = ANY($2::uuid[]) AND (wave_id IS NULL OR wave_id = $1) RETURNING id`,
+        [waveId, ids],
       );
-      return r.rows[0] ?? null;
+      return r.rows.map((row) => row.id);
     },
   };
 }

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { WaveInput } from '../workflows/messages.js';
+import type { PendingStart } from './accept.js';
+
+/** Starts one delivery wave workflow (workflow id = input.waveId). */
+export interface WaveStarter {
+  start(input: WaveInput, messages: readonly PendingStart[]): Promise<void>;
+}
+
+export interface WaveFormerOptions {
+  /** Most messages in one wave; 1 gives every message its own workflow from the start. */
+  readonly maxWave: number;
+  /** While a start is in flight, a partial wave leaves after this long, ms. */
+  readonly windowMs: number;
+  /** Wave starts in flight at once. */
+  readonly maxInFlight: number;
+  /** Messages this node delivers in waves at once; past it, messages wait here (ids only). */
+  readonly maxDelivering: number;
+  readonly waves: WaveStarter;
+  /** Starts message workflows (scheduled sends, or maxWave 1); returns how many started. */
+  readonly startMessages: (pending: readonly PendingStart[]) => Promise<number>;
+  readonly markStarted: (ids: readonly string[]) => Promise<void>;
+  readonly log: Logger;
+}
+
+export interface WaveFormerStats {
+  readonly queued: number;
+  readonly delivering: number;
+  readonly startsInFlight: number;
+  /** Waves started so far by size: size → count. */
+  readonly sizes: Readonly<Record<number, number>>;
+}
+
+/**
+ * Forms delivery waves from committed messages, like a group commit: when no wave start is
+ * in flight a message leaves at once as a wave of one (latency first); while starts are in
+ * flight, messages gather and leave together, up to `maxWave`, after `windowMs`, or when a
+ * start returns. Starts are paced to what the node is delivering (`maxDelivering`), so a
+ * burst waits here as ids, not as workflows in Temporal's cache. A wave whose start fails
+ * is left to the start sweeper (its messages stay workflow_started = false).
+ */
+export function createWaveFormer(o: WaveFormerOptions) {
+  const queue: PendingStart[] = [];
+  const sizes: Record<number, number> = {};
+  let inFlight = 0;
+  let inFlightMessages = 0;
+  let delivering = 0;
+  let windowTimer: NodeJS.Timeout | null = null;
+  let windowElapsed = false;
+  const starts = new Set<Promise<void>>();
+
+  function track(p: Promise<void>): void {
+    starts.add(p);
+    void p.finally(() => starts.delete(p));
+  }
+
+  function launch(wave: PendingStart[]): void {
+    inFlight++;
+    inFlightMessages += wave.length;
+    sizes[wave.length] = (sizes[wave.length] ?? 0) + 1;
+    const ids = wave.map((p) => p.input.messageId);
+    const input: WaveInput = {
+      waveId: `wave-${randomUUID()}`,
+      messageIds: ids,
+      retry: wave[0]!.input.retry,
+      egressTaskQueue: wave[0]!.input.egressTaskQueue,
+    };
+    track(
+      o.waves
+        .start(input, wave)
+        .then(
+          () => o.markStarted(ids),
+          (err) =>
+            o.log.warn(
+              { err, event: 'wave.start_failed', count: ids.length },
+              'wave start failed; the start sweeper will retry',
+            ),
+        )
+        .catch((err) =>
+          o.log.warn({ err, event: 'wave.mark_started_failed' }, 'could not record a wave start'),
+        )
+        .finally(() => {
+          inFlight--;
+          inFlightMessages -= wave.length;
+          pump();
+        }),
+    );
+  }
+
+  function pump(): void {
+    while (queue.length > 0 && inFlight < o.maxInFlight && delivering + inFlightMessages < o.maxDelivering) {
+      if (inFlight > 0 && queue.length < o.maxWave && !windowElapsed) {
+        windowTimer ??= setTimeout(() => {
+          windowTimer = null;
+          windowElapsed = true;
+          pump();
+        }, o.windowMs);
+        return;
+      }
+      windowElapsed = false;
+      launch(queue.splice(0, Math.min(o.maxWave, o.maxDelivering - delivering - inFlightMessages)));
+    }
+  }
+
+  return {
+    /** Hands committed messages to Temporal; returns at once. */
+    add(pending: readonly PendingStart[]): void {
+      // A scheduled send waits in its own workflow (Temporal's start delay) until its time.
+      const direct = pending.filter((p) => o.maxWave === 1 || p.delayMs > 0);
+      if (direct.length > 0) track(o.startMessages(direct).then(() => undefined));
+      for (const p of pending) if (!(o.maxWave === 1 || p.delayMs > 0)) queue.push(p);
+      pump();
+    },
+    /** The node's wave deliveries report their size here (+n at start, -n at the end). */
+    load(delta: number): void {
+      delivering += delta;
+      if (delta < 0) pump();
+    },
+    /** Nothing queued and no start in flight: every message handed over has been started or failed. */
+    idle(): boolean {
+      return queue.length === 0 && inFlight === 0;
+    },
+    stats(): WaveFormerStats {
+      return { queued: queue.length, delivering, startsInFlight: inFlight, sizes: { ...sizes } };
+    },
+    /** Waits for starts in flight; what is still queued is left to the sweeper of the next start. */
+    async close(): Promise<void> {
+      if (windowTimer) clearTimeout(windowTimer);
+      queue.length = 0;
+      await Promise.all([...starts]);
+    },
+  };
+}
+
+export type WaveFormer = ReturnType<typeof createWaveFormer>;
