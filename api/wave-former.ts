@@ -24,6 +24,15 @@ export interface WaveFormerOptions {
   readonly log: Logger;
 }
 
+/** gRPC INVALID_ARGUMENT (3) or FAILED_PRECONDITION (9): asking again gets the same answer. */
+function refusedForGood(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 3; depth++) {
+    if (e.code === 3 || e.code === 9) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 export interface WaveFormerStats {
   readonly queued: number;
   readonly delivering: number;
@@ -71,11 +80,22 @@ export function createWaveFormer(o: WaveFormerOptions) {
         .start(input, wave)
         .then(
           () => o.markStarted(ids),
-          (err) =>
-            o.log.warn(
-              { err, event: 'wave.start_failed', count: ids.length },
-              'wave start failed; the start sweeper will retry',
-            ),
+          async (err) => {
+            if (!refusedForGood(err)) {
+              o.log.warn(
+                { err, event: 'wave.start_failed', count: ids.length },
+                'wave start failed; the start sweeper will retry',
+              );
+              return;
+            }
+            // The server will never take this wave (a limit it enforces): each message gets
+            // its own workflow instead, so nothing is retried for ever.
+            o.log.error(
+              { err, event: 'wave.start_refused', count: ids.length },
+              'wave refused; starting message workflows',
+            );
+            await o.startMessages(wave);
+          },
         )
         .catch((err) =>
           o.log.warn({ err, event: 'wave.mark_started_failed' }, 'could not record a wave start'),

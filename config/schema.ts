@@ -70,9 +70,12 @@ export const configSchema = z.object({
   reputationScale: z.coerce.number().positive().max(1).default(1),
   /**
    * Most messages one delivery wave carries (DESIGN.md §1); 1 gives every message its own
-   * message workflow from the start, as operators who prefer that over throughput may.
+   * message workflow from the start, as operators who prefer that over throughput may. At
+   * most 50: a wave lists its message ids in one search attribute, and Temporal's default
+   * limit on one search attribute value (limit.searchAttributeValueSize) is 2 KB, which
+   * holds 52 UUIDs as a JSON list.
    */
-  waveMax: z.coerce.number().int().min(1).max(500).default(100),
+  waveMax: z.coerce.number().int().min(1).max(50).default(50),
   /** While a wave start is in flight, a partial wave leaves after this long. */
   waveWindow: duration.prefault('5ms'),
   /** How often the node sends each IP workflow its outcome summary. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import pg from 'pg';
 import { Resend } from 'resend';
 import { type DevStack, startDevStack } from '../support/dev-stack.js';
 import { mxZone } from '../support/dns-server.js';
@@ -115,7 +116,20 @@ test('npm start: 32 concurrent clients, single sends and batches, no 5xx, every 
     'every accepted message to arrive',
     async () => ([...accepted.keys()].every((a) => received(a) >= 1) ? true : undefined),
     240_000,
-  );
+  ).catch(async (err) => {
+    const missing = [...accepted].filter(([a]) => received(a) === 0).map(([, v]) => v.id);
+    const db = new pg.Client({ connectionString: stack.databaseUrl });
+    await db.connect();
+    const rows = await db.query(
+      `SELECT m.id, m.workflow_started, m.wave_id, array_agg(r.state) AS states
+       FROM messages m JOIN recipients r ON r.message_id = m.id WHERE m.id = ANY($1::uuid[]) GROUP BY m.id`,
+      [missing],
+    );
+    await db.end();
+    throw new Error(
+      `${(err as Error).message}: ${missing.length} missing, e.g. ${JSON.stringify(rows.rows.slice(0, 5))}\nnode log:\n${stack.node.logs().slice(-5000)}`,
+    );
+  });
   const wrongCounts = [...accepted.keys()].filter((a) => received(a) !== 1);
   assert.deepEqual(wrongCounts, [], 'each accepted message arrived exactly once');
   assert.deepEqual(

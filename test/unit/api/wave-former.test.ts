@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import pino from 'pino';
+import type { PendingStart } from '../../../api/accept.js';
+import { createWaveFormer, type WaveFormerOptions } from '../../../api/wave-former.js';
+import { DEFAULT_RETRY_SCHEDULE } from '../../../core/retry-schedule.js';
+import type { WaveInput } from '../../../workflows/messages.js';
+
+const pending = (id: string, delayMs = 0): PendingStart => ({
+  input: {
+    messageId: id,
+    recipients: [`${id}@x.test`],
+    acceptedAtMs: 0,
+    retry: DEFAULT_RETRY_SCHEDULE,
+    egressTaskQueue: 'q',
+  },
+  attributes: { tenant: 't', sendingDomain: 'd.test', messageType: 'transactional' },
+  delayMs,
+});
+
+/** A former whose wave starts wait until the test releases them. */
+function harness(overrides: Partial<WaveFormerOptions> = {}) {
+  const waves: WaveInput[] = [];
+  const releases: ((err?: unknown) => void)[] = [];
+  const direct: string[] = [];
+  const marked: string[] = [];
+  const former = createWaveFormer({
+    maxWave: 50,
+    windowMs: 10_000,
+    maxInFlight: 1,
+    maxDelivering: 1_000,
+    waves: {
+      start: (input) =>
+        new Promise<void>((resolve, reject) => {
+          waves.push(input);
+          releases.push((err) => (err ? reject(err) : resolve()));
+        }),
+    },
+    startMessages: async (p) => {
+      direct.push(...p.map((x) => x.input.messageId));
+      return p.length;
+    },
+    markStarted: async (ids) => {
+      marked.push(...ids);
+    },
+    log: pino({ level: 'silent' }),
+    ...overrides,
+  });
+  return { former, waves, releases, direct, marked };
+}
+
+test('an idle former sends a message at once as a wave of one', () => {
+  const h = harness();
+  h.former.add([pending('a')]);
+  assert.deepEqual(
+    h.waves.map((w) => w.messageIds),
+    [['a']],
+  );
+});
+
+test('while a start is in flight, messages gather and leave together when it returns', async () => {
+  const h = harness();
+  h.former.add([pending('a')]);
+  h.former.add([pending('b'), pending('c')]);
+  h.former.add([pending('d')]);
+  assert.equal(h.waves.length, 1);
+  h.releases[0]!();
+  await delay(0);
+  assert.deepEqual(
+    h.waves.map((w) => w.messageIds),
+    [['a'], ['b', 'c', 'd']],
+  );
+  assert.deepEqual(h.marked, ['a']);
+  assert.equal(h.former.idle(), false);
+  h.releases[1]!();
+  await delay(0);
+  assert.equal(h.former.idle(), true);
+  assert.deepEqual(h.former.stats().sizes, { 1: 1, 3: 1 });
+});
+
+test('a full wave leaves without waiting, and never carries more than maxWave', () => {
+  const h = harness({ maxWave: 3, maxInFlight: 2 });
+  h.former.add([pending('a')]);
+  h.former.add(['b', 'c', 'd', 'e'].map((id) => pending(id)));
+  assert.deepEqual(
+    h.waves.map((w) => w.messageIds),
+    [['a'], ['b', 'c', 'd']],
+  );
+  assert.equal(h.former.stats().queued, 1);
+});
+
+test('starts are paced to what the node is delivering', async () => {
+  const h = harness({ maxDelivering: 2 });
+  h.former.load(2);
+  h.former.add([pending('a')]);
+  assert.equal(h.waves.length, 0, 'the node is at its limit');
+  h.former.load(-2);
+  assert.deepEqual(
+    h.waves.map((w) => w.messageIds),
+    [['a']],
+  );
+});
+
+test('a scheduled send, or any send with waves of one, gets its own message workflow', async () => {
+  const h = harness();
+  h.former.add([pending('later', 60_000)]);
+  await delay(0);
+  assert.deepEqual(h.direct, ['later']);
+  assert.equal(h.waves.length, 0);
+  const one = harness({ maxWave: 1 });
+  one.former.add([pending('x'), pending('y')]);
+  await delay(0);
+  assert.deepEqual(one.direct, ['x', 'y']);
+  assert.equal(one.waves.length, 0);
+});
+
+test('a wave the server refuses for good goes on as message workflows; a transient failure is left to the sweeper', async () => {
+  const h = harness();
+  h.former.add([pending('a')]);
+  h.releases[0]!(Object.assign(new Error('invalid'), { code: 3 }));
+  await delay(0);
+  await delay(0);
+  assert.deepEqual(h.direct, ['a']);
+  h.former.add([pending('b')]);
+  h.releases[1]!(Object.assign(new Error('unavailable'), { code: 14 }));
+  await delay(0);
+  await delay(0);
+  assert.deepEqual(h.direct, ['a'], 'b stays for the start sweeper');
+  assert.deepEqual(h.marked, []);
+});
