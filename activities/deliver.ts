@@ -17,6 +17,9 @@ import type { DeliverInput, DeliverResult } from './types.js';
 /** Journal states after which a recipient is never tried again. */
 const SETTLED = new Set(['delivered', 'bounced', 'failed', 'suppressed']);
 
+/** Between liveness heartbeats of a delivery in progress, ms (heartbeat timeout: 15 s). */
+const HEARTBEAT_EVERY_MS = 5_000;
+
 /** Ready-queue name of the source IP when the OS picks the address (no pool configured). */
 export const DEFAULT_IP = 'default';
 
@@ -210,8 +213,10 @@ export function createDeliver(deps: DeliverDeps) {
     // the stored body stays the customer's message as accepted.
     const signed = await deps.sign(message.sendingDomain, message.mime);
 
+    // Liveness only, on a timer: most attempts end within a second and send no heartbeat
+    // at all (each one is a server round trip); the 15 s heartbeat timeout needs one in 5 s.
     let lastPhase: SmtpPhase = 'connect';
-    const beat = setInterval(() => activity.heartbeat(lastPhase), 2000);
+    const beat = setInterval(() => activity.heartbeat(lastPhase), HEARTBEAT_EVERY_MS);
     let attempted: AttemptRecord | { throttled: { retryAfterMs: number; reason: string } };
     try {
       attempted = await smtpAttempt(deps, {
@@ -224,7 +229,6 @@ export function createDeliver(deps: DeliverDeps) {
         message: signed,
         heartbeat: (p) => {
           lastPhase = p;
-          activity.heartbeat(p);
         },
         signal: activity.signal,
         requireTls: message.requireTls,

@@ -1,65 +1,92 @@
 /**
- * End-to-end benchmark: N messages through the HTTP API to local SMTP receivers, on the
- * same real parts as the integration tests (Temporal dev server, PostgreSQL, DNS, SMTP on
- * loopback). Prints figures; asserts nothing.
+ * End-to-end benchmark: messages through the HTTP API to SMTP receivers on loopback, on the
+ * same real parts as the integration tests (Temporal dev server, PostgreSQL, DNS, SMTP).
+ * Prints figures; asserts nothing.
  *
- *   npm run bench                       # both scenarios, 2,000 messages each, 5 KB
- *   BENCH_MESSAGES=500 BENCH_SCENARIOS=single-site npm run bench
- *   BENCH_EMBEDDED=1 npm run bench      # on `posthorn dev`'s embedded defaults
+ *   npm run bench                        # every scenario
+ *   BENCH_SCENARIOS=peer BENCH_MESSAGES=20000 npm run bench
+ *   BENCH_EMBEDDED=1 npm run bench       # on `posthorn dev`'s embedded defaults
  *
- * Scenarios: `spread` sends to 10 domains, each with its own receiver; `single-site` sends
- * everything to one domain served by one receiver, where the egress dispatcher's per-site
- * limits and connection reuse decide the pace.
+ * Scenarios:
+ * - `spread`: 10 domains, each with its own receiver in this process, 32 clients.
+ * - `single-site`: one domain and one receiver: the dispatcher's per-site limits and
+ *   connection reuse decide the pace.
+ * - `peer`: the Postfix baseline's shape: 5 KB messages to 10 domains whose MX is
+ *   Postfix's `smtp-sink`, found through a real DNS server, single sends from 64 clients;
+ *   then Postfix itself relaying the same number (smtp-source → postfix → smtp-sink, 20
+ *   sessions), and the ratio. Needs Debian's `postfix` package.
+ * - `open-loop`: requests at a fixed rate (BENCH_RATE, 500/s, for BENCH_SECONDS, 20 s),
+ *   whatever the answers' latency: API and accept → delivered latency at that rate.
  *
- * By default the node is `posthorn serve` against the PostgreSQL server of TEST_DATABASE_URL
- * and a separate Temporal dev server; with BENCH_EMBEDDED=1 it is `posthorn dev` as `npm
- * start` runs it (embedded PostgreSQL and Temporal dev server as its children).
+ * For each: delivered/s, API and accept → delivered latency, CPU ms per delivered message
+ * of every process (node, Temporal server, PostgreSQL, receivers, load generator), Temporal
+ * state transitions per delivered message, wave sizes, peak RSS.
+ *
+ * By default the node is `posthorn serve` against the PostgreSQL server of
+ * TEST_DATABASE_URL and a separate Temporal dev server; with BENCH_EMBEDDED=1 it is
+ * `posthorn dev` as `npm start` runs it (embedded PostgreSQL and Temporal dev server).
  */
-import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
+import { pidFromFile } from '../adapters/child-process-guard.js';
 import type { QueueStats } from '../egress/dispatcher.js';
 import { startDevStack } from '../test/support/dev-stack.js';
+import { freePort } from '../test/support/ports.js';
+import type { PosthornProcess } from '../test/support/posthorn-process.js';
 import { type StackOptions, startStack } from '../test/support/stack.js';
+import { MESSAGE_IDS } from '../workflows/search-attributes.js';
+import { postfixInstalled, runPostfix, type Sinks, sinksCpu, startSmtpSinks } from './postfix.js';
+import { findPid, ownCpuMs, peakRssMb, treeCpuMs } from './proc.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'spread,single-site').split(',');
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'spread,single-site,peer,open-loop').split(',');
 const ADMIN_TOKEN = 'bench-operator-token-0123456789';
 const BODY_BYTES = Number(process.env.BENCH_BODY_BYTES ?? 5 * 1024);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-// describeWorkflowExecution per message is itself load; a sample gives the mean (count).
-const TRANSITION_SAMPLE = 200;
+const EMBEDDED = process.env.BENCH_EMBEDDED === '1';
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+// describeWorkflowExecution per workflow is itself load; a sample gives the mean (count).
+const TRANSITION_SAMPLE = 300;
 
-function percentile(sorted: number[], p: number): number {
+function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
-function peakRssMb(pid: number | undefined): number {
-  if (!pid) return Number.NaN;
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
+interface Bench {
+  readonly node: PosthornProcess;
+  readonly db: pg.Pool;
+  readonly temporalAddress: string;
+  /** Process roots to measure besides the node: Temporal server, PostgreSQL. */
+  readonly temporalPid: number | undefined;
+  readonly postgresPid: number | undefined;
+  stop(): Promise<void>;
 }
-
-async function egressStats(apiUrl: string): Promise<QueueStats[]> {
-  const r = await fetch(`${apiUrl}/admin/egress`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-  return ((await r.json()) as { data: QueueStats[] }).data;
-}
-
-const EMBEDDED = process.env.BENCH_EMBEDDED === '1';
 
 /** The node under test with a pool on its database: `posthorn serve` or `posthorn dev`. */
-async function benchStack(options: StackOptions) {
-  if (!EMBEDDED) return startStack(options);
+async function benchStack(options: StackOptions): Promise<Bench> {
+  if (!EMBEDDED) {
+    const stack = await startStack(options);
+    const port = stack.temporalAddress.split(':')[1];
+    return {
+      ...stack,
+      temporalPid: findPid('start-dev', `--port ${port} `),
+      // The PostgreSQL server of TEST_DATABASE_URL (the machine's own cluster).
+      postgresPid: findPid('postgres', '-D', 'config_file'),
+    };
+  }
   const dev = await startDevStack(options);
   const db = new pg.Pool({ connectionString: dev.databaseUrl, max: 2 });
   return {
     ...dev,
     db,
+    temporalPid: pidFromFile(join(dev.dataDir, 'temporal.pid')) ?? undefined,
+    postgresPid: pidFromFile(join(dev.dataDir, 'postgres', 'postmaster.pid')) ?? undefined,
     async stop() {
       await db.end();
       await dev.stop();
@@ -67,133 +94,368 @@ async function benchStack(options: StackOptions) {
   };
 }
 
-async function scenario(name: string, DOMAINS: number): Promise<void> {
+function zonesFor(domains: number, hostOf: (d: number) => string) {
   const zones: Record<string, { mx?: { exchange: string; priority: number }[]; a?: string[] }> = {};
-  const sinks: Record<string, object> = {};
-  for (let d = 0; d < DOMAINS; d++) {
-    const host = `127.0.1.${d + 1}`;
+  for (let d = 0; d < domains; d++) {
     zones[`d${d}.bench.test`] = { mx: [{ exchange: `mx.d${d}.bench.test`, priority: 10 }] };
-    zones[`mx.d${d}.bench.test`] = { a: [host] };
-    sinks[host] = {};
+    zones[`mx.d${d}.bench.test`] = { a: [hostOf(d)] };
   }
+  return zones;
+}
+
+function nodeArgs(): string[] {
   // BENCH_PROFILE_DIR=dir writes a V8 CPU profile of the posthorn process there (Chrome
   // DevTools); BENCH_NODE_ARGS adds node flags (e.g. --max-old-space-size=256).
-  const nodeArgs = [
+  return [
     ...(process.env.BENCH_PROFILE_DIR
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
       : []),
     ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
   ];
-  const stack = await benchStack({
-    zones,
-    sinks,
-    // The benchmark measures the node, not the per-tenant API limit.
-    env: { POSTHORN_LOG_LEVEL: 'error', POSTHORN_ADMIN_TOKEN: ADMIN_TOKEN, POSTHORN_API_RATE: 'off' },
-    nodeArgs,
+}
+
+const TEXT = 'x'
+  .repeat(76)
+  .concat('\n')
+  .repeat(Math.ceil(BODY_BYTES / 77))
+  .slice(0, BODY_BYTES);
+
+async function sendOne(apiUrl: string, key: string, i: number, domains: number): Promise<number> {
+  const s = performance.now();
+  const res = await fetch(`${apiUrl}/emails`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      from: 'Bench <bench@bench.test>',
+      to: `r${i}@d${i % domains}.bench.test`,
+      subject: `bench ${i}`,
+      text: TEXT,
+    }),
   });
-  try {
-    const key = (
-      await stack.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
-    ).trim();
-    const text = 'x'
-      .repeat(76)
-      .concat('\n')
-      .repeat(Math.ceil(BODY_BYTES / 77))
-      .slice(0, BODY_BYTES);
-    const latencies: number[] = [];
-    let next = 0;
-    const t0 = performance.now();
-    async function sender(): Promise<void> {
-      for (;;) {
-        const i = next++;
-        if (i >= MESSAGES) return;
-        const body = JSON.stringify({
-          from: 'Bench <bench@bench.test>',
-          to: `r${i}@d${i % DOMAINS}.bench.test`,
-          subject: `bench ${i}`,
-          text,
-        });
-        const s = performance.now();
-        const res = await fetch(`${stack.node.apiUrl}/emails`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-          body,
-        });
-        await res.arrayBuffer();
-        if (res.status !== 200) throw new Error(`send ${i}: HTTP ${res.status}`);
-        latencies.push(performance.now() - s);
-      }
-    }
-    await Promise.all(Array.from({ length: CONCURRENCY }, sender));
-    const acceptSeconds = (performance.now() - t0) / 1000;
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`send ${i}: HTTP ${res.status}`);
+  return performance.now() - s;
+}
 
-    let delivered = 0;
-    for (;;) {
-      const r = await stack.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM recipients WHERE state = 'delivered'`,
-      );
-      delivered = r.rows[0]!.n;
-      if (delivered >= MESSAGES) break;
-      const stuck = await stack.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM recipients WHERE state IN ('bounced', 'failed')`,
-      );
-      if (stuck.rows[0]!.n > 0) throw new Error(`${stuck.rows[0]!.n} recipients did not deliver`);
-      await delay(100);
-    }
-    const deliverSeconds = (performance.now() - t0) / 1000;
-    const e2e = await stack.db.query<{ ms: number }>(
-      `SELECT extract(epoch FROM (e.at - m.created_at)) * 1000 AS ms
-       FROM delivery_events e JOIN messages m ON m.id = e.message_id WHERE e.event = 'delivered' ORDER BY 1`,
+async function waitDelivered(db: pg.Pool, count: number): Promise<void> {
+  for (;;) {
+    const r = await db.query<{ delivered: number; failed: number }>(
+      `SELECT count(*) FILTER (WHERE state = 'delivered')::int AS delivered,
+              count(*) FILTER (WHERE state IN ('bounced', 'failed'))::int AS failed FROM recipients`,
     );
-    const e2eMs = e2e.rows.map((r) => Number(r.ms));
-    const received = Object.values(stack.sinks).reduce((n, s) => n + s.received.length, 0);
-    const connections = Object.values(stack.sinks).reduce((n, s) => n + s.connections.length, 0);
-    const queues = await egressStats(stack.node.apiUrl);
-    const peakDepth = Math.max(0, ...queues.map((q) => q.peakQueued));
-    const peakConnections = Math.max(0, ...queues.map((q) => q.peakConnections));
+    if (r.rows[0]!.failed > 0) throw new Error(`${r.rows[0]!.failed} recipients did not deliver`);
+    if (r.rows[0]!.delivered >= count) return;
+    await delay(100);
+  }
+}
 
-    const connection = await Connection.connect({ address: stack.temporalAddress });
+/** Temporal's cost: state transitions of every workflow started in the run, and wave sizes. */
+async function temporalCost(address: string, since: Date) {
+  const connection = await Connection.connect({ address });
+  try {
     const client = new Client({ connection });
-    const ids = (
-      await stack.db.query<{ id: string }>(
-        `SELECT id FROM messages ORDER BY random() LIMIT ${TRANSITION_SAMPLE}`,
-      )
-    ).rows;
+    const query = `StartTime >= "${since.toISOString()}" AND (WorkflowType = "waveWorkflow" OR WorkflowType = "messageWorkflow")`;
+    const ids: string[] = [];
+    const waveSizes: number[] = [];
+    for await (const wf of client.workflow.list({ query })) {
+      ids.push(wf.workflowId);
+      if (wf.type === 'waveWorkflow')
+        waveSizes.push((wf.typedSearchAttributes.get(MESSAGE_IDS) ?? []).length);
+    }
+    const sample = [...ids].sort(() => Math.random() - 0.5).slice(0, TRANSITION_SAMPLE);
     let transitions = 0;
-    for (const { id } of ids) {
+    for (const id of sample) {
       const d = await client.workflow.getHandle(id).describe();
       transitions += Number(d.raw.workflowExecutionInfo?.stateTransitionCount ?? 0);
     }
-    await connection.close();
-
-    latencies.sort((a, b) => a - b);
-    const lines = [
-      `== ${name}${EMBEDDED ? ' (embedded defaults: posthorn dev)' : ' (PostgreSQL server, posthorn serve)'}`,
-      `messages                     ${MESSAGES} (${DOMAINS} domain${DOMAINS > 1 ? 's' : ''}, ${BODY_BYTES} B body, ${CONCURRENCY} concurrent API clients)`,
-      `accepted/s                   ${fmt(MESSAGES / acceptSeconds)}`,
-      `delivered/s                  ${fmt(delivered / deliverSeconds)} (all ${delivered} delivered in ${fmt(deliverSeconds)} s; receivers got ${received})`,
-      `API latency p50 / p99        ${fmt(percentile(latencies, 50))} / ${fmt(percentile(latencies, 99))} ms`,
-      `accept → delivered p50 / p99 ${fmt(percentile(e2eMs, 50))} / ${fmt(percentile(e2eMs, 99))} ms`,
-      `state transitions / message  ${fmt(transitions / ids.length)} (mean of ${ids.length} workflows)`,
-      `messages per SMTP connection ${fmt(received / connections)} (${connections} connections)`,
-      `ready queue peak depth       ${peakDepth} (peak connections per IP × site: ${peakConnections})`,
-      `posthorn peak RSS            ${fmt(peakRssMb(stack.node.pid()), 0)} MB`,
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    const total = sample.length ? (transitions / sample.length) * ids.length : 0;
+    return { workflows: ids.length, transitions: total, waves: waveSizes.length, waveSizes };
   } finally {
-    await stack.stop();
+    await connection.close();
+  }
+}
+
+function waveHistogram(sizes: readonly number[]): string {
+  if (sizes.length === 0) return 'no waves (one workflow per message)';
+  const buckets: [string, (n: number) => boolean][] = [
+    ['1', (n) => n === 1],
+    ['2-9', (n) => n >= 2 && n <= 9],
+    ['10-29', (n) => n >= 10 && n <= 29],
+    ['30-50', (n) => n >= 30],
+  ];
+  const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
+  return `${buckets.map(([name, f]) => `${name}: ${sizes.filter(f).length}`).join(', ')} (mean ${fmt(mean)})`;
+}
+
+interface Processes {
+  node: number;
+  temporal: number;
+  postgres: number;
+  receivers: number;
+  /** This process: HTTP clients, DNS server, and the receivers when they run in it. */
+  generator: number;
+}
+
+function cpuNow(b: Bench, sinks: Sinks | null): Processes {
+  return {
+    node: ownCpuMs(b.node.pid()),
+    temporal: treeCpuMs(b.temporalPid),
+    postgres: treeCpuMs(b.postgresPid),
+    receivers: sinks ? sinksCpu(sinks) : 0,
+    generator: ownCpuMs(process.pid),
+  };
+}
+
+function cpuLine(before: Processes, after: Processes, delivered: number, sinksInProcess: boolean): string {
+  const per = (k: keyof Processes) => fmt((after[k] - before[k]) / delivered, 2);
+  const total = (Object.keys(after) as (keyof Processes)[]).reduce((s, k) => s + (after[k] - before[k]), 0);
+  return [
+    `CPU ms / delivered message   node ${per('node')}, Temporal ${per('temporal')}, PostgreSQL ${per('postgres')},`,
+    `                             receivers ${sinksInProcess ? '(in generator)' : per('receivers')}, generator ${per('generator')}; all ${fmt(total / delivered, 2)}`,
+  ].join('\n');
+}
+
+async function report(
+  name: string,
+  b: Bench,
+  o: {
+    t0: number;
+    since: Date;
+    delivered: number;
+    acceptSeconds: number;
+    deliverSeconds: number;
+    latencies: number[];
+    cpuBefore: Processes;
+    cpuAfter: Processes;
+    sinksInProcess: boolean;
+    extra?: string[];
+  },
+): Promise<void> {
+  const e2e = await b.db.query<{ ms: number }>(
+    `SELECT extract(epoch FROM (e.at - m.created_at)) * 1000 AS ms
+     FROM delivery_events e JOIN messages m ON m.id = e.message_id WHERE e.event = 'delivered' ORDER BY 1`,
+  );
+  const e2eMs = e2e.rows.map((r) => Number(r.ms));
+  const cost = await temporalCost(b.temporalAddress, o.since);
+  const queues = (await (
+    await fetch(`${b.node.apiUrl}/admin/egress`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+  ).json()) as { data: QueueStats[] };
+  const latencies = [...o.latencies].sort((a, c) => a - c);
+  const lines = [
+    `== ${name}${EMBEDDED ? ' (embedded defaults: posthorn dev)' : ' (PostgreSQL server, posthorn serve)'}`,
+    `messages                     ${o.delivered} (${BODY_BYTES} B body)`,
+    `accepted/s                   ${fmt(o.delivered / o.acceptSeconds)}`,
+    `delivered/s                  ${fmt(o.delivered / o.deliverSeconds)} (all delivered in ${fmt(o.deliverSeconds)} s)`,
+    `API latency p50 / p99        ${fmt(percentile(latencies, 50))} / ${fmt(percentile(latencies, 99))} ms`,
+    `accept → delivered p50 / p99 ${fmt(percentile(e2eMs, 50))} / ${fmt(percentile(e2eMs, 99))} ms`,
+    cpuLine(o.cpuBefore, o.cpuAfter, o.delivered, o.sinksInProcess),
+    `state transitions / message  ${fmt(cost.transitions / o.delivered, 2)} (${cost.workflows} workflows, ${cost.waves} of them waves)`,
+    `wave sizes                   ${waveHistogram(cost.waveSizes)}`,
+    `ready queue peak depth       ${Math.max(0, ...queues.data.map((q) => q.peakQueued))} (peak connections per IP × site: ${Math.max(0, ...queues.data.map((q) => q.peakConnections))})`,
+    `peak RSS                     node ${fmt(peakRssMb(b.node.pid()), 0)} MB`,
+    ...(o.extra ?? []),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const NODE_ENV = { POSTHORN_LOG_LEVEL: 'error', POSTHORN_ADMIN_TOKEN: ADMIN_TOKEN, POSTHORN_API_RATE: 'off' };
+
+/** Closed loop: `clients` senders, each sending its next message when the last is answered. */
+async function closedLoop(name: string, domains: number, clients: number): Promise<void> {
+  const sinks: Record<string, object> = {};
+  for (let d = 0; d < domains; d++) sinks[`127.0.1.${d + 1}`] = {};
+  const b = await benchStack({
+    zones: zonesFor(domains, (d) => `127.0.1.${d + 1}`),
+    sinks,
+    env: NODE_ENV,
+    nodeArgs: nodeArgs(),
+  });
+  try {
+    const key = (
+      await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
+    ).trim();
+    const latencies: number[] = [];
+    let next = 0;
+    const since = new Date();
+    const cpuBefore = cpuNow(b, null);
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        for (let i = next++; i < MESSAGES; i = next++)
+          latencies.push(await sendOne(b.node.apiUrl, key, i, domains));
+      }),
+    );
+    const acceptSeconds = (performance.now() - t0) / 1000;
+    await waitDelivered(b.db, MESSAGES);
+    const deliverSeconds = (performance.now() - t0) / 1000;
+    const cpuAfter = cpuNow(b, null);
+    await report(`${name} (${domains} domain${domains > 1 ? 's' : ''}, ${clients} clients)`, b, {
+      t0,
+      since,
+      delivered: MESSAGES,
+      acceptSeconds,
+      deliverSeconds,
+      latencies,
+      cpuBefore,
+      cpuAfter,
+      sinksInProcess: true,
+    });
+  } finally {
+    await b.stop();
+  }
+}
+
+const PEER_DOMAINS = 10;
+const peerHost = (d: number) => `127.0.1.${d + 1}`;
+
+/** Posthorn, then Postfix, relaying the same messages to smtp-sink MXs. */
+async function peer(): Promise<void> {
+  if (!postfixInstalled()) {
+    process.stdout.write(
+      '== peer: skipped (Debian package postfix not installed: apt-get install postfix)\n',
+    );
+    return;
+  }
+  const hosts = Array.from({ length: PEER_DOMAINS }, (_, d) => peerHost(d));
+  const sinks = await startSmtpSinks(hosts, await freePort());
+  try {
+    const b = await benchStack({
+      zones: zonesFor(PEER_DOMAINS, peerHost),
+      sinks: {},
+      env: { ...NODE_ENV, POSTHORN_SMTP_PORT: String(sinks.port) },
+      nodeArgs: nodeArgs(),
+    });
+    let posthornRate = Number.NaN;
+    try {
+      const key = (
+        await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
+      ).trim();
+      const latencies: number[] = [];
+      let next = 0;
+      const since = new Date();
+      const cpuBefore = cpuNow(b, sinks);
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          for (let i = next++; i < MESSAGES; i = next++)
+            latencies.push(await sendOne(b.node.apiUrl, key, i, PEER_DOMAINS));
+        }),
+      );
+      const acceptSeconds = (performance.now() - t0) / 1000;
+      await waitDelivered(b.db, MESSAGES);
+      const deliverSeconds = (performance.now() - t0) / 1000;
+      const cpuAfter = cpuNow(b, sinks);
+      posthornRate = MESSAGES / deliverSeconds;
+      await report('peer: Posthorn → smtp-sink (10 domains, 64 clients)', b, {
+        t0,
+        since,
+        delivered: MESSAGES,
+        acceptSeconds,
+        deliverSeconds,
+        latencies,
+        cpuBefore,
+        cpuAfter,
+        sinksInProcess: false,
+      });
+    } finally {
+      await b.stop();
+    }
+    const pf = await runPostfix({
+      messages: MESSAGES,
+      bytes: BODY_BYTES,
+      sessions: 20,
+      domains: Array.from({ length: PEER_DOMAINS }, (_, d) => `d${d}.bench.test`),
+      hosts,
+      sinks,
+      smtpdPort: await freePort(),
+    });
+    const postfixRate = pf.messages / pf.seconds;
+    process.stdout.write(
+      [
+        '== peer: Postfix → smtp-sink (smtp-source, 20 sessions, same machine, same run)',
+        `messages                     ${pf.messages}`,
+        `delivered/s                  ${fmt(postfixRate)} (all relayed in ${fmt(pf.seconds)} s)`,
+        `CPU ms / delivered message   postfix ${fmt(pf.postfixCpuMs / pf.messages, 2)}, receivers ${fmt(pf.sinkCpuMs / pf.messages, 2)}, smtp-source ${fmt(pf.sourceCpuMs / pf.messages, 2)}`,
+        `Posthorn / Postfix           ${fmt(posthornRate / postfixRate, 2)}× delivered/s`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    await sinks.stop();
+  }
+}
+
+/** Requests at a fixed rate whatever their latency (an open loop), to smtp-sink MXs when available. */
+async function openLoop(): Promise<void> {
+  const usePostfixSinks = postfixInstalled();
+  const hosts = Array.from({ length: PEER_DOMAINS }, (_, d) => peerHost(d));
+  const sinks = usePostfixSinks ? await startSmtpSinks(hosts, await freePort()) : null;
+  try {
+    const b = await benchStack({
+      zones: zonesFor(PEER_DOMAINS, peerHost),
+      sinks: sinks ? {} : Object.fromEntries(hosts.map((h) => [h, {}])),
+      env: { ...NODE_ENV, ...(sinks ? { POSTHORN_SMTP_PORT: String(sinks.port) } : {}) },
+      nodeArgs: nodeArgs(),
+    });
+    try {
+      const key = (
+        await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
+      ).trim();
+      const total = RATE * SECONDS;
+      const latencies: number[] = [];
+      const since = new Date();
+      const cpuBefore = cpuNow(b, sinks);
+      const t0 = performance.now();
+      const sends: Promise<void>[] = [];
+      // Every 10 ms, the requests due by then: the rate holds whatever the answers' latency.
+      for (let sent = 0; sent < total; ) {
+        const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * RATE));
+        for (; sent < due; sent++)
+          sends.push(sendOne(b.node.apiUrl, key, sent, PEER_DOMAINS).then((ms) => void latencies.push(ms)));
+        await delay(10);
+      }
+      await Promise.all(sends);
+      const acceptSeconds = (performance.now() - t0) / 1000;
+      await waitDelivered(b.db, total);
+      const deliverSeconds = (performance.now() - t0) / 1000;
+      const cpuAfter = cpuNow(b, sinks);
+      await report(
+        `open loop: ${RATE} requests/s for ${SECONDS} s (10 domains${sinks ? ', smtp-sink MXs' : ''})`,
+        b,
+        {
+          t0,
+          since,
+          delivered: total,
+          acceptSeconds,
+          deliverSeconds,
+          latencies,
+          cpuBefore,
+          cpuAfter,
+          sinksInProcess: !sinks,
+        },
+      );
+    } finally {
+      await b.stop();
+    }
+  } finally {
+    await sinks?.stop();
   }
 }
 
 for (const name of SCENARIOS) {
   switch (name) {
     case 'spread':
-      await scenario(name, 10);
+      await closedLoop(name, 10, 32);
       break;
     case 'single-site':
-      await scenario(name, 1);
+      await closedLoop(name, 1, 32);
+      break;
+    case 'peer':
+      await peer();
+      break;
+    case 'open-loop':
+      await openLoop();
       break;
     default:
-      throw new Error(`unknown scenario ${name} (spread, single-site)`);
+      throw new Error(`unknown scenario ${name} (spread, single-site, peer, open-loop)`);
   }
 }

@@ -1,0 +1,174 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { reapedChildrenCpuMs, treeCpuMs } from './proc.js';
+
+/**
+ * Postfix as the reference MTA, on the same machine in the same run: its `smtp-sink` as
+ * the receiving MX for both Posthorn and Postfix, and a private Postfix instance relaying
+ * what `smtp-source` injects (Debian package `postfix`; "No configuration" is enough).
+ */
+const run = promisify(execFile);
+const SBIN = '/usr/sbin';
+
+export function postfixInstalled(): boolean {
+  return ['postfix', 'smtp-sink', 'smtp-source', 'postqueue'].every((b) => existsSync(join(SBIN, b)));
+}
+
+export interface Sinks {
+  readonly port: number;
+  readonly pids: number[];
+  stop(): Promise<void>;
+}
+
+/** One smtp-sink per host, all on `port`; they accept every message and keep nothing. */
+export async function startSmtpSinks(hosts: readonly string[], port: number): Promise<Sinks> {
+  const children: ChildProcess[] = hosts.map((host) =>
+    // -u postfix: smtp-sink drops root privileges after binding; 1024: listen backlog.
+    spawn(join(SBIN, 'smtp-sink'), ['-u', 'postfix', `${host}:${port}`, '1024'], { stdio: 'ignore' }),
+  );
+  await delay(300);
+  for (const c of children) if (c.exitCode !== null) throw new Error(`smtp-sink exited with ${c.exitCode}`);
+  return {
+    port,
+    pids: children.map((c) => c.pid!),
+    async stop() {
+      for (const c of children) c.kill('SIGTERM');
+    },
+  };
+}
+
+export interface PostfixRun {
+  readonly messages: number;
+  readonly seconds: number;
+  /** CPU of the whole Postfix instance (master and every daemon it forked), ms. */
+  readonly postfixCpuMs: number;
+  readonly sinkCpuMs: number;
+  readonly sourceCpuMs: number;
+}
+
+/**
+ * Relays `messages` × `bytes` through a private Postfix instance (its own queue under a
+ * temporary directory, fsync'd as Postfix always does) to the sinks: `domains[i]` is
+ * routed to `[hosts[i]]:port` by a transport map, and smtp-source injects with `sessions`
+ * sessions spread over the domains. Timed from the first injection to an empty queue.
+ */
+export async function runPostfix(o: {
+  messages: number;
+  bytes: number;
+  sessions: number;
+  domains: readonly string[];
+  hosts: readonly string[];
+  sinks: Sinks;
+  smtpdPort: number;
+}): Promise<PostfixRun> {
+  const dir = await mkdtemp(join(tmpdir(), 'posthorn-bench-postfix-'));
+  const etc = join(dir, 'etc');
+  await mkdir(etc);
+  await mkdir(join(dir, 'data'));
+  await chown(join(dir, 'data'), Number((await run('id', ['-u', 'postfix'])).stdout), 0);
+  const transport = o.domains.map((d, i) => `${d}=smtp:[${o.hosts[i]}]:${o.sinks.port}`).join(', ');
+  await writeFile(
+    join(etc, 'main.cf'),
+    [
+      'compatibility_level = 3.6',
+      `queue_directory = ${join(dir, 'spool')}`,
+      `data_directory = ${join(dir, 'data')}`,
+      'mail_owner = postfix',
+      'myhostname = postfix.bench.test',
+      'mydestination =',
+      'inet_interfaces = 127.0.0.1',
+      'inet_protocols = ipv4',
+      'mynetworks = 127.0.0.0/8',
+      'smtpd_relay_restrictions = permit_mynetworks, reject',
+      `transport_maps = inline:{ ${transport} }`,
+      `maillog_file = ${join(dir, 'maillog')}`,
+      `maillog_file_prefixes = ${dir}`,
+    ].join('\n'),
+  );
+  // Debian's master.cf with the SMTP listener on our port and no chroot (the private
+  // queue has no chroot jail set up).
+  const master = (await readFile('/etc/postfix/master.cf', 'utf8'))
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('#') || /^\s/.test(line) || !line.trim()) return line;
+      const cols = line.split(/\s+/);
+      if (cols[0] === 'smtp' && cols[1] === 'inet') cols[0] = `127.0.0.1:${o.smtpdPort}`;
+      if (cols[4] === 'y') cols[4] = 'n';
+      return cols.join(' ');
+    })
+    .join('\n');
+  await writeFile(join(etc, 'master.cf'), master);
+  const postfix = (args: string[]) => run(join(SBIN, 'postfix'), ['-c', etc, ...args]);
+  await postfix(['start']);
+  try {
+    const masterPid = Number(readFileSync(join(dir, 'spool', 'pid', 'master.pid'), 'utf8').trim());
+    const perDomain = Math.ceil(o.messages / o.domains.length);
+    const sessions = Math.max(1, Math.round(o.sessions / o.domains.length));
+    const cpu0 = {
+      postfix: treeCpuMs(masterPid),
+      sinks: sinksCpu(o.sinks),
+      sources: reapedChildrenCpuMs(process.pid),
+    };
+    const t0 = performance.now();
+    const sources = o.domains.map((d, i) =>
+      spawn(
+        join(SBIN, 'smtp-source'),
+        [
+          '-s',
+          String(sessions),
+          '-l',
+          String(o.bytes),
+          '-m',
+          String(perDomain),
+          '-f',
+          'bench@bench.test',
+          '-t',
+          `r${i}@${d}`,
+          `127.0.0.1:${o.smtpdPort}`,
+        ],
+        { stdio: 'ignore' },
+      ),
+    );
+    await Promise.all(
+      sources.map(
+        (s) =>
+          new Promise<void>((resolve, reject) =>
+            s.once('exit', (code) =>
+              code === 0 ? resolve() : reject(new Error(`smtp-source exited with ${code}`)),
+            ),
+          ),
+      ),
+    );
+    // The sources were this process's children: their CPU is in its reaped children's time.
+    const sourceCpuMs = reapedChildrenCpuMs(process.pid) - cpu0.sources;
+    for (;;) {
+      const { stdout } = await run(join(SBIN, 'postqueue'), ['-c', etc, '-j']);
+      if (stdout.trim() === '') break;
+      await delay(50);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const sent =
+      (await readFile(join(dir, 'maillog'), 'utf8').catch(() => '')).split('status=sent').length - 1;
+    return {
+      messages: sent,
+      seconds,
+      postfixCpuMs: treeCpuMs(masterPid) - cpu0.postfix,
+      sinkCpuMs: sinksCpu(o.sinks) - cpu0.sinks,
+      sourceCpuMs,
+    };
+  } finally {
+    await postfix(['stop']).catch(() => {});
+    await delay(500);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function sinksCpu(sinks: Sinks): number {
+  return sinks.pids.reduce((ms, pid) => ms + treeCpuMs(pid), 0);
+}
