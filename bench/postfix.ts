@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -68,9 +68,13 @@ export async function runPostfix(o: {
   smtpdPort: number;
 }): Promise<PostfixRun> {
   const dir = await mkdtemp(join(tmpdir(), 'posthorn-bench-postfix-'));
+  // Postfix's daemons run as the user postfix and must reach the queue under it.
+  await chmod(dir, 0o755);
   const etc = join(dir, 'etc');
   await mkdir(etc);
   await mkdir(join(dir, 'data'));
+  // The queue's subdirectories are made by `postfix start` (post-install create-missing).
+  await mkdir(join(dir, 'spool'));
   await chown(join(dir, 'data'), Number((await run('id', ['-u', 'postfix'])).stdout), 0);
   const transport = o.domains.map((d, i) => `${d}=smtp:[${o.hosts[i]}]:${o.sinks.port}`).join(', ');
   await writeFile(
@@ -165,7 +169,7 @@ export async function runPostfix(o: {
   } finally {
     await postfix(['stop']).catch(() => {});
     await delay(500);
-    await rm(dir, { recursive: true, force: true });
+    if (!process.env.BENCH_KEEP) await rm(dir, { recursive: true, force: true });
   }
 }
 

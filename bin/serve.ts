@@ -15,6 +15,7 @@ import { dkimKeyStore } from '../adapters/postgres/dkim-keys.js';
 import { queryEvents } from '../adapters/postgres/events-query.js';
 import { idempotencyStore } from '../adapters/postgres/idempotency.js';
 import { createJournal } from '../adapters/postgres/journal.js';
+import { listen } from '../adapters/postgres/listen.js';
 import { messageStore } from '../adapters/postgres/messages.js';
 import { migrate } from '../adapters/postgres/migrate.js';
 import { routingStore } from '../adapters/postgres/routing.js';
@@ -34,6 +35,7 @@ import { createAccept } from '../api/accept.js';
 import { createTenantRateLimit } from '../api/rate-limit.js';
 import { buildApi } from '../api/server.js';
 import { createStartMessages, startSweeper } from '../api/start-messages.js';
+import { cachedTenantLookups } from '../api/tenant-cache.js';
 import type { EmailDraft } from '../api/validate.js';
 import { createWaveFormer } from '../api/wave-former.js';
 import type { Config } from '../config/schema.js';
@@ -54,6 +56,8 @@ export interface Running {
   readonly done: Promise<void>;
 }
 
+/** A cached API key or sending domain is read again after this, ms (changes are pushed sooner). */
+const TENANT_CACHE_MS = 60_000;
 /** How often the node looks for committed messages whose workflow start failed, ms. */
 const START_SWEEP_INTERVAL_MS = 2_000;
 /** The accepting request's own start normally lands well within this, s. */
@@ -121,7 +125,27 @@ export async function serve(
   const journal = createJournal(db);
   const verp = verpKeysFromMaster([deps.masterKey]);
   const messages = messageStore(db);
-  const tenants = tenantStore(db);
+  const tenantRows = tenantStore(db);
+  const lookups = cachedTenantLookups(tenantRows, {
+    ttlMs: TENANT_CACHE_MS,
+    now: Date.now,
+    maxEntries: 10_000,
+  });
+  const tenants = {
+    ...tenantRows,
+    principalByTokenHash: lookups.principalByTokenHash,
+    domainByName: lookups.domainByName,
+  };
+  const authChanges = listen(
+    deps.databaseUrl,
+    'posthorn_auth',
+    () => lookups.invalidate(),
+    (err) => {
+      // Changes may have been missed while disconnected.
+      lookups.invalidate();
+      log.warn({ err, event: 'auth_listen.error' }, 'lost the auth change notifications; reconnecting');
+    },
+  );
   const suppressions = suppressionStore(db);
   const routing = await startRouting({ db, databaseUrl: deps.databaseUrl, client, config, log });
   const dns = createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 });
@@ -298,6 +322,7 @@ export async function serve(
         await api.close();
         await inbound?.close();
         await sweeper.close();
+        await authChanges.close();
         await former.close();
         for (const w of [messageWorker, egressWorker]) if (w.getState() === 'RUNNING') w.shutdown();
         await done.catch(() => {});

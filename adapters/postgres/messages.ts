@@ -101,71 +101,66 @@ export function messageStore(db: Db) {
 
   return {
     /**
-     * Stores messages, their recipients and their first events in one transaction: all of
-     * them or none. Three multi-row statements whatever the number of messages.
+     * Stores messages, their recipients and their first events atomically: all of them or
+     * none, in one statement whatever the number of messages.
      */
     async insert(batch: readonly { message: NewMessage; events: readonly DeliveryEvent[] }[]): Promise<void> {
       const ms = batch.map((b) => b.message);
       const rs = ms.flatMap((m) => m.recipients.map((r, i) => ({ id: m.id, idx: i + 1, ...r })));
       const es = batch.flatMap((b) => b.events);
-      await db.transaction(async (tx) => {
-        await tx.query(
-          `INSERT INTO messages (id, tenant_id, domain_id, message_type, from_header, subject, to_addrs, cc_addrs,
+      // One statement, so one round trip and atomic without BEGIN/COMMIT; the foreign keys
+      // are checked at its end, when the messages are in.
+      await db.query(
+        `WITH m AS (
+           INSERT INTO messages (id, tenant_id, domain_id, message_type, from_header, subject, to_addrs, cc_addrs,
              bcc_addrs, reply_to, html, text_body, tags, message_id_hdr, mime, scheduled_at, workflow_started, accepted_node)
            SELECT id, t, d, mt, f, s, ta::jsonb, c::jsonb, b::jsonb, r::jsonb, h, tb, tg::jsonb, mid, mime, sa, ws, an
            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                        $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[],
                        $16::timestamptz[], $17::boolean[], $18::text[])
              WITH ORDINALITY AS u(id, t, d, mt, f, s, ta, c, b, r, h, tb, tg, mid, mime, sa, ws, an, n)
-           ORDER BY n`,
-          [
-            ms.map((m) => m.id),
-            ms.map((m) => m.tenantId),
-            ms.map((m) => m.domainId),
-            ms.map((m) => m.messageType),
-            ms.map((m) => m.fromHeader),
-            ms.map((m) => m.subject),
-            ms.map((m) => json(m.to)),
-            ms.map((m) => json(m.cc)),
-            ms.map((m) => json(m.bcc)),
-            ms.map((m) => json(m.replyTo)),
-            ms.map((m) => m.html),
-            ms.map((m) => m.text),
-            ms.map((m) => json(m.tags)),
-            ms.map((m) => m.messageIdHeader),
-            ms.map((m) => m.mime),
-            ms.map((m) => (m.scheduledAtMs === null ? null : new Date(m.scheduledAtMs))),
-            // Nothing to start when every recipient is suppressed.
-            ms.map((m) => m.recipients.every((r) => r.state === 'suppressed')),
-            ms.map((m) => m.acceptedNode),
-          ],
-        );
-        await tx.query(
-          `INSERT INTO recipients (message_id, idx, address, domain, state)
-           SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[])`,
-          [
-            rs.map((r) => r.id),
-            rs.map((r) => r.idx),
-            rs.map((r) => r.address),
-            rs.map((r) => r.domain),
-            rs.map((r) => r.state),
-          ],
-        );
-        await tx.query(
-          `INSERT INTO delivery_events (message_id, tenant_id, event, recipient, sending_domain, recipient_domain, message_type, detail)
-           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
-          [
-            es.map((e) => e.messageId),
-            es.map((e) => e.tenantId),
-            es.map((e) => e.event),
-            es.map((e) => e.recipient),
-            es.map((e) => e.sendingDomain),
-            es.map((e) => e.recipientDomain),
-            es.map((e) => e.messageType),
-            es.map((e) => e.detail),
-          ],
-        );
-      });
+           ORDER BY n
+         ), r AS (
+           INSERT INTO recipients (message_id, idx, address, domain, state)
+           SELECT * FROM unnest($19::uuid[], $20::int[], $21::text[], $22::text[], $23::text[])
+         )
+         INSERT INTO delivery_events (message_id, tenant_id, event, recipient, sending_domain, recipient_domain, message_type, detail)
+         SELECT * FROM unnest($24::uuid[], $25::uuid[], $26::text[], $27::text[], $28::text[], $29::text[], $30::text[], $31::text[])`,
+        [
+          ms.map((m) => m.id),
+          ms.map((m) => m.tenantId),
+          ms.map((m) => m.domainId),
+          ms.map((m) => m.messageType),
+          ms.map((m) => m.fromHeader),
+          ms.map((m) => m.subject),
+          ms.map((m) => json(m.to)),
+          ms.map((m) => json(m.cc)),
+          ms.map((m) => json(m.bcc)),
+          ms.map((m) => json(m.replyTo)),
+          ms.map((m) => m.html),
+          ms.map((m) => m.text),
+          ms.map((m) => json(m.tags)),
+          ms.map((m) => m.messageIdHeader),
+          ms.map((m) => m.mime),
+          ms.map((m) => (m.scheduledAtMs === null ? null : new Date(m.scheduledAtMs))),
+          // Nothing to start when every recipient is suppressed.
+          ms.map((m) => m.recipients.every((r) => r.state === 'suppressed')),
+          ms.map((m) => m.acceptedNode),
+          rs.map((r) => r.id),
+          rs.map((r) => r.idx),
+          rs.map((r) => r.address),
+          rs.map((r) => r.domain),
+          rs.map((r) => r.state),
+          es.map((e) => e.messageId),
+          es.map((e) => e.tenantId),
+          es.map((e) => e.event),
+          es.map((e) => e.recipient),
+          es.map((e) => e.sendingDomain),
+          es.map((e) => e.recipientDomain),
+          es.map((e) => e.messageType),
+          es.map((e) => e.detail),
+        ],
+      );
     },
 
     /** Records that these messages' workflows exist. */
