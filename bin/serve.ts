@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_IP } from '../activities/deliver.js';
 import { createDkimSigner } from '../activities/dkim-signer.js';
 import { createActivities } from '../activities/index.js';
-import { createDnsResolver } from '../adapters/dns.js';
+import { cachingResolver, createDnsResolver } from '../adapters/dns.js';
 import { verpKeysFromMaster } from '../adapters/hmac.js';
 import { parseMail } from '../adapters/mail-parser.js';
 import { composeMime } from '../adapters/mime.js';
@@ -56,6 +56,8 @@ export interface Running {
   readonly done: Promise<void>;
 }
 
+/** DNS answers are kept at most their TTL and never longer than this, ms. */
+const DNS_MAX_TTL_MS = 300_000;
 /** A cached API key or sending domain is read again after this, ms (changes are pushed sooner). */
 const TENANT_CACHE_MS = 60_000;
 /** How often the node looks for committed messages whose workflow start failed, ms. */
@@ -148,7 +150,10 @@ export async function serve(
   );
   const suppressions = suppressionStore(db);
   const routing = await startRouting({ db, databaseUrl: deps.databaseUrl, client, config, log });
-  const dns = createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 });
+  const dns = cachingResolver(
+    createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 }),
+    { now: Date.now, maxTtlMs: DNS_MAX_TTL_MS, shortTtlMs: config.dnsShortTtl, maxEntries: 50_000 },
+  );
   // Node's CAs plus POSTHORN_MTA_STS_CA: for policy fetches and MX certificates under MTA-STS.
   const trusted = trustAnchors(config.mtaStsCa);
   // One MTA-STS resolver per node: policies are cached per recipient domain (RFC 8461 §3.3).

@@ -8,6 +8,7 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_DATA_DIR: { key: 'dataDir' },
   POSTHORN_DNS_SERVERS: { key: 'dnsServers', list: true },
   POSTHORN_DNS_TIMEOUT: { key: 'dnsTimeout' },
+  POSTHORN_DNS_SHORT_TTL: { key: 'dnsShortTtl' },
   POSTHORN_SMTP_PORT: { key: 'smtpPort' },
   POSTHORN_EGRESS_IPS: { key: 'egressIps', list: true },
   POSTHORN_HOSTNAME: { key: 'hostname' },

@@ -27,6 +27,11 @@ export const configSchema = z.object({
   dataDir: z.string().default('.posthorn'),
   dnsServers: z.array(dnsServer).default([]),
   dnsTimeout: duration.prefault('5s'),
+  /**
+   * How long MX and TXT answers (Node's resolver does not report their TTL) and negative
+   * answers are cached in-process; A and AAAA answers live for their TTL (at most 5 min).
+   */
+  dnsShortTtl: duration.prefault('10s'),
   smtpPort: port.default(25),
   egressIps: z.array(egressIp).default([]),
   hostname: z.string().min(1),

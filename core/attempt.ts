@@ -13,6 +13,9 @@ export function outcomeForReply(
   phase: SmtpPhase,
   provider: string | null,
 ): RecipientOutcome {
+  // A 2yz reply is a positive completion whatever its text (RFC 5321 §4.2.1): no rule can
+  // make it a failure, so the classifier is not asked (it runs for every delivered mail).
+  if (reply.code >= 200 && reply.code < 300) return { kind: 'delivered', reply };
   const c = classifyReply({ code: reply.code, enhanced: reply.enhanced, text: reply.text, phase, provider });
   switch (c.permanence) {
     case 'none':
