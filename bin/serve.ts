@@ -13,6 +13,7 @@ import { createMtaStsResolver, stsLookupsOver, trustAnchors } from '../adapters/
 import { createDb } from '../adapters/postgres/db.js';
 import { dkimKeyStore } from '../adapters/postgres/dkim-keys.js';
 import { queryEvents } from '../adapters/postgres/events-query.js';
+import { groupCommit } from '../adapters/postgres/group-commit.js';
 import { idempotencyStore } from '../adapters/postgres/idempotency.js';
 import { createJournal } from '../adapters/postgres/journal.js';
 import { listen } from '../adapters/postgres/listen.js';
@@ -256,6 +257,15 @@ export async function serve(
   const done = Promise.all([messageWorker.run(), egressWorker.run()]).then(() => undefined);
   done.catch((err) => log.fatal({ err, event: 'worker.failed' }, 'a Temporal worker stopped'));
 
+  // Concurrent requests share their suppression check and their insert (group commit):
+  // one round trip and one WAL flush for many requests under load.
+  const suppressedGrouped = groupCommit((qs: readonly { tenantId: string; addresses: readonly string[] }[]) =>
+    suppressions.suppressedAmongMany(qs),
+  );
+  const insertGrouped = groupCommit(async (batches: readonly Parameters<typeof messages.insert>[0][]) => {
+    await messages.insert(batches.flat());
+    return batches.map(() => undefined);
+  });
   const api = buildApi({
     logger: log,
     adminToken: config.adminToken ?? null,
@@ -274,8 +284,8 @@ export async function serve(
     rateLimit: createTenantRateLimit(config.apiRate, Date.now),
     accept: createAccept({
       tenants,
-      messages,
-      suppressions,
+      messages: { insert: insertGrouped },
+      suppressions: { suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }) },
       dispatch: (pending) => former.add(pending),
       node: config.nodeId,
       compose: composeDraft,

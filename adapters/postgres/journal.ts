@@ -6,8 +6,8 @@ import type { Db } from './db.js';
 /**
  * Group commit for the delivery log. Callers `append` events and recipient-state updates
  * and get a promise that settles once they are durable; every caller waiting at the same
- * moment shares one transaction (one multi-row INSERT via unnest, one UPDATE), so the
- * database sees a round trip per batch instead of one per event.
+ * moment shares one statement (multi-row INSERT and UPDATE via unnest), so the database
+ * sees a round trip per batch instead of one per event.
  */
 export interface Journal {
   append(
@@ -50,22 +50,29 @@ const EVENT_COLUMNS = [
   ['detail', 'text', (e: DeliveryEvent) => e.detail],
 ] as const;
 
-const INSERT_EVENTS = `INSERT INTO delivery_events (${EVENT_COLUMNS.map((c) => c[0]).join(', ')})
-  SELECT * FROM unnest(${EVENT_COLUMNS.map((c, i) => `$${i + 1}::${c[1]}[]`).join(', ')})
-  ON CONFLICT DO NOTHING`;
+const N_EVENT = EVENT_COLUMNS.length;
 
-// Terminal states are never overwritten by a late or duplicated attempt result, except
-// that a later bounce report may turn delivered into bounced.
-const UPDATE_RECIPIENTS = `UPDATE recipients r
-  SET state = u.state, last_reply = COALESCE(u.last_reply, r.last_reply),
-      attempts = r.attempts + u.attempted::int, updated_at = now()
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bool[]) AS u(message_id, address, state, last_reply, attempted)
-  WHERE r.message_id = u.message_id AND r.address = u.address
-    AND (r.state IN ('queued', 'deferred') OR (r.state = 'delivered' AND u.state = 'bounced'))`;
-
-// The first reason recorded for an address stays; a later bounce does not rewrite history.
-const INSERT_SUPPRESSIONS = `INSERT INTO suppressions (id, tenant_id, email, origin, reason, source_message_id)
-  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[])
+/**
+ * One statement per batch, so one round trip and atomic without BEGIN/COMMIT: the events,
+ * the recipients' new states, and the suppressions they imply. Empty arrays insert or
+ * update nothing.
+ */
+const WRITE_BATCH = `WITH e AS (
+    INSERT INTO delivery_events (${EVENT_COLUMNS.map((c) => c[0]).join(', ')})
+    SELECT * FROM unnest(${EVENT_COLUMNS.map((c, i) => `$${i + 1}::${c[1]}[]`).join(', ')})
+    ON CONFLICT DO NOTHING
+  ), u AS (
+    UPDATE recipients r
+    SET state = u.state, last_reply = COALESCE(u.last_reply, r.last_reply),
+        attempts = r.attempts + u.attempted::int, updated_at = now()
+    FROM unnest($${N_EVENT + 1}::uuid[], $${N_EVENT + 2}::text[], $${N_EVENT + 3}::text[], $${N_EVENT + 4}::text[],
+                $${N_EVENT + 5}::bool[]) AS u(message_id, address, state, last_reply, attempted)
+    WHERE r.message_id = u.message_id AND r.address = u.address
+      AND (r.state IN ('queued', 'deferred') OR (r.state = 'delivered' AND u.state = 'bounced'))
+  )
+  INSERT INTO suppressions (id, tenant_id, email, origin, reason, source_message_id)
+  SELECT * FROM unnest($${N_EVENT + 6}::uuid[], $${N_EVENT + 7}::uuid[], $${N_EVENT + 8}::text[], $${N_EVENT + 9}::text[],
+                       $${N_EVENT + 10}::text[], $${N_EVENT + 11}::uuid[])
   ON CONFLICT (tenant_id, email) DO NOTHING`;
 
 export function createJournal(db: Db): Journal {
@@ -74,35 +81,22 @@ export function createJournal(db: Db): Journal {
   let closed = false;
 
   async function write(batch: Pending): Promise<void> {
-    await db.transaction(async (tx) => {
-      if (batch.events.length > 0) {
-        await tx.query(
-          INSERT_EVENTS,
-          EVENT_COLUMNS.map(([, , get]) => batch.events.map((e) => get(e))),
-        );
-      }
-      if (batch.updates.length > 0) {
-        const u = batch.updates;
-        await tx.query(UPDATE_RECIPIENTS, [
-          u.map((x) => x.messageId),
-          u.map((x) => x.address),
-          u.map((x) => x.state),
-          u.map((x) => x.lastReply),
-          u.map((x) => x.attempted),
-        ]);
-      }
-      if (batch.suppressions.length > 0) {
-        const x = batch.suppressions;
-        await tx.query(INSERT_SUPPRESSIONS, [
-          x.map(() => randomUUID()),
-          x.map((e) => e.tenantId),
-          x.map((e) => suppressionKey(e.email)),
-          x.map((e) => e.origin),
-          x.map((e) => e.reason),
-          x.map((e) => e.sourceMessageId),
-        ]);
-      }
-    });
+    const u = batch.updates;
+    const x = batch.suppressions;
+    await db.query(WRITE_BATCH, [
+      ...EVENT_COLUMNS.map(([, , get]) => batch.events.map((e) => get(e))),
+      u.map((r) => r.messageId),
+      u.map((r) => r.address),
+      u.map((r) => r.state),
+      u.map((r) => r.lastReply),
+      u.map((r) => r.attempted),
+      x.map(() => randomUUID()),
+      x.map((e) => e.tenantId),
+      x.map((e) => suppressionKey(e.email)),
+      x.map((e) => e.origin),
+      x.map((e) => e.reason),
+      x.map((e) => e.sourceMessageId),
+    ]);
   }
 
   function flushNext(): void {

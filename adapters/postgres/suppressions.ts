@@ -34,6 +34,27 @@ export function suppressionStore(db: Db) {
       return new Set(r.rows.map((x) => x.email));
     },
 
+    /**
+     * For each (tenant, addresses) question, the addresses that are suppressed for that
+     * tenant (as keys): many requests' checks in one query.
+     */
+    async suppressedAmongMany(
+      questions: readonly { tenantId: string; addresses: readonly string[] }[],
+    ): Promise<Set<string>[]> {
+      const pairs = questions.flatMap((q) =>
+        q.addresses.map((a) => [q.tenantId, suppressionKey(a)] as const),
+      );
+      if (pairs.length === 0) return questions.map(() => new Set());
+      const r = await db.query<{ tenantId: string; email: string }>(
+        `SELECT s.tenant_id AS "tenantId", s.email FROM suppressions s
+         JOIN unnest($1::uuid[], $2::text[]) AS q(tenant_id, email) ON s.tenant_id = q.tenant_id AND s.email = q.email`,
+        [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
+      );
+      return questions.map(
+        (q) => new Set(r.rows.filter((row) => row.tenantId === q.tenantId).map((row) => row.email)),
+      );
+    },
+
     /** Adds a manual entry, or returns the existing one. */
     async add(tenantId: string, email: string, reason: string): Promise<Suppression> {
       const key = suppressionKey(email);
