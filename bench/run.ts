@@ -219,7 +219,6 @@ async function report(
   name: string,
   b: Bench,
   o: {
-    t0: number;
     since: Date;
     delivered: number;
     acceptSeconds: number;
@@ -228,7 +227,6 @@ async function report(
     cpuBefore: Processes;
     cpuAfter: Processes;
     sinksInProcess: boolean;
-    extra?: string[];
   },
 ): Promise<void> {
   const e2e = await b.db.query<{ ms: number }>(
@@ -253,12 +251,51 @@ async function report(
     `wave sizes                   ${waveHistogram(cost.waveSizes)}`,
     `ready queue peak depth       ${Math.max(0, ...queues.data.map((q) => q.peakQueued))} (peak connections per IP × site: ${Math.max(0, ...queues.data.map((q) => q.peakConnections))})`,
     `peak RSS                     node ${fmt(peakRssMb(b.node.pid()), 0)} MB`,
-    ...(o.extra ?? []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 const NODE_ENV = { POSTHORN_LOG_LEVEL: 'error', POSTHORN_ADMIN_TOKEN: ADMIN_TOKEN, POSTHORN_API_RATE: 'off' };
+
+/**
+ * Closed loop: `clients` senders, each sending its next message when the last is answered;
+ * reports the run and returns delivered/s.
+ */
+async function closedLoopRun(
+  title: string,
+  b: Bench,
+  o: { clients: number; domains: number; sinks: Sinks | null },
+): Promise<number> {
+  const key = (
+    await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
+  ).trim();
+  const latencies: number[] = [];
+  let next = 0;
+  const since = new Date();
+  const cpuBefore = cpuNow(b, o.sinks);
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: o.clients }, async () => {
+      for (let i = next++; i < MESSAGES; i = next++)
+        latencies.push(await sendOne(b.node.apiUrl, key, i, o.domains));
+    }),
+  );
+  const acceptSeconds = (performance.now() - t0) / 1000;
+  await waitDelivered(b.db, MESSAGES);
+  const deliverSeconds = (performance.now() - t0) / 1000;
+  const cpuAfter = cpuNow(b, o.sinks);
+  await report(title, b, {
+    since,
+    delivered: MESSAGES,
+    acceptSeconds,
+    deliverSeconds,
+    latencies,
+    cpuBefore,
+    cpuAfter,
+    sinksInProcess: o.sinks === null,
+  });
+  return MESSAGES / deliverSeconds;
+}
 
 /** Closed loop: `clients` senders, each sending its next message when the last is answered. */
 async function closedLoop(name: string, domains: number, clients: number): Promise<void> {
@@ -271,34 +308,10 @@ async function closedLoop(name: string, domains: number, clients: number): Promi
     nodeArgs: nodeArgs(),
   });
   try {
-    const key = (
-      await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
-    ).trim();
-    const latencies: number[] = [];
-    let next = 0;
-    const since = new Date();
-    const cpuBefore = cpuNow(b, null);
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        for (let i = next++; i < MESSAGES; i = next++)
-          latencies.push(await sendOne(b.node.apiUrl, key, i, domains));
-      }),
-    );
-    const acceptSeconds = (performance.now() - t0) / 1000;
-    await waitDelivered(b.db, MESSAGES);
-    const deliverSeconds = (performance.now() - t0) / 1000;
-    const cpuAfter = cpuNow(b, null);
-    await report(`${name} (${domains} domain${domains > 1 ? 's' : ''}, ${clients} clients)`, b, {
-      t0,
-      since,
-      delivered: MESSAGES,
-      acceptSeconds,
-      deliverSeconds,
-      latencies,
-      cpuBefore,
-      cpuAfter,
-      sinksInProcess: true,
+    await closedLoopRun(`${name} (${domains} domain${domains > 1 ? 's' : ''}, ${clients} clients)`, b, {
+      clients,
+      domains,
+      sinks: null,
     });
   } finally {
     await b.stop();
@@ -327,35 +340,10 @@ async function peer(): Promise<void> {
     });
     let posthornRate = Number.NaN;
     try {
-      const key = (
-        await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
-      ).trim();
-      const latencies: number[] = [];
-      let next = 0;
-      const since = new Date();
-      const cpuBefore = cpuNow(b, sinks);
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: 64 }, async () => {
-          for (let i = next++; i < MESSAGES; i = next++)
-            latencies.push(await sendOne(b.node.apiUrl, key, i, PEER_DOMAINS));
-        }),
-      );
-      const acceptSeconds = (performance.now() - t0) / 1000;
-      await waitDelivered(b.db, MESSAGES);
-      const deliverSeconds = (performance.now() - t0) / 1000;
-      const cpuAfter = cpuNow(b, sinks);
-      posthornRate = MESSAGES / deliverSeconds;
-      await report('peer: Posthorn → smtp-sink (10 domains, 64 clients)', b, {
-        t0,
-        since,
-        delivered: MESSAGES,
-        acceptSeconds,
-        deliverSeconds,
-        latencies,
-        cpuBefore,
-        cpuAfter,
-        sinksInProcess: false,
+      posthornRate = await closedLoopRun('peer: Posthorn → smtp-sink (10 domains, 64 clients)', b, {
+        clients: 64,
+        domains: PEER_DOMAINS,
+        sinks,
       });
     } finally {
       await b.stop();
@@ -422,7 +410,6 @@ async function openLoop(): Promise<void> {
         `open loop: ${RATE} requests/s for ${SECONDS} s (10 domains${sinks ? ', smtp-sink MXs' : ''})`,
         b,
         {
-          t0,
           since,
           delivered: total,
           acceptSeconds,

@@ -4,20 +4,11 @@ import { join } from 'node:path';
 import { pidFromFile, stopLeftover } from '../../adapters/child-process-guard.js';
 import { embeddedPostgresUrl } from '../../adapters/embedded-postgres.js';
 import { findTemporalCli } from '../../adapters/temporal-cli.js';
-import { startDnsServer, type TestDnsServer, type ZoneEntry } from './dns-server.js';
+import { startDnsServer, type TestDnsServer } from './dns-server.js';
 import { freePort } from './ports.js';
 import { PosthornProcess } from './posthorn-process.js';
-import { type SinkScript, type SmtpSink, startSink } from './smtp-sink.js';
-import { EGRESS_IPS } from './stack.js';
-
-export interface DevStackOptions {
-  zones: Record<string, ZoneEntry>;
-  /** SMTP receivers by listen address (127.0.1.x), all on one port. */
-  sinks: Record<string, SinkScript>;
-  env?: NodeJS.ProcessEnv;
-  /** Extra node flags for the posthorn process (e.g. --cpu-prof). */
-  nodeArgs?: string[];
-}
+import { type SmtpSink, startSink } from './smtp-sink.js';
+import { EGRESS_IPS, type StackOptions } from './stack.js';
 
 /**
  * `posthorn dev` exactly as `npm start` runs it (no DATABASE_URL, no TEMPORAL_ADDRESS: the
@@ -43,7 +34,7 @@ async function stopLeftovers(dataDir: string): Promise<void> {
   if (temporal) await stopLeftover(temporal, 'temporal', 'SIGTERM', 10_000);
 }
 
-export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+export async function startDevStack(options: StackOptions): Promise<DevStack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
