@@ -11,7 +11,10 @@ export interface WaveStarter {
 export interface WaveFormerOptions {
   /** Most messages in one wave; 1 gives every message its own workflow from the start. */
   readonly maxWave: number;
-  /** While a start is in flight, a partial wave leaves after this long, ms. */
+  /**
+   * Waves leave at most this often unless full, ms: the first message after a quiet spell
+   * leaves at once, and under load each wave carries what came in the meantime.
+   */
   readonly windowMs: number;
   /** Wave starts in flight at once. */
   readonly maxInFlight: number;
@@ -22,6 +25,7 @@ export interface WaveFormerOptions {
   readonly startMessages: (pending: readonly PendingStart[]) => Promise<number>;
   readonly markStarted: (ids: readonly string[]) => Promise<void>;
   readonly log: Logger;
+  readonly now: () => number;
 }
 
 /** gRPC INVALID_ARGUMENT (3) or FAILED_PRECONDITION (9): asking again gets the same answer. */
@@ -42,10 +46,11 @@ export interface WaveFormerStats {
 }
 
 /**
- * Forms delivery waves from committed messages, like a group commit: when no wave start is
- * in flight a message leaves at once as a wave of one (latency first); while starts are in
- * flight, messages gather and leave together, up to `maxWave`, after `windowMs`, or when a
- * start returns. Starts are paced to what the node is delivering (`maxDelivering`), so a
+ * Forms delivery waves from committed messages, like a group commit: after a quiet spell a
+ * message leaves at once as a wave of one (latency first); under load, messages gather and
+ * leave together, a wave every `windowMs` or as soon as `maxWave` are there, with at most
+ * `maxInFlight` starts outstanding. A workflow's fixed cost (start, workflow task, claim and
+ * load queries) is then shared by more messages as the load grows. Starts are paced to what the node is delivering (`maxDelivering`), so a
  * burst waits here as ids, not as workflows in Temporal's cache. A wave whose start fails
  * is left to the start sweeper (its messages stay workflow_started = false).
  */
@@ -56,7 +61,7 @@ export function createWaveFormer(o: WaveFormerOptions) {
   let inFlightMessages = 0;
   let delivering = 0;
   let windowTimer: NodeJS.Timeout | null = null;
-  let windowElapsed = false;
+  let lastLaunch = Number.NEGATIVE_INFINITY;
   const starts = new Set<Promise<void>>();
 
   function track(p: Promise<void>): void {
@@ -110,15 +115,15 @@ export function createWaveFormer(o: WaveFormerOptions) {
 
   function pump(): void {
     while (queue.length > 0 && inFlight < o.maxInFlight && delivering + inFlightMessages < o.maxDelivering) {
-      if (inFlight > 0 && queue.length < o.maxWave && !windowElapsed) {
+      const wait = lastLaunch + o.windowMs - o.now();
+      if (queue.length < o.maxWave && wait > 0) {
         windowTimer ??= setTimeout(() => {
           windowTimer = null;
-          windowElapsed = true;
           pump();
-        }, o.windowMs);
+        }, wait);
         return;
       }
-      windowElapsed = false;
+      lastLaunch = o.now();
       launch(queue.splice(0, Math.min(o.maxWave, o.maxDelivering - delivering - inFlightMessages)));
     }
   }

@@ -69,8 +69,6 @@ const START_SWEEP_GRACE_S = 5;
 const START_SWEEP_OTHER_NODE_GRACE_S = 120;
 /** Wave starts in flight at once: while they are, the next wave gathers messages. */
 const WAVE_STARTS_IN_FLIGHT = 2;
-/** Messages in waves this node delivers at once; more wait in the former as ids. */
-const WAVE_MAX_DELIVERING = 2_000;
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -214,11 +212,16 @@ export async function serve(
     maxWave: config.waveMax,
     windowMs: config.waveWindow,
     maxInFlight: WAVE_STARTS_IN_FLIGHT,
-    maxDelivering: WAVE_MAX_DELIVERING,
+    // Messages in waves this node delivers at once; more wait in the former as ids. As many
+    // as one destination's ready queue holds: when every message goes to one site, the
+    // waves fill its queue and no more, so none is turned away (and continued in a
+    // workflow of its own) for a full queue.
+    maxDelivering: config.egressLimits.default.maxQueueDepth,
     waves: temporalWaveStarter(client),
     startMessages: createStartMessages({ starter, messages, log }),
     markStarted: (ids) => messages.markStarted(ids),
     log,
+    now: Date.now,
   });
   const sweeper = startSweeper({
     messages,
