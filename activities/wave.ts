@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import type { MessageForDelivery, MessageStore } from '../adapters/postgres/messages.js';
 import type { MessageStarter, PendingStart } from '../api/accept.js';
@@ -78,6 +79,9 @@ export function createDeliverWave(deps: DeliverWaveDeps) {
   }
 
   return async function deliverWave(input: WaveInput): Promise<WaveResult> {
+    // Every delivery of the wave listens on the activity's one cancellation signal: as many
+    // listeners as messages, by design (Node warns past 10 otherwise).
+    setMaxListeners(0, Context.current().cancellationSignal);
     const claimed = await deps.messages.claimForWave(input.waveId, input.messageIds);
     const messages = await deps.messages.forDeliveryMany(claimed);
     deps.load(messages.length);
