@@ -30,6 +30,15 @@ export interface DbOptions {
 // bigint (int8) columns as JS numbers: our sequences stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
+/** The connection itself failed (as opposed to a statement the server refused). */
+function isConnectionLoss(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  return (
+    /Connection terminated|ECONNRESET|EPIPE/.test(err.message) ||
+    (typeof code === 'string' && /^(08|57P0)/.test(code))
+  );
+}
+
 export function createDb(options: DbOptions): Db {
   const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections });
   // An idle client losing its server is reported here; the next query reconnects.
@@ -38,6 +47,14 @@ export function createDb(options: DbOptions): Db {
     query: (text, values) => pool.query(text, values),
     async transaction(fn) {
       const client = await pool.connect();
+      // A checked-out client whose server goes away between statements emits 'error' with
+      // no query to hand it to; unheard, that event would end the process. The next
+      // statement fails instead, and the broken connection is thrown away, not pooled.
+      let broken: Error | null = null;
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(client);
@@ -45,9 +62,11 @@ export function createDb(options: DbOptions): Db {
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
+        broken ??= err instanceof Error && isConnectionLoss(err) ? err : null;
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken ?? undefined);
       }
     },
     close: () => pool.end(),
