@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, statSync } from 'node:fs';
-import { chmod, chown, mkdir } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, rm } from 'node:fs/promises';
 import { arch, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -70,19 +70,34 @@ async function serverUser(): Promise<{ uid: number; gid: number } | null> {
   }
 }
 
-/** Every directory above `dir` must be searchable (x) by the server's user. */
-function assertReachable(dir: string, user: { uid: number; gid: number }): void {
-  for (let d = dirname(dir); ; d = dirname(d)) {
+/** The first directory above `path` that the server's user cannot search (x), or null. */
+function unreachableAbove(path: string, user: { uid: number; gid: number }): string | null {
+  for (let d = dirname(path); ; d = dirname(d)) {
     const s = statSync(d);
     const bit = s.uid === user.uid ? 0o100 : s.gid === user.gid ? 0o010 : 0o001;
-    if ((s.mode & bit) === 0) {
-      throw new Error(
-        `PostgreSQL runs as the user "postgres" (it refuses root) and cannot enter ${d}; ` +
-          'set POSTHORN_DATA_DIR to a directory outside it, run as another user, or set DATABASE_URL',
-      );
-    }
-    if (d === dirname(d)) return;
+    if ((s.mode & bit) === 0) return d;
+    if (d === dirname(d)) return null;
   }
+}
+
+/**
+ * The binaries as the server's user can run them. When the project lives where that user
+ * cannot go (a checkout under /root, say), the package's `native` tree (server, libraries
+ * found through $ORIGIN/../lib, share files) is copied once next to the data directory.
+ */
+async function runnableBinaries(
+  bin: Binaries,
+  user: { uid: number; gid: number },
+  dataDir: string,
+): Promise<Binaries> {
+  if (!unreachableAbove(bin.postgres, user)) return bin;
+  const native = dirname(dirname(bin.postgres));
+  const copy = join(dataDir, 'postgres-native');
+  if (!existsSync(join(copy, 'bin', 'postgres'))) {
+    await rm(copy, { recursive: true, force: true });
+    await cp(native, copy, { recursive: true, verbatimSymlinks: true });
+  }
+  return { postgres: join(copy, 'bin', 'postgres'), initdb: join(copy, 'bin', 'initdb') };
 }
 
 /** How clients reach the server whose cluster (and socket) is in `pgdata`. */
@@ -117,14 +132,21 @@ export async function startEmbeddedPostgres(dir: string): Promise<EmbeddedPostgr
       `the embedded PostgreSQL socket path ${socket} is too long; set a shorter POSTHORN_DATA_DIR`,
     );
   }
-  const bin = await binaries();
+  let bin = await binaries();
   const user = await serverUser();
   await mkdir(pgdata, { recursive: true, mode: 0o700 });
   if (user) {
     // The data directory's parent is ours: let the server's user pass through it (x only).
     await chmod(dirname(pgdata), statSync(dirname(pgdata)).mode | 0o001);
-    assertReachable(pgdata, user);
+    const blocked = unreachableAbove(pgdata, user);
+    if (blocked) {
+      throw new Error(
+        `PostgreSQL runs as the user "postgres" (it refuses root) and cannot enter ${blocked}; ` +
+          'set POSTHORN_DATA_DIR to a directory outside it, run as another user, or set DATABASE_URL',
+      );
+    }
     await chown(pgdata, user.uid, user.gid);
+    bin = await runnableBinaries(bin, user, dirname(pgdata));
   }
   const leftover = pidFromFile(join(pgdata, 'postmaster.pid'));
   // SIGINT is PostgreSQL's fast shutdown: open transactions roll back, a checkpoint is written.
