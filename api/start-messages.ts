@@ -17,8 +17,7 @@ export function createStartMessages(deps: {
   messages: Pick<MessageStore, 'markStarted'>;
   log: Logger;
 }) {
-  /** Returns how many were started. */
-  return async (pending: readonly PendingStart[]): Promise<number> => {
+  return async (pending: readonly PendingStart[]): Promise<void> => {
     const started: string[] = [];
     let next = 0;
     const worker = async () => {
@@ -39,7 +38,6 @@ export function createStartMessages(deps: {
       // The workflows exist; the sweeper's repeated start is a no-op (same workflow id).
       deps.log.warn({ err, event: 'message.mark_started_failed' }, 'could not record workflow starts'),
     );
-    return started.length;
   };
 }
 

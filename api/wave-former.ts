@@ -21,8 +21,8 @@ export interface WaveFormerOptions {
   /** Messages this node delivers in waves at once; past it, messages wait here (ids only). */
   readonly maxDelivering: number;
   readonly waves: WaveStarter;
-  /** Starts message workflows (scheduled sends, or maxWave 1); returns how many started. */
-  readonly startMessages: (pending: readonly PendingStart[]) => Promise<number>;
+  /** Starts message workflows (scheduled sends, or maxWave 1). */
+  readonly startMessages: (pending: readonly PendingStart[]) => Promise<void>;
   readonly markStarted: (ids: readonly string[]) => Promise<void>;
   readonly log: Logger;
   readonly now: () => number;
@@ -133,7 +133,7 @@ export function createWaveFormer(o: WaveFormerOptions) {
     add(pending: readonly PendingStart[]): void {
       // A scheduled send waits in its own workflow (Temporal's start delay) until its time.
       const direct = pending.filter((p) => o.maxWave === 1 || p.delayMs > 0);
-      if (direct.length > 0) track(o.startMessages(direct).then(() => undefined));
+      if (direct.length > 0) track(o.startMessages(direct));
       for (const p of pending) if (!(o.maxWave === 1 || p.delayMs > 0)) queue.push(p);
       pump();
     },

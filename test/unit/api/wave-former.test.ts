@@ -39,7 +39,6 @@ function harness(overrides: Partial<WaveFormerOptions> = {}) {
     },
     startMessages: async (p) => {
       direct.push(...p.map((x) => x.input.messageId));
-      return p.length;
     },
     markStarted: async (ids) => {
       marked.push(...ids);
