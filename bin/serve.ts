@@ -32,6 +32,7 @@ import {
   temporalMessageStarter,
   temporalWaveStarter,
 } from '../adapters/temporal.js';
+import { bundleWorkflows } from '../adapters/workflow-bundle.js';
 import { createAccept } from '../api/accept.js';
 import { createTenantRateLimit } from '../api/rate-limit.js';
 import { buildApi } from '../api/server.js';
@@ -240,7 +241,7 @@ export async function serve(
   const messageWorker = await Worker.create({
     ...common,
     taskQueue: MESSAGE_TASK_QUEUE,
-    workflowsPath: WORKFLOWS_PATH,
+    workflowBundle: await bundleWorkflows(WORKFLOWS_PATH),
     activities: { expire: activities.expire, deliverWave: activities.deliverWave, ...routing.activities },
     // A wave holds its workflow task slot while its local activity delivers, so slots bound
     // the waves in progress. With the SDK's 40 slots most eager starts were refused (the
