@@ -83,9 +83,10 @@ const SWEEP_LIMIT = 500;
 /**
  * The backstop of accept's promise: every committed message gets its first workflow, even
  * when the start after the commit failed or the node died between commit and start. Runs
- * on every node. This node's messages are swept only while its wave former is idle (else
- * they are still in it); another node's, after a longer grace. A message swept twice is
- * still delivered once: waves claim their messages, message workflows are unique by id.
+ * on every node. This node's messages are swept soon while its wave former is idle (else
+ * they may still be in it), and after the longer grace otherwise, like another node's. A
+ * message swept twice is still delivered once: waves claim their messages, message
+ * workflows are unique by id.
  */
 export function startSweeper(o: StartSweeperOptions): { close(): Promise<void> } {
   let running: Promise<void> | null = null;

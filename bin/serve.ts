@@ -66,7 +66,7 @@ const TENANT_CACHE_MS = 60_000;
 const START_SWEEP_INTERVAL_MS = 2_000;
 /** The accepting request's own start normally lands well within this, s. */
 const START_SWEEP_GRACE_S = 5;
-/** A message of another node this old was left by a node that is gone (or cut off), s. */
+/** Another node's message this old was left by a node that is gone (or cut off); this node's own wait this long while its former is busy, s. */
 const START_SWEEP_OTHER_NODE_GRACE_S = 120;
 /** Wave starts in flight at once: while they are, the next wave gathers messages. */
 const WAVE_STARTS_IN_FLIGHT = 2;

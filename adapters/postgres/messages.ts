@@ -171,13 +171,14 @@ export function messageStore(db: Db) {
 
     /**
      * Committed messages whose first workflow was never confirmed started, oldest first:
-     * with `own`, those accepted by `node` once `ownGraceSec` has passed (the accepting
-     * request is done with them by then); other nodes' after `anyGraceSec` (their node
-     * died and has not come back, or cannot reach Temporal).
+     * those accepted by `node` once `ownGraceSec` has passed when `idle` (the node's former
+     * holds none of them then), else once `anyGraceSec` has passed (a node under steady
+     * load is never idle, and a start that failed must not wait for a lull); other nodes'
+     * after `anyGraceSec` (their node died and has not come back, or cannot reach Temporal).
      */
     async unstarted(
       node: string,
-      own: boolean,
+      idle: boolean,
       ownGraceSec: number,
       anyGraceSec: number,
       limit: number,
@@ -190,10 +191,9 @@ export function messageStore(db: Db) {
                       ORDER BY r.idx) AS recipients
          FROM messages m JOIN domains d ON d.id = m.domain_id JOIN tenants t ON t.id = m.tenant_id
          WHERE NOT m.workflow_started
-           AND (($2 AND m.accepted_node = $1 AND m.created_at < now() - make_interval(secs => $3))
-                OR (m.accepted_node IS DISTINCT FROM $1 AND m.created_at < now() - make_interval(secs => $4)))
+           AND m.created_at < now() - make_interval(secs => CASE WHEN $2::boolean AND m.accepted_node = $1 THEN $3::float8 ELSE $4::float8 END)
          ORDER BY m.created_at LIMIT $5`,
-        [node, own, ownGraceSec, anyGraceSec, limit],
+        [node, idle, ownGraceSec, anyGraceSec, limit],
       );
       return r.rows;
     },
