@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import type { MessageForDelivery, MessageStore } from '../adapters/postgres/messages.js';
 import type { MessageStarter, PendingStart } from '../api/accept.js';
+import { groupByDomain } from '../core/address.js';
 import { afterDeferral } from '../core/retry-schedule.js';
 import type { WaveInput, WaveResult } from '../workflows/messages.js';
 import type { Deliver } from './deliver.js';
@@ -19,10 +20,6 @@ export interface DeliverWaveDeps {
 /** Recipients still to try: not settled by an earlier run of this wave, never suppressed. */
 const OPEN = new Set(['queued', 'deferred']);
 
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-}
-
 /**
  * The wave's local activity: claims its messages in PostgreSQL (a wave delivers only what
  * it claimed), makes every message's first attempt through the node's egress dispatcher,
@@ -34,10 +31,8 @@ function domainOf(address: string): string {
 export function createDeliverWave(deps: DeliverWaveDeps) {
   async function firstAttempt(message: MessageForDelivery, input: WaveInput): Promise<PendingStart | null> {
     const ctx = Context.current();
-    const groups = new Map<string, string[]>();
-    for (const [address, state] of Object.entries(message.recipientState)) {
-      if (OPEN.has(state)) groups.set(domainOf(address), [...(groups.get(domainOf(address)) ?? []), address]);
-    }
+    const open = Object.entries(message.recipientState).filter(([, state]) => OPEN.has(state));
+    const groups = groupByDomain(open.map(([address]) => address));
     const results = await Promise.all(
       [...groups].map(async ([domain, recipients]) => ({
         domain,

@@ -55,3 +55,16 @@ export function parseMailbox(input: string): MailboxParse {
   }
   return { ok: true, mailbox: { ...parsed.mailbox, name } };
 }
+
+/**
+ * Envelope recipients by their (lower-cased) domain, in first-seen order: one SMTP
+ * transaction serves one recipient domain.
+ */
+export function groupByDomain(addresses: Iterable<string>): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const address of addresses) {
+    const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+    groups.set(domain, [...(groups.get(domain) ?? []), address]);
+  }
+  return groups;
+}

@@ -1,6 +1,7 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { condition, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { DeliverResult } from '../activities/types.js';
+import { groupByDomain } from '../core/address.js';
 import { afterDeferral } from '../core/retry-schedule.js';
 import { bookkeeping, deliveryActivities } from './activity-options.js';
 import {
@@ -12,10 +13,6 @@ import {
   statusQuery,
 } from './messages.js';
 import { PROVIDER, SENDING_IP } from './search-attributes.js';
-
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-}
 
 /**
  * One accepted message, as a durable actor: per recipient domain, deliver; sleep and retry
@@ -48,11 +45,7 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
     if (update.length > 0) upsertSearchAttributes(update);
   }
 
-  const groups = new Map<string, string[]>();
-  for (const r of input.recipients) {
-    const d = domainOf(r);
-    groups.set(d, [...(groups.get(d) ?? []), r]);
-  }
+  const groups = groupByDomain(input.recipients);
 
   async function deliverGroup(domain: string, recipients: string[]): Promise<void> {
     let pending = recipients;
