@@ -24,7 +24,7 @@ const HEARTBEAT_EVERY_MS = 5_000;
 export const DEFAULT_IP = 'default';
 
 export interface DeliverDeps extends SmtpAttemptDeps {
-  readonly messages: Pick<MessageStore, 'forDelivery' | 'forDeliveryMany' | 'claimForWave'>;
+  readonly messages: Pick<MessageStore, 'forDelivery'>;
   readonly journal: Journal;
   readonly dns: DnsResolver;
   /** Pool and IP choice; null when no pool applies (the OS picks the source address). */

@@ -1,3 +1,4 @@
+import type { MessageStore } from '../adapters/postgres/messages.js';
 import type { MessageStarter } from '../api/accept.js';
 import { createDeliver, type DeliverDeps } from './deliver.js';
 import { createExpire } from './expire.js';
@@ -5,6 +6,8 @@ import type { MessageActivities, WaveActivities } from './types.js';
 import { createDeliverWave } from './wave.js';
 
 export interface ActivityDeps extends DeliverDeps {
+  /** Deliveries read messages one at a time; a wave claims and reads all of its own at once. */
+  readonly messages: Pick<MessageStore, 'forDelivery' | 'forDeliveryMany' | 'claimForWave'>;
   /** Starts the message workflows of messages a wave hands on. */
   readonly starter: MessageStarter;
   /** Messages in waves this node is delivering: +n at a wave's start, -n at its end. */
