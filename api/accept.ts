@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { MessageStore, NewMessage } from '../adapters/postgres/messages.js';
-import type { SuppressionStore } from '../adapters/postgres/suppressions.js';
 import type { KeyPrincipal, SendingDomain, TenantStore } from '../adapters/postgres/tenants.js';
 import type { Mailbox } from '../core/address.js';
 import { blankEvent, type DeliveryEvent } from '../core/events.js';
@@ -27,7 +26,8 @@ export interface MessageStarter {
 export interface AcceptDeps {
   readonly tenants: Pick<TenantStore, 'domainByName'>;
   readonly messages: Pick<MessageStore, 'insert'>;
-  readonly suppressions: Pick<SuppressionStore, 'suppressedAmong'>;
+  /** The addresses among `addresses` on the tenant's suppression list, as suppression keys. */
+  readonly suppressedAmong: (tenantId: string, addresses: readonly string[]) => Promise<Set<string>>;
   /** Hands committed messages to Temporal (the wave former); returns at once. */
   readonly dispatch: (pending: readonly PendingStart[]) => void;
   /** This node's id, stored with each message for the start sweeper. */
@@ -160,7 +160,7 @@ export function createAccept(deps: AcceptDeps) {
      * the message ids in order. Throws (and stores nothing) only before the commit.
      */
     async acceptAll(principal: KeyPrincipal, items: readonly CheckedDraft[]): Promise<string[]> {
-      const suppressed = await deps.suppressions.suppressedAmong(
+      const suppressed = await deps.suppressedAmong(
         principal.tenantId,
         items.flatMap((c) => uniqueRecipients(c.draft).map((r) => r.address)),
       );

@@ -289,7 +289,7 @@ export async function serve(
     accept: createAccept({
       tenants,
       messages: { insert: insertGrouped },
-      suppressions: { suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }) },
+      suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }),
       dispatch: (pending) => former.add(pending),
       node: config.nodeId,
       compose: composeDraft,

@@ -24,16 +24,6 @@ function byIdOrEmail(idOrEmail: string): { clause: string; value: string } {
 /** Per-tenant suppression list. */
 export function suppressionStore(db: Db) {
   return {
-    /** The addresses among `addresses` that are suppressed for the tenant (as keys). */
-    async suppressedAmong(tenantId: string, addresses: readonly string[]): Promise<Set<string>> {
-      if (addresses.length === 0) return new Set();
-      const r = await db.query<{ email: string }>(
-        'SELECT email FROM suppressions WHERE tenant_id = $1 AND email = ANY($2::text[])',
-        [tenantId, addresses.map(suppressionKey)],
-      );
-      return new Set(r.rows.map((x) => x.email));
-    },
-
     /**
      * For each (tenant, addresses) question, the addresses that are suppressed for that
      * tenant (as keys): many requests' checks in one query.
