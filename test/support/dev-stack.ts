@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { pidFromFile, stopLeftover } from '../../adapters/child-process-guard.js';
 import { embeddedPostgresUrl } from '../../adapters/embedded-postgres.js';
 import { findTemporalCli } from '../../adapters/temporal-cli.js';
-import { startDnsServer, type TestDnsServer } from './dns-server.js';
+import type { TestDnsServer } from './dns-server.js';
 import { freePort } from './ports.js';
 import { PosthornProcess } from './posthorn-process.js';
-import { type SmtpSink, startSink } from './smtp-sink.js';
-import { EGRESS_IPS, type StackOptions } from './stack.js';
+import type { SmtpSink } from './smtp-sink.js';
+import { type StackOptions, startPeers } from './stack.js';
 
 /**
  * `posthorn dev` exactly as `npm start` runs it (no DATABASE_URL, no TEMPORAL_ADDRESS: the
@@ -49,16 +49,7 @@ export async function startDevStack(options: StackOptions): Promise<DevStack> {
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     cleanups.push(() => stopLeftovers(dataDir));
 
-    const dns = await startDnsServer(options.zones);
-    cleanups.push(() => dns.close());
-    const sinks: Record<string, SmtpSink> = {};
-    let smtpPort = 0;
-    for (const [host, script] of Object.entries(options.sinks)) {
-      const sink = await startSink(host, smtpPort, script);
-      smtpPort = sink.port;
-      sinks[host] = sink;
-      cleanups.push(() => sink.close());
-    }
+    const { dns, sinks, env: peerEnv } = await startPeers(options, cleanups);
 
     // Ports picked as free can be taken by a test file running beside this one before the
     // node binds them: on EADDRINUSE, pick new ones and start again.
@@ -74,11 +65,7 @@ export async function startDevStack(options: StackOptions): Promise<DevStack> {
         POSTHORN_TEMPORAL_PORT: String(await freePort()),
         POSTHORN_TEMPORAL_UI_PORT: String(await freePort()),
         POSTHORN_INBOUND_PORT: '0',
-        POSTHORN_DNS_SERVERS: dns.address,
-        POSTHORN_SMTP_PORT: String(smtpPort || (await freePort())),
-        POSTHORN_EGRESS_IPS: EGRESS_IPS.map((ip, i) => `${ip}=mta${i + 1}.posthorn.test`).join(','),
-        POSTHORN_LOG_LEVEL: 'warn',
-        POSTHORN_ALLOW_LOOPBACK_MX: 'true',
+        ...peerEnv,
         ...options.env,
       };
       const candidate = new PosthornProcess(env, `http://127.0.0.1:${apiPort}`, options.nodeArgs, 'dev');

@@ -44,6 +44,45 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * The world outside the node, on loopback: a DNS server with the test zones and the SMTP
+ * receivers (all on one port), with the node settings that point at them and send from
+ * EGRESS_IPS. Their cleanups are pushed onto `cleanups`.
+ */
+export async function startPeers(
+  options: Pick<StackOptions, 'zones' | 'sinks'>,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<{
+  dns: TestDnsServer;
+  sinks: Record<string, SmtpSink>;
+  smtpPort: number;
+  env: NodeJS.ProcessEnv;
+}> {
+  const dns = await startDnsServer(options.zones);
+  cleanups.push(() => dns.close());
+  const sinks: Record<string, SmtpSink> = {};
+  let port = 0;
+  for (const [host, script] of Object.entries(options.sinks)) {
+    const sink = await startSink(host, port, script);
+    port = sink.port;
+    sinks[host] = sink;
+    cleanups.push(() => sink.close());
+  }
+  const smtpPort = port || (await freePort());
+  return {
+    dns,
+    sinks,
+    smtpPort,
+    env: {
+      POSTHORN_DNS_SERVERS: dns.address,
+      POSTHORN_SMTP_PORT: String(smtpPort),
+      POSTHORN_EGRESS_IPS: EGRESS_IPS.map((ip, i) => `${ip}=mta${i + 1}.posthorn.test`).join(','),
+      POSTHORN_LOG_LEVEL: 'warn',
+      POSTHORN_ALLOW_LOOPBACK_MX: 'true',
+    },
+  };
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
@@ -87,31 +126,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     db.on('error', () => {});
     cleanups.push(() => db.end());
 
-    const dns = await startDnsServer(options.zones);
-    cleanups.push(() => dns.close());
-
-    const hosts = Object.keys(options.sinks);
-    const sinks: Record<string, SmtpSink> = {};
-    let smtpPort = 0;
-    for (const host of hosts) {
-      const sink = await startSink(host, smtpPort, options.sinks[host]);
-      smtpPort = sink.port;
-      sinks[host] = sink;
-      cleanups.push(() => sink.close());
-    }
-
+    const { dns, sinks, smtpPort, env: peerEnv } = await startPeers(options, cleanups);
     const base: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: temporal.address,
-      POSTHORN_DNS_SERVERS: dns.address,
-      POSTHORN_SMTP_PORT: String(smtpPort || (await freePort())),
-      POSTHORN_EGRESS_IPS: EGRESS_IPS.map((ip, i) => `${ip}=mta${i + 1}.posthorn.test`).join(','),
       POSTHORN_DATA_DIR: dir,
-      POSTHORN_LOG_LEVEL: 'warn',
-      POSTHORN_ALLOW_LOOPBACK_MX: 'true',
       POSTHORN_SECRET_KEY: randomBytes(32).toString('base64'),
+      ...peerEnv,
       ...options.env,
     };
     // A free port can be taken by a test file running beside this one before the node
@@ -138,7 +161,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       db,
       dns,
       sinks,
-      smtpPort: Number(base.POSTHORN_SMTP_PORT),
+      smtpPort,
       inboundPort,
       temporalAddress: temporal.address,
       stopTemporal: () => server.stop(),
