@@ -37,26 +37,18 @@ function refusedForGood(err: unknown): boolean {
   return false;
 }
 
-export interface WaveFormerStats {
-  readonly queued: number;
-  readonly delivering: number;
-  readonly startsInFlight: number;
-  /** Waves started so far by size: size → count. */
-  readonly sizes: Readonly<Record<number, number>>;
-}
-
 /**
  * Forms delivery waves from committed messages, like a group commit: after a quiet spell a
  * message leaves at once as a wave of one (latency first); under load, messages gather and
  * leave together, a wave every `windowMs` or as soon as `maxWave` are there, with at most
  * `maxInFlight` starts outstanding. A workflow's fixed cost (start, workflow task, claim and
- * load queries) is then shared by more messages as the load grows. Starts are paced to what the node is delivering (`maxDelivering`), so a
- * burst waits here as ids, not as workflows in Temporal's cache. A wave whose start fails
- * is left to the start sweeper (its messages stay workflow_started = false).
+ * load queries) is then shared by more messages as the load grows. Starts are paced to what
+ * the node is delivering (`maxDelivering`), so a burst waits here as ids, not as workflows
+ * in Temporal's cache. A wave whose start fails is left to the start sweeper (its messages
+ * stay workflow_started = false).
  */
 export function createWaveFormer(o: WaveFormerOptions) {
   const queue: PendingStart[] = [];
-  const sizes: Record<number, number> = {};
   let inFlight = 0;
   let inFlightMessages = 0;
   let delivering = 0;
@@ -72,7 +64,6 @@ export function createWaveFormer(o: WaveFormerOptions) {
   function launch(wave: PendingStart[]): void {
     inFlight++;
     inFlightMessages += wave.length;
-    sizes[wave.length] = (sizes[wave.length] ?? 0) + 1;
     const ids = wave.map((p) => p.input.messageId);
     const input: WaveInput = {
       waveId: `wave-${randomUUID()}`,
@@ -145,9 +136,6 @@ export function createWaveFormer(o: WaveFormerOptions) {
     /** Nothing queued and no start in flight: every message handed over has been started or failed. */
     idle(): boolean {
       return queue.length === 0 && inFlight === 0;
-    },
-    stats(): WaveFormerStats {
-      return { queued: queue.length, delivering, startsInFlight: inFlight, sizes: { ...sizes } };
     },
     /** Waits for starts in flight; what is still queued is left to the sweeper of the next start. */
     async close(): Promise<void> {
