@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -58,4 +59,19 @@ export async function stopLeftover(
     }
     await delay(100);
   }
+}
+
+/** Stops a server we started: `signal` first, SIGKILL after `graceMs`; resolves once it exited. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<boolean>((r) => child.once('exit', () => r(true)));
+  // The grace timer is cancelled once the child is gone, so it holds nobody's event loop.
+  const timer = new AbortController();
+  const graceOver = delay(graceMs, false, { signal: timer.signal }).catch(() => false);
+  child.kill(signal);
+  const exited = await Promise.race([gone, graceOver]);
+  timer.abort();
+  if (exited) return;
+  child.kill('SIGKILL');
+  await gone;
 }

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { pidFromFile, stopLeftover } from './child-process-guard.js';
+import { pidFromFile, stopChild, stopLeftover } from './child-process-guard.js';
 
 const run = promisify(execFile);
 
@@ -187,12 +187,9 @@ export async function startEmbeddedPostgres(dir: string): Promise<EmbeddedPostgr
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   let exited = false;
-  const gone = new Promise<void>((r) =>
-    child.once('exit', () => {
-      exited = true;
-      r();
-    }),
-  );
+  child.once('exit', () => {
+    exited = true;
+  });
 
   const url = embeddedPostgresUrl(pgdata);
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -208,14 +205,8 @@ export async function startEmbeddedPostgres(dir: string): Promise<EmbeddedPostgr
   return {
     url,
     async stop() {
-      if (!exited) {
-        child.kill('SIGINT');
-        await Promise.race([gone, delay(30_000)]);
-        if (!exited) {
-          child.kill('SIGKILL');
-          await gone;
-        }
-      }
+      // SIGINT: PostgreSQL's fast shutdown.
+      await stopChild(child, 'SIGINT', 30_000);
       log.end();
     },
   };

@@ -4,7 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { pidFromFile, stopLeftover } from './child-process-guard.js';
+import { pidFromFile, stopChild, stopLeftover } from './child-process-guard.js';
 
 export interface DevServerOptions {
   readonly cliPath: string;
@@ -95,11 +95,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   return {
     address: `127.0.0.1:${options.port}`,
     async stop() {
-      if (exited) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([gone, delay(10_000)]);
-      if (!exited) child.kill('SIGKILL');
+      await stopChild(child, 'SIGTERM', 10_000);
       log.end();
       await rm(pidFile, { force: true });
     },
