@@ -119,6 +119,13 @@ async function accepts(url: string): Promise<boolean> {
   }
 }
 
+/** Stops a server a killed node left running on the cluster in `pgdata`, if there is one. */
+export async function stopLeftoverPostgres(pgdata: string): Promise<void> {
+  const leftover = pidFromFile(join(pgdata, 'postmaster.pid'));
+  // SIGINT is PostgreSQL's fast shutdown: open transactions roll back, a checkpoint is written.
+  if (leftover) await stopLeftover(leftover, 'postgres', 'SIGINT', 30_000);
+}
+
 /**
  * Starts PostgreSQL with its cluster in `dir` (created by initdb on first use). A server
  * left running on `dir` by a node that was killed is shut down first, and a stale
@@ -148,9 +155,7 @@ export async function startEmbeddedPostgres(dir: string): Promise<EmbeddedPostgr
     await chown(pgdata, user.uid, user.gid);
     bin = await runnableBinaries(bin, user, dirname(pgdata));
   }
-  const leftover = pidFromFile(join(pgdata, 'postmaster.pid'));
-  // SIGINT is PostgreSQL's fast shutdown: open transactions roll back, a checkpoint is written.
-  if (leftover) await stopLeftover(leftover, 'postgres', 'SIGINT', 30_000);
+  await stopLeftoverPostgres(pgdata);
 
   const asUser = user ? { uid: user.uid, gid: user.gid } : {};
   if (!existsSync(join(pgdata, 'PG_VERSION'))) {

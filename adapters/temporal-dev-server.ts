@@ -32,6 +32,14 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+const pidFileIn = (dataDir: string) => join(dataDir, 'temporal.pid');
+
+/** Stops a dev server a killed node left running on `dataDir`, if there is one. */
+export async function stopLeftoverDevServer(dataDir: string): Promise<void> {
+  const leftover = pidFromFile(pidFileIn(dataDir));
+  if (leftover) await stopLeftover(leftover, 'temporal', 'SIGTERM', 10_000);
+}
+
 /**
  * Starts `temporal server start-dev` with its SQLite file under the data directory
  * (WAL mode: concurrent readers do not block the single writer) and the Web UI, and
@@ -40,9 +48,8 @@ function portOpen(port: number): Promise<boolean> {
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   await mkdir(options.dataDir, { recursive: true });
-  const pidFile = join(options.dataDir, 'temporal.pid');
-  const leftover = pidFromFile(pidFile);
-  if (leftover) await stopLeftover(leftover, 'temporal', 'SIGTERM', 10_000);
+  const pidFile = pidFileIn(options.dataDir);
+  await stopLeftoverDevServer(options.dataDir);
   if (await portOpen(options.port)) {
     throw new Error(
       `port ${options.port} is already in use; set TEMPORAL_ADDRESS to use that server, or POSTHORN_TEMPORAL_PORT`,

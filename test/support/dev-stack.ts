@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pidFromFile, stopLeftover } from '../../adapters/child-process-guard.js';
-import { embeddedPostgresUrl } from '../../adapters/embedded-postgres.js';
+import { embeddedPostgresUrl, stopLeftoverPostgres } from '../../adapters/embedded-postgres.js';
 import { findTemporalCli } from '../../adapters/temporal-cli.js';
+import { stopLeftoverDevServer } from '../../adapters/temporal-dev-server.js';
 import type { TestDnsServer } from './dns-server.js';
 import { freePort } from './ports.js';
 import { PosthornProcess } from './posthorn-process.js';
@@ -28,10 +28,8 @@ export interface DevStack {
 
 /** Stops what a node killed with SIGKILL left running: its PostgreSQL and Temporal dev server. */
 async function stopLeftovers(dataDir: string): Promise<void> {
-  const pg = pidFromFile(join(dataDir, 'postgres', 'postmaster.pid'));
-  if (pg) await stopLeftover(pg, 'postgres', 'SIGINT', 30_000);
-  const temporal = pidFromFile(join(dataDir, 'temporal.pid'));
-  if (temporal) await stopLeftover(temporal, 'temporal', 'SIGTERM', 10_000);
+  await stopLeftoverPostgres(join(dataDir, 'postgres'));
+  await stopLeftoverDevServer(dataDir);
 }
 
 export async function startDevStack(options: StackOptions): Promise<DevStack> {
