@@ -6,7 +6,7 @@ import type { EventFilter, EventRow } from '../adapters/postgres/events-query.js
 import type { IpRow, PoolRow, RoutingStore } from '../adapters/postgres/routing.js';
 import type { IpRouteState } from '../core/ip-actor-types.js';
 import type { Pause } from '../core/pauses.js';
-import { parseWarmupPlan } from '../core/warmup.js';
+import { parseWarmupPlan } from '../core/warmup-plan.js';
 import type { QueueStats } from '../egress/dispatcher.js';
 import { ApiError } from './errors.js';
 import { eventFilterSchema, toEventFilter } from './event-filter.js';

@@ -7,7 +7,8 @@ import type { Db } from '../adapters/postgres/db.js';
 import { routingStore } from '../adapters/postgres/routing.js';
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
-import { parseWarmupPlan, type WarmupPlan } from '../core/warmup.js';
+import type { WarmupPlan } from '../core/warmup.js';
+import { parseWarmupPlan } from '../core/warmup-plan.js';
 
 const SCOPES = {
   ip: 'ip',

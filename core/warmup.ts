@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { ProviderId } from './ip-actor-types.js';
 import { bounceRate, complaintRate, deferralRate, type OutcomeCounts } from './reputation.js';
 
@@ -97,66 +96,6 @@ export function capsForDay(plan: WarmupPlan, day: number): WarmupCaps | null {
   }
   // Validation guarantees a step from day 1; day 0 or less reads as day 1.
   return caps ?? plan.steps[0]?.caps ?? null;
-}
-
-// ---- validation (plans are overridable per IP, from config or an operator) ----
-
-const count = z.number().int().min(0);
-const capSchema = z
-  .object({ daily: count, hourly: count })
-  .refine((c) => c.hourly <= c.daily, { message: 'hourly cap exceeds the daily cap' });
-
-export const warmupPlanSchema = z
-  .object({
-    version: z.literal(1),
-    name: z.string().min(1),
-    steps: z
-      .array(
-        z.object({
-          fromDay: z.number().int().min(1),
-          caps: z
-            .record(z.string().min(1), capSchema)
-            .refine((caps) => caps['*'] !== undefined, { message: 'every step needs a "*" line' }),
-        }),
-      )
-      .min(1),
-    warmFromDay: z.number().int().min(2),
-  })
-  .superRefine((plan, ctx) => {
-    if (plan.steps[0]?.fromDay !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['steps', 0, 'fromDay'],
-        message: 'the first step must start on day 1',
-      });
-    }
-    plan.steps.forEach((step, i) => {
-      const prev = plan.steps[i - 1];
-      if (prev && step.fromDay <= prev.fromDay) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['steps', i, 'fromDay'],
-          message: 'steps must be in ascending day order',
-        });
-      }
-    });
-    const last = plan.steps[plan.steps.length - 1];
-    if (last && plan.warmFromDay <= last.fromDay) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['warmFromDay'],
-        message: 'warmFromDay must come after the last step',
-      });
-    }
-  });
-
-export type WarmupPlanParse = { ok: true; plan: WarmupPlan } | { ok: false; problems: string[] };
-
-/** Validates a plan (e.g. an operator's override), reporting every problem at once. */
-export function parseWarmupPlan(input: unknown): WarmupPlanParse {
-  const r = warmupPlanSchema.safeParse(input);
-  if (r.success) return { ok: true, plan: r.data };
-  return { ok: false, problems: r.error.issues.map((i) => `${i.path.join('.') || '(plan)'}: ${i.message}`) };
 }
 
 // ---- day advance ----

@@ -6,10 +6,10 @@ import {
   capsForDay,
   DEFAULT_WARMUP_PLAN,
   nextWarmupDay,
-  parseWarmupPlan,
   type WarmupPlan,
   type WarmupState,
 } from '../../../core/warmup.js';
+import { parseWarmupPlan } from '../../../core/warmup-plan.js';
 
 const healthy: OutcomeCounts = { delivered: 990, deferred: 5, bounced: 5, complaints: 0 };
 
