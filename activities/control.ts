@@ -1,8 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { HeldStore } from '../adapters/postgres/held.js';
 import type { RoutingStore } from '../adapters/postgres/routing.js';
-import { releaseSignal } from '../workflows/messages.js';
-import type { ControlActivities } from './types.js';
+import { type ControlActivities, releaseSignal } from '../workflows/contract.js';
 
 /** Publishing for the IP and control workflows, and releasing held messages. */
 export function createControlActivities(deps: {

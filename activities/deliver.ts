@@ -3,16 +3,16 @@ import type { DnsResolver } from '../adapters/dns.js';
 import type { HeldStore } from '../adapters/postgres/held.js';
 import type { Journal } from '../adapters/postgres/journal.js';
 import type { MessageForDelivery, MessageStore } from '../adapters/postgres/messages.js';
-import { type AttemptContext, attemptRecord } from '../core/attempt-record.js';
-import type { RecipientOutcome } from '../core/delivery-outcome.js';
-import { detectProvider } from '../core/providers.js';
-import type { SmtpPhase } from '../core/smtp-reply.js';
-import type { OutcomeFeed } from '../egress/outcome-feed.js';
-import type { IpChooser, IpPick } from './choose-ip.js';
-import { resolveMxHosts } from './mx-route.js';
-import type { PauseGate } from './pause-gate.js';
-import { type AttemptRecord, type SmtpAttemptDeps, smtpAttempt } from './smtp-attempt.js';
-import type { DeliverInput, DeliverResult } from './types.js';
+import { type AttemptContext, attemptRecord } from '../core/delivery/attempt-record.js';
+import type { RecipientOutcome } from '../core/delivery/delivery-outcome.js';
+import { detectProvider } from '../core/delivery/providers.js';
+import type { SmtpPhase } from '../core/delivery/smtp-reply.js';
+import { resolveMxHosts } from '../egress/mx-route.js';
+import type { IpChooser, IpPick } from '../egress/routing/choose-ip.js';
+import type { OutcomeFeed } from '../egress/routing/outcome-feed.js';
+import type { PauseGate } from '../egress/routing/pause-gate.js';
+import { type AttemptRecord, type SmtpAttemptDeps, smtpAttempt } from '../egress/smtp-attempt.js';
+import type { DeliverInput, DeliverResult } from '../workflows/contract.js';
 
 /** Journal states after which a recipient is never tried again. */
 const SETTLED = new Set(['delivered', 'bounced', 'failed', 'suppressed']);

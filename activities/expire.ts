@@ -1,7 +1,7 @@
 import type { Journal } from '../adapters/postgres/journal.js';
 import type { MessageStore } from '../adapters/postgres/messages.js';
 import { blankEvent } from '../core/events.js';
-import type { ExpireInput } from './types.js';
+import type { ExpireInput } from '../workflows/contract.js';
 
 /** Records that the retry schedule gave up: a `failed` event (category `expired`) per recipient. */
 export function createExpire(deps: { messages: Pick<MessageStore, 'forDelivery'>; journal: Journal }) {

@@ -1,8 +1,7 @@
 import type { MessageStore } from '../adapters/postgres/messages.js';
-import type { MessageStarter } from '../api/accept.js';
+import type { MessageActivities, MessageStarter, WaveActivities } from '../workflows/contract.js';
 import { createDeliver, type DeliverDeps } from './deliver.js';
 import { createExpire } from './expire.js';
-import type { MessageActivities, WaveActivities } from './types.js';
 import { createDeliverWave } from './wave.js';
 
 export interface ActivityDeps extends DeliverDeps {

@@ -1,12 +1,16 @@
 import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import type { MessageForDelivery, MessageStore } from '../adapters/postgres/messages.js';
-import type { MessageStarter, PendingStart } from '../api/accept.js';
 import { groupByDomain } from '../core/address.js';
-import { afterDeferral } from '../core/retry-schedule.js';
-import type { WaveInput, WaveResult } from '../workflows/messages.js';
+import { afterDeferral } from '../core/delivery/retry-schedule.js';
+import type {
+  DeliverResult,
+  MessageStarter,
+  PendingStart,
+  WaveInput,
+  WaveResult,
+} from '../workflows/contract.js';
 import type { Deliver } from './deliver.js';
-import type { DeliverResult } from './types.js';
 
 export interface DeliverWaveDeps {
   readonly messages: Pick<MessageStore, 'claimForWave' | 'forDeliveryMany'>;

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
-import type { IpControl, OutcomeSummary } from '../core/ip-actor-types.js';
-import type { Pause, PauseScope } from '../core/pauses.js';
-import type { WarmupPlan } from '../core/warmup.js';
+import type { IpControl, OutcomeSummary } from '../core/routing/ip-actor-types.js';
+import type { Pause, PauseScope } from '../core/routing/pauses.js';
+import type { WarmupPlan } from '../core/routing/warmup.js';
 import {
   CONTROL_WORKFLOW_ID,
   type IpWorkflowInput,
@@ -13,8 +13,8 @@ import {
   pauseSignal,
   pausesQuery,
   resumeSignal,
-} from '../workflows/messages.js';
-import { SENDING_IP } from '../workflows/search-attributes.js';
+  SENDING_IP,
+} from '../workflows/contract.js';
 import { MESSAGE_TASK_QUEUE } from './temporal.js';
 
 /** What an operator pauses: one IP (optionally for one provider), or a wider scope. */

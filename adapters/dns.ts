@@ -1,5 +1,5 @@
 import { Resolver } from 'node:dns/promises';
-import type { MxRecord } from '../core/mx.js';
+import type { MxRecord } from '../core/delivery/mx.js';
 
 /**
  * DNS look-ups for delivery, as typed outcomes: NXDOMAIN and "no data" are answers,

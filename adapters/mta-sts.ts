@@ -2,8 +2,8 @@ import type { LookupAddress, LookupOptions } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
-import { classifyIp } from '../core/ip-class.js';
-import { parseStsPolicy, parseStsTxt, type StsMode, type StsPolicy } from '../core/mta-sts.js';
+import { classifyIp } from '../core/delivery/ip-class.js';
+import { parseStsPolicy, parseStsTxt, type StsMode, type StsPolicy } from '../core/delivery/mta-sts.js';
 import type { DnsResolver } from './dns.js';
 
 /**

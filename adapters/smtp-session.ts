@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { parseSmtpReply, type SmtpPhase, type SmtpReply } from '../core/smtp-reply.js';
-import type { DataResult, RcptResult, SmtpSendResult, TlsInfo } from '../core/smtp-result.js';
+import { parseSmtpReply, type SmtpPhase, type SmtpReply } from '../core/delivery/smtp-reply.js';
+import type { DataResult, RcptResult, SmtpSendResult, TlsInfo } from '../core/delivery/smtp-result.js';
 
 /**
  * A kept SMTP connection (nodemailer's SMTPConnection) from one source IP to one MX address:

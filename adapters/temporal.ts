@@ -2,8 +2,7 @@ import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client
 import type { SearchAttributeType } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { MessageStarter, PendingStart } from '../api/accept.js';
-import type { WaveStarter } from '../api/wave-former.js';
+import type { MessageStarter, PendingStart, WaveStarter } from '../workflows/contract.js';
 import {
   ALL_SEARCH_ATTRIBUTES,
   MESSAGE_IDS,
@@ -12,10 +11,10 @@ import {
   SENDING_DOMAINS,
   TENANT,
   TENANTS,
-} from '../workflows/search-attributes.js';
+} from '../workflows/contract.js';
 
 export const MESSAGE_TASK_QUEUE = 'posthorn-messages';
-export { egressTaskQueue } from '../workflows/messages.js';
+export { egressTaskQueue } from '../workflows/contract.js';
 
 // Temporal's enum names for the operator service (temporal.api.enums.v1.IndexedValueType).
 const INDEXED_VALUE_TYPE: Record<SearchAttributeType, number> = {

@@ -2,26 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { MessageStore, NewMessage } from '../adapters/postgres/messages.js';
 import type { KeyPrincipal, SendingDomain, TenantStore } from '../adapters/postgres/tenants.js';
 import type { Mailbox } from '../core/address.js';
+import type { RetrySchedule } from '../core/delivery/retry-schedule.js';
 import { blankEvent, type DeliveryEvent } from '../core/events.js';
-import type { RetrySchedule } from '../core/retry-schedule.js';
 import { suppressionKey } from '../core/suppression.js';
-import type { MessageWorkflowInput } from '../workflows/messages.js';
+import type { PendingStart } from '../workflows/contract.js';
 import { ApiError } from './errors.js';
 import type { EmailDraft } from './validate.js';
-
-export interface MessageSearchAttributes {
-  readonly tenant: string;
-  readonly sendingDomain: string;
-  readonly messageType: string;
-}
-
-/**
- * Starts a message workflow; workflow id = message id. Idempotent: a workflow that already
- * exists for the id (running or closed) counts as started and is never started twice.
- */
-export interface MessageStarter {
-  start(pending: PendingStart): Promise<void>;
-}
 
 export interface AcceptDeps {
   readonly tenants: Pick<TenantStore, 'domainByName'>;
@@ -36,13 +22,6 @@ export interface AcceptDeps {
   readonly retry: RetrySchedule;
   readonly egressTaskQueue: string;
   readonly now: () => number;
-}
-
-/** A committed message's workflow start: what accept and the start sweeper hand to Temporal. */
-export interface PendingStart {
-  readonly input: MessageWorkflowInput;
-  readonly attributes: MessageSearchAttributes;
-  readonly delayMs: number;
 }
 
 /** A checked draft with the sending domain it may use. */

@@ -4,9 +4,9 @@ import { z } from 'zod';
 import type { ControlClient, PauseTarget } from '../adapters/control-client.js';
 import type { EventFilter, EventRow } from '../adapters/postgres/events-query.js';
 import type { IpRow, PoolRow, RoutingStore } from '../adapters/postgres/routing.js';
-import type { IpRouteState } from '../core/ip-actor-types.js';
-import type { Pause } from '../core/pauses.js';
-import { parseWarmupPlan } from '../core/warmup-plan.js';
+import type { IpRouteState } from '../core/routing/ip-actor-types.js';
+import type { Pause } from '../core/routing/pauses.js';
+import { parseWarmupPlan } from '../core/routing/warmup-plan.js';
 import type { QueueStats } from '../egress/dispatcher.js';
 import { ApiError } from './errors.js';
 import { eventFilterSchema, toEventFilter } from './event-filter.js';
@@ -59,7 +59,7 @@ const ipSchema = z.object({
   node_id: z.string().optional(),
   weight: z.number().int().min(0).default(100),
   warmup: z.boolean().default(false),
-  /** The IP's own warmup plan (core/warmup.ts WarmupPlan); absent: the default plan. */
+  /** The IP's own warmup plan (core/routing/warmup.ts WarmupPlan); absent: the default plan. */
   warmup_plan: z.unknown().optional(),
 });
 

@@ -1,5 +1,10 @@
 import type { FastifyReply } from 'fastify';
-import { emissionIntervalMs, type GcraState, gcraTake, type ThrottleSpec } from '../core/throttle-spec.js';
+import {
+  emissionIntervalMs,
+  type GcraState,
+  gcraTake,
+  type ThrottleSpec,
+} from '../core/delivery/throttle-spec.js';
 import { ApiError } from './errors.js';
 
 /**

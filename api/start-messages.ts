@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { MessageStore, UnstartedMessage } from '../adapters/postgres/messages.js';
-import type { RetrySchedule } from '../core/retry-schedule.js';
-import type { MessageStarter, PendingStart } from './accept.js';
+import type { RetrySchedule } from '../core/delivery/retry-schedule.js';
+import type { MessageStarter, PendingStart } from '../workflows/contract.js';
 import type { WaveFormer } from './wave-former.js';
 
 /** Workflow starts in flight at once for one request or sweep (each is one gRPC call). */

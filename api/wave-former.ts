@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { WaveInput } from '../workflows/messages.js';
-import type { PendingStart } from './accept.js';
-
-/** Starts one delivery wave workflow (workflow id = input.waveId). */
-export interface WaveStarter {
-  start(input: WaveInput, messages: readonly PendingStart[]): Promise<void>;
-}
+import type { PendingStart, WaveInput, WaveStarter } from '../workflows/contract.js';
 
 export interface WaveFormerOptions {
   /** Most messages in one wave; 1 gives every message its own workflow from the start. */

@@ -39,7 +39,7 @@ import { startDevStack } from '../test/support/dev-stack.js';
 import { freePort } from '../test/support/ports.js';
 import type { PosthornProcess } from '../test/support/posthorn-process.js';
 import { type StackOptions, startStack } from '../test/support/stack.js';
-import { MESSAGE_IDS } from '../workflows/search-attributes.js';
+import { MESSAGE_IDS } from '../workflows/contract.js';
 import { postfixInstalled, runPostfix, type Sinks, sinksCpu, startSmtpSinks } from './postfix.js';
 import { findPid, ownCpuMs, peakRssMb, treeCpuMs } from './proc.js';
 

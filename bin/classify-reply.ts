@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { classifyReply, normalizeReply } from '../core/bounce/classify.js';
 import type { ReplyInput } from '../core/bounce/taxonomy.js';
-import { parseSmtpReply } from '../core/smtp-reply.js';
+import { parseSmtpReply } from '../core/delivery/smtp-reply.js';
 
 export interface ClassifyIo {
   stdin: NodeJS.ReadableStream;

@@ -7,8 +7,8 @@ import type { Db } from '../adapters/postgres/db.js';
 import { routingStore } from '../adapters/postgres/routing.js';
 import type { Config } from '../config/schema.js';
 import { parseDuration } from '../core/duration.js';
-import type { WarmupPlan } from '../core/warmup.js';
-import { parseWarmupPlan } from '../core/warmup-plan.js';
+import type { WarmupPlan } from '../core/routing/warmup.js';
+import { parseWarmupPlan } from '../core/routing/warmup-plan.js';
 
 const SCOPES = {
   ip: 'ip',
@@ -81,7 +81,7 @@ export function parsePauseArgs(
   return { target, untilMs, reason: values.reason, actor: values.actor ?? `cli:${userInfo().username}` };
 }
 
-/** A warmup plan from a JSON file, validated (core/warmup.ts), or an error naming every problem. */
+/** A warmup plan from a JSON file, validated (core/routing/warmup.ts), or an error naming every problem. */
 function readPlan(path: string): WarmupPlan {
   const parsed = parseWarmupPlan(JSON.parse(readFileSync(path, 'utf8')));
   if (!parsed.ok) throw new Error(`--warmup-plan ${path}: ${parsed.problems.join('; ')}`);

@@ -1,17 +1,17 @@
 import { randomInt } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { createIpChooser } from '../activities/choose-ip.js';
 import { createControlActivities } from '../activities/control.js';
-import { createPauseGate } from '../activities/pause-gate.js';
 import { controlClient } from '../adapters/control-client.js';
 import type { Db } from '../adapters/postgres/db.js';
 import { heldStore } from '../adapters/postgres/held.js';
 import { listen } from '../adapters/postgres/listen.js';
 import { ROUTE_CHANNEL, routingStore } from '../adapters/postgres/routing.js';
 import type { Config } from '../config/schema.js';
-import { createOutcomeFeed } from '../egress/outcome-feed.js';
-import { createRouteCache } from '../egress/route-cache.js';
+import { createIpChooser } from '../egress/routing/choose-ip.js';
+import { createOutcomeFeed } from '../egress/routing/outcome-feed.js';
+import { createPauseGate } from '../egress/routing/pause-gate.js';
+import { createRouteCache } from '../egress/routing/route-cache.js';
 
 /** How often the node re-reads route state even without a NOTIFY, ms (a missed notification). */
 const ROUTE_REFRESH_MS = 5_000;

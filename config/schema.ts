@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { egressLimitsConfigSchema } from '../core/delivery/egress-limits.js';
+import { optionalThrottleSpecSchema } from '../core/delivery/throttle-spec.js';
 import { durationSchema } from '../core/duration.js';
-import { egressLimitsConfigSchema } from '../core/egress-limits.js';
-import { optionalThrottleSpecSchema } from '../core/throttle-spec.js';
 
 const duration = durationSchema;
 
@@ -94,7 +94,7 @@ export const configSchema = z.object({
   feedbackWindow: duration.prefault('5s'),
   /** Bearer token for the operator routes (/admin/…); without it they are off. */
   adminToken: z.string().min(24, 'at least 24 characters').optional(),
-  /** Per provider / site / domain limits of the egress dispatcher (core/egress-limits.ts). */
+  /** Per provider / site / domain limits of the egress dispatcher (core/delivery/egress-limits.ts). */
   egressLimits: egressLimitsConfigSchema.prefault({}),
   /** Connect to MX hosts on loopback addresses. For tests only: real routing never does. */
   allowLoopbackMx: z

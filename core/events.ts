@@ -1,5 +1,5 @@
 import type { Category } from './bounce/taxonomy.js';
-import type { SmtpPhase } from './smtp-reply.js';
+import type { SmtpPhase } from './delivery/smtp-reply.js';
 
 /**
  * Delivery log event names. `deferred` is one failed attempt; `delivery_delayed` is the

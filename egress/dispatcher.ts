@@ -1,6 +1,6 @@
-import type { EgressLimits } from '../core/egress-limits.js';
-import type { SmtpSendResult } from '../core/smtp-result.js';
-import { type GcraState, gcraTake, gcraWaitMs } from '../core/throttle-spec.js';
+import type { EgressLimits } from '../core/delivery/egress-limits.js';
+import type { SmtpSendResult } from '../core/delivery/smtp-result.js';
+import { type GcraState, gcraTake, gcraWaitMs } from '../core/delivery/throttle-spec.js';
 import {
   type Clock,
   type Envelope,
@@ -17,7 +17,7 @@ import {
  * EgressLimits:
  *  - open connections (in use, idle, being opened or closed) ≤ maxConnections: a connection
  *    counts until its socket is closed, so the receiver never sees more;
- *  - a delivery starts only when a message-rate cell conforms (GCRA, core/throttle-spec.ts),
+ *  - a delivery starts only when a message-rate cell conforms (GCRA, core/delivery/throttle-spec.ts),
  *    and a connection opens only when a connection-rate cell conforms;
  *  - a connection carries at most maxMessagesPerConnection transactions, is reused for the
  *    same (IP, MX host, address, TLS mode) after RSET (RFC 5321 §4.1.1.5), never after any error, and
@@ -40,9 +40,9 @@ export interface DispatcherOptions {
 export interface AcquireRequest {
   /** Source IP. */
   readonly ip: string;
-  /** Ready-queue site: core/site.ts siteKey, or core/egress-limits.ts readyQueueSite. */
+  /** Ready-queue site: core/delivery/site.ts siteKey, or core/delivery/egress-limits.ts readyQueueSite. */
   readonly site: string;
-  /** This queue's limits (core/egress-limits.ts); the latest request's limits apply to the queue. */
+  /** This queue's limits (core/delivery/egress-limits.ts); the latest request's limits apply to the queue. */
   readonly limits: EgressLimits;
   /** Cancels the wait (Temporal's activity cancellationSignal). */
   readonly signal?: AbortSignal | undefined;

@@ -1,4 +1,4 @@
-import type { SmtpSendResult } from '../core/smtp-result.js';
+import type { SmtpSendResult } from '../core/delivery/smtp-result.js';
 
 /**
  * What the dispatcher needs from an SMTP connection, and nothing more: it holds no SMTP code

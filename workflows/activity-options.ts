@@ -1,5 +1,5 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import type { ControlActivities, MessageActivities, WaveActivities } from '../activities/types.js';
+import type { ControlActivities, MessageActivities, WaveActivities } from './contract.js';
 
 /**
  * The only proxyActivities calls. Activity exceptions mean infrastructure trouble (the

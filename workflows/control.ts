@@ -6,10 +6,10 @@ import {
   type Pause,
   type PauseKey,
   removePause,
-} from '../core/pauses.js';
+} from '../core/routing/pauses.js';
 import { control } from './activity-options.js';
 import { workflowNow } from './clock.js';
-import { pauseSignal, pausesQuery, resumeSignal } from './messages.js';
+import { pauseSignal, pausesQuery, resumeSignal } from './contract.js';
 
 /** Signals handled before the workflow starts afresh with its state (bounded history). */
 const SIGNALS_PER_RUN = 500;

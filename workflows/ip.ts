@@ -8,9 +8,9 @@ import {
   reconfigure,
   routeStateOf,
   tick,
-} from '../core/ip-actor.js';
-import type { IpControl, IpRouteState, OutcomeSummary } from '../core/ip-actor-types.js';
-import type { WarmupPlan } from '../core/warmup.js';
+} from '../core/routing/ip-actor.js';
+import type { IpControl, IpRouteState, OutcomeSummary } from '../core/routing/ip-actor-types.js';
+import type { WarmupPlan } from '../core/routing/warmup.js';
 import { control } from './activity-options.js';
 import { workflowNow } from './clock.js';
 import {
@@ -19,7 +19,7 @@ import {
   ipReconfigureSignal,
   ipStateQuery,
   outcomesSignal,
-} from './messages.js';
+} from './contract.js';
 
 /** Signals handled before the workflow starts afresh with its state (bounded history). */
 const SIGNALS_PER_RUN = 1000;
@@ -39,7 +39,7 @@ function routingContent(r: IpRouteState): string {
  * One sending IP as a long-lived actor (workflow id `ip-<address>`): it owns the IP's
  * warmup and its reputation with each mailbox provider. The node's dispatcher signals
  * outcome summaries every few seconds; operators signal pauses; the actor applies its
- * rules (core/ip-actor.ts), publishes the route state every node routes by, and sleeps
+ * rules (core/routing/ip-actor.ts), publishes the route state every node routes by, and sleeps
  * until the next expiry or warmup day.
  */
 export async function ipWorkflow(input: IpWorkflowInput): Promise<void> {

@@ -1,18 +1,19 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { condition, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
-import type { DeliverResult } from '../activities/types.js';
 import { groupByDomain } from '../core/address.js';
-import { afterDeferral } from '../core/retry-schedule.js';
+import { afterDeferral } from '../core/delivery/retry-schedule.js';
 import { bookkeeping, deliveryActivities } from './activity-options.js';
 import {
+  type DeliverResult,
   egressTaskQueue,
   type MessageStatus,
   type MessageWorkflowInput,
   type MessageWorkflowResult,
+  PROVIDER,
   releaseSignal,
+  SENDING_IP,
   statusQuery,
-} from './messages.js';
-import { PROVIDER, SENDING_IP } from './search-attributes.js';
+} from './contract.js';
 
 /**
  * One accepted message, as a durable actor: per recipient domain, deliver; sleep and retry

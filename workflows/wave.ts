@@ -1,5 +1,5 @@
 import { waveActivities } from './activity-options.js';
-import type { WaveInput, WaveResult } from './messages.js';
+import type { WaveInput, WaveResult } from './contract.js';
 
 /**
  * A delivery wave: the first attempt of 1..N messages in one workflow task (DESIGN.md §1,

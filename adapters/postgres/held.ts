@@ -1,4 +1,4 @@
-import type { HoldKey } from '../../core/pauses.js';
+import type { HoldKey } from '../../core/routing/pauses.js';
 import type { Db } from './db.js';
 
 /** Messages held by a pause or by a pool without an eligible IP, so a change releases exactly those. */

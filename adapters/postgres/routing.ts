@@ -1,6 +1,6 @@
-import type { IpRouteState } from '../../core/ip-actor-types.js';
-import type { Pause } from '../../core/pauses.js';
-import type { WarmupPlan } from '../../core/warmup.js';
+import type { IpRouteState } from '../../core/routing/ip-actor-types.js';
+import type { Pause } from '../../core/routing/pauses.js';
+import type { WarmupPlan } from '../../core/routing/warmup.js';
 import type { Db } from './db.js';
 
 export interface PoolRow {
@@ -16,7 +16,7 @@ export interface IpRow {
   nodeId: string;
   weight: number;
   warm: boolean;
-  /** The IP's own warmup plan (core/warmup.ts), or null for the default. */
+  /** The IP's own warmup plan (core/routing/warmup.ts), or null for the default. */
   warmupPlan: WarmupPlan | null;
 }
 

@@ -1,8 +1,8 @@
-import type { KnownProvider } from '../providers.js';
-import type { SmtpPhase } from '../smtp-reply.js';
+import type { KnownProvider } from '../delivery/providers.js';
+import type { SmtpPhase } from '../delivery/smtp-reply.js';
 import type { Action, Category, Permanence, Scope } from './taxonomy.js';
 
-/** A rule may be specific to a mailbox provider of provider detection (core/providers.ts). */
+/** A rule may be specific to a mailbox provider of provider detection (core/delivery/providers.ts). */
 export type ProviderId = KnownProvider;
 
 /**

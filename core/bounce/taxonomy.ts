@@ -74,7 +74,7 @@ export interface ReplyInput {
   readonly enhanced: string | null;
   readonly text: string;
   /** The command the reply answered, when known. */
-  readonly phase?: import('../smtp-reply.js').SmtpPhase;
+  readonly phase?: import('../delivery/smtp-reply.js').SmtpPhase;
   /** Mailbox provider id when known (see provider detection), e.g. "google", "yahoo". */
   readonly provider?: string | null;
 }

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import type { Resend } from 'resend';
-import type { WaveResult } from '../../workflows/messages.js';
+import type { WaveResult } from '../../workflows/contract.js';
 import { mxZone } from '../support/dns-server.js';
 import { EGRESS_IPS, type Stack, startStack } from '../support/stack.js';
 import { recipientsOf, settled, tenantClient } from '../support/tenant.js';

@@ -3,8 +3,8 @@ import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { SMTPServer } from 'smtp-server';
 import { openSmtpSession } from '../../adapters/smtp-session.js';
-import { DEFAULT_EGRESS_LIMITS, type EgressLimits } from '../../core/egress-limits.js';
-import { siteKey } from '../../core/site.js';
+import { DEFAULT_EGRESS_LIMITS, type EgressLimits } from '../../core/delivery/egress-limits.js';
+import { siteKey } from '../../core/delivery/site.js';
 import { createDispatcher, type Dispatcher } from '../../egress/dispatcher.js';
 
 // A receiver on its own loopback address, sending from 127.0.0.2 as a Posthorn IP does.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { Resend } from 'resend';
-import { ipStateQuery, ipWorkflowId, outcomesSignal } from '../../workflows/messages.js';
+import { ipStateQuery, ipWorkflowId, outcomesSignal } from '../../workflows/contract.js';
 import { mxZone } from '../support/dns-server.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { sendText, settled, tenantClient } from '../support/tenant.js';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { openSmtpSession } from '../../adapters/smtp-session.js';
-import { outcomesOfSession } from '../../core/attempt.js';
-import { DEFAULT_EGRESS_LIMITS, type EgressLimits } from '../../core/egress-limits.js';
-import { siteKey } from '../../core/site.js';
-import type { SmtpSendResult } from '../../core/smtp-result.js';
+import { outcomesOfSession } from '../../core/delivery/attempt.js';
+import { DEFAULT_EGRESS_LIMITS, type EgressLimits } from '../../core/delivery/egress-limits.js';
+import { siteKey } from '../../core/delivery/site.js';
+import type { SmtpSendResult } from '../../core/delivery/smtp-result.js';
 import { createDispatcher, type Dispatcher } from '../../egress/dispatcher.js';
 import {
   EHLO_WITH_STARTTLS,

@@ -2,7 +2,7 @@
  * Text helpers shared by the report parsers: where the returned message starts, the
  * SMTP reply inside a diagnostic, the SMTP command it answered, addresses.
  */
-import type { SmtpPhase } from '../../smtp-reply.js';
+import type { SmtpPhase } from '../../delivery/smtp-reply.js';
 
 // Lines MTAs put between their explanation and the returned message (or its headers).
 const ORIGINAL_MARKERS: readonly RegExp[] = [

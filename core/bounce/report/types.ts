@@ -2,7 +2,7 @@
  * Types of the bounce-report parser: what it reads (a mail reduced to plain data by
  * adapters/mail-parser.ts) and what it returns (a typed union of report kinds).
  */
-import type { SmtpPhase } from '../../smtp-reply.js';
+import type { SmtpPhase } from '../../delivery/smtp-reply.js';
 import type { Classification } from '../taxonomy.js';
 
 /** One top-level header: lowercased name, value with folding removed. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cachingResolver, type DnsAnswer, type DnsResolver } from '../../../adapters/dns.js';
-import type { MxRecord } from '../../../core/mx.js';
+import type { MxRecord } from '../../../core/delivery/mx.js';
 
 /** A resolver that answers from a table and counts the questions it was asked. */
 function table(answers: Record<string, DnsAnswer<unknown>>) {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { FastifyReply } from 'fastify';
 import { ApiError } from '../../../api/errors.js';
 import { createTenantRateLimit } from '../../../api/rate-limit.js';
-import { parseThrottleSpec } from '../../../core/throttle-spec.js';
+import { parseThrottleSpec } from '../../../core/delivery/throttle-spec.js';
 
 function fakeReply() {
   const headers: Record<string, unknown> = {};

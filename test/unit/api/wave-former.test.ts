@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import pino from 'pino';
-import type { PendingStart } from '../../../api/accept.js';
 import { createWaveFormer, type WaveFormerOptions } from '../../../api/wave-former.js';
-import { DEFAULT_RETRY_SCHEDULE } from '../../../core/retry-schedule.js';
-import type { WaveInput } from '../../../workflows/messages.js';
+import { DEFAULT_RETRY_SCHEDULE } from '../../../core/delivery/retry-schedule.js';
+import type { PendingStart, WaveInput } from '../../../workflows/contract.js';
 
 const pending = (id: string, delayMs = 0): PendingStart => ({
   input: {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { classifyReply, RULES } from '../../../core/bounce/classify.js';
 import type { ReplyRule } from '../../../core/bounce/rule.js';
 import { ACTIONS, CATEGORIES, type ReplyInput } from '../../../core/bounce/taxonomy.js';
-import { parseSmtpReply } from '../../../core/smtp-reply.js';
+import { parseSmtpReply } from '../../../core/delivery/smtp-reply.js';
 
 /** An example line as the classifier sees it; lines without a reply code keep code 0. */
 function inputOf(example: string, provider: string | null): ReplyInput {

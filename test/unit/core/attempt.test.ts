@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { outcomesOfSession } from '../../../core/attempt.js';
+import { outcomesOfSession } from '../../../core/delivery/attempt.js';
 
 const r = (code: number, enhanced: string | null, text: string) => ({ code, enhanced, text });
 

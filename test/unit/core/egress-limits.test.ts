@@ -8,8 +8,8 @@ import {
   limitsFromConfig,
   readyQueueSite,
   resolveLimits,
-} from '../../../core/egress-limits.js';
-import { siteHosts, siteKey } from '../../../core/site.js';
+} from '../../../core/delivery/egress-limits.js';
+import { siteHosts, siteKey } from '../../../core/delivery/site.js';
 
 const base: EgressLimits = {
   maxConnections: 10,

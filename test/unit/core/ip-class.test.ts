@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classifyIp, isPublicIp, parseIp } from '../../../core/ip-class.js';
+import { classifyIp, isPublicIp, parseIp } from '../../../core/delivery/ip-class.js';
 
 test('IPv4 special-purpose ranges', () => {
   const cases: [string, string][] = [

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_STS_MAX_AGE, mxMatchesPolicy, parseStsPolicy, parseStsTxt } from '../../../core/mta-sts.js';
+import {
+  MAX_STS_MAX_AGE,
+  mxMatchesPolicy,
+  parseStsPolicy,
+  parseStsTxt,
+} from '../../../core/delivery/mta-sts.js';
 
 test('TXT: the RFC 8461 §3.1 example and its variants', () => {
   assert.deepEqual(parseStsTxt([['v=STSv1; id=20160831085700Z;']]), { ok: true, id: '20160831085700Z' });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { planMx } from '../../../core/mx.js';
+import { planMx } from '../../../core/delivery/mx.js';
 
 test('MX hosts are tried by preference, ties in random order, duplicates once', () => {
   const records = [

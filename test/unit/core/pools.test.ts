@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type PoolDef, poolFor } from '../../../core/pools.js';
+import { type PoolDef, poolFor } from '../../../core/routing/pools.js';
 
 const pools: PoolDef[] = [
   { name: 'shared', tenantId: null, messageType: null },

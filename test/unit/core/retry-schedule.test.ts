@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_RETRY_SCHEDULE, nextRetry, type RetrySchedule } from '../../../core/retry-schedule.js';
+import {
+  DEFAULT_RETRY_SCHEDULE,
+  nextRetry,
+  type RetrySchedule,
+} from '../../../core/delivery/retry-schedule.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

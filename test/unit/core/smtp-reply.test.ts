@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { retryHintMs } from '../../../core/delivery-outcome.js';
-import { formatSmtpReply, parseSmtpReply } from '../../../core/smtp-reply.js';
+import { retryHintMs } from '../../../core/delivery/delivery-outcome.js';
+import { formatSmtpReply, parseSmtpReply } from '../../../core/delivery/smtp-reply.js';
 
 test('single and multi-line replies parse into code, enhanced status and text', () => {
   assert.deepEqual(parseSmtpReply('550 5.1.1 <a@b.test>: user unknown'), {

@@ -8,7 +8,7 @@ import {
   gcraWaitMs,
   parseThrottleSpec,
   type ThrottleSpec,
-} from '../../../core/throttle-spec.js';
+} from '../../../core/delivery/throttle-spec.js';
 
 function spec(text: string): ThrottleSpec {
   const p = parseThrottleSpec(text);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_EGRESS_LIMITS, type EgressLimits } from '../../../core/egress-limits.js';
-import type { SmtpSendResult } from '../../../core/smtp-result.js';
-import { parseThrottleSpec, type ThrottleSpec } from '../../../core/throttle-spec.js';
+import { DEFAULT_EGRESS_LIMITS, type EgressLimits } from '../../../core/delivery/egress-limits.js';
+import type { SmtpSendResult } from '../../../core/delivery/smtp-result.js';
+import { parseThrottleSpec, type ThrottleSpec } from '../../../core/delivery/throttle-spec.js';
 import { type AcquireResult, createDispatcher, type Dispatcher } from '../../../egress/dispatcher.js';
 import { FakeClock, FakeSessions, flush } from './fakes.js';
 

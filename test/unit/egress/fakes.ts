@@ -1,4 +1,4 @@
-import type { SmtpSendResult } from '../../../core/smtp-result.js';
+import type { SmtpSendResult } from '../../../core/delivery/smtp-result.js';
 import type { Clock, Envelope, OpenResult, SessionHandle, SessionTarget } from '../../../egress/session.js';
 
 /** Lets pending promise callbacks and I/O-free continuations run. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseSmtpReply } from '../../../core/delivery/smtp-reply.js';
 import {
   applyControl,
   applyOutcomes,
@@ -9,11 +10,10 @@ import {
   routeStateOf,
   stateSize,
   tick,
-} from '../../../core/ip-actor.js';
-import type { NotableReply, OutcomeSummary, ProviderOutcomes } from '../../../core/ip-actor-types.js';
-import { WINDOW_MS } from '../../../core/reputation.js';
-import { parseSmtpReply } from '../../../core/smtp-reply.js';
-import { DEFAULT_WARMUP_PLAN } from '../../../core/warmup.js';
+} from '../../../core/routing/ip-actor.js';
+import type { NotableReply, OutcomeSummary, ProviderOutcomes } from '../../../core/routing/ip-actor-types.js';
+import { WINDOW_MS } from '../../../core/routing/reputation.js';
+import { DEFAULT_WARMUP_PLAN } from '../../../core/routing/warmup.js';
 
 const IP = '192.0.2.10';
 const T0 = 1_700_000_000_000;

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { detectProvider, PROVIDER_MX_SUFFIXES, PROVIDERS, providerOfHost } from '../../../core/providers.js';
+import {
+  detectProvider,
+  PROVIDER_MX_SUFFIXES,
+  PROVIDERS,
+  providerOfHost,
+} from '../../../core/delivery/providers.js';
 
 test('MX hosts of the large providers, as published and as seen in real bounces', () => {
   const cases: [string, string][] = [

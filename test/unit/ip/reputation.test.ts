@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { NotableReply } from '../../../core/ip-actor-types.js';
+import { parseSmtpReply } from '../../../core/delivery/smtp-reply.js';
+import type { NotableReply } from '../../../core/routing/ip-actor-types.js';
 import {
   addToWindow,
   effectFor,
@@ -13,8 +14,7 @@ import {
   type WindowBucket,
   windowChangeMs,
   windowTotals,
-} from '../../../core/reputation.js';
-import { parseSmtpReply } from '../../../core/smtp-reply.js';
+} from '../../../core/routing/reputation.js';
 
 function reply(line: string): NotableReply {
   const parsed = parseSmtpReply(line);

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { IpRouteState } from '../../../core/ip-actor-types.js';
-import { chooseIp, FALLBACK_WAIT_MS, type RouteCandidate, usagePeriodStart } from '../../../core/routing.js';
+import type { IpRouteState } from '../../../core/routing/ip-actor-types.js';
+import {
+  chooseIp,
+  FALLBACK_WAIT_MS,
+  type RouteCandidate,
+  usagePeriodStart,
+} from '../../../core/routing/routing.js';
 
 const NOW = 1_700_000_123_456;
 const HOUR = 3_600_000;

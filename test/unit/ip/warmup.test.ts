@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { OutcomeCounts } from '../../../core/reputation.js';
+import type { OutcomeCounts } from '../../../core/routing/reputation.js';
 import {
   capFor,
   capsForDay,
@@ -8,8 +8,8 @@ import {
   nextWarmupDay,
   type WarmupPlan,
   type WarmupState,
-} from '../../../core/warmup.js';
-import { parseWarmupPlan } from '../../../core/warmup-plan.js';
+} from '../../../core/routing/warmup.js';
+import { parseWarmupPlan } from '../../../core/routing/warmup-plan.js';
 
 const healthy: OutcomeCounts = { delivered: 990, deferred: 5, bounced: 5, complaints: 0 };
 

@@ -41,5 +41,5 @@ test('the workflow bundle holds the Temporal workflow SDK and pure modules only'
   // @temporalio/common is the workflow SDK's own dependency: bundled either way.
   assert.deepEqual([...packages].sort(), ['@temporalio/common', '@temporalio/workflow']);
   for (const f of files) assert.match(f, /^(workflows|core)\//, `${f} is not workflow code or pure core`);
-  assert.ok(files.includes('core/warmup.ts'), 'the walk follows imports into core/');
+  assert.ok(files.includes('core/routing/warmup.ts'), 'the walk follows imports into core/');
 });

@@ -1,4 +1,4 @@
-import type { SmtpPhase } from '../../../smtp-reply.js';
+import type { SmtpPhase } from '../../../delivery/smtp-reply.js';
 import { cleanAddress, findReply, phaseOf, squash } from '../text.js';
 import type { DsnAction, FoundRecipient } from '../types.js';
 

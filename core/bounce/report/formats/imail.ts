@@ -13,7 +13,7 @@
  *
  * A reason line with no remote reply after it is IMail speaking of its own mailboxes.
  */
-import type { SmtpPhase } from '../../../smtp-reply.js';
+import type { SmtpPhase } from '../../../delivery/smtp-reply.js';
 import { cleanAddress } from '../text.js';
 import type { FoundRecipient } from '../types.js';
 import { found, lines } from './build.js';

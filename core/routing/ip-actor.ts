@@ -1,5 +1,5 @@
+import { OTHER_PROVIDER } from '../delivery/providers.js';
 import type { IpControl, IpRouteState, NotableReply, OutcomeSummary, ProviderId } from './ip-actor-types.js';
-import { OTHER_PROVIDER } from './providers.js';
 import {
   addCounts,
   addToWindow,

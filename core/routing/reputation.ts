@@ -1,5 +1,5 @@
+import { OTHER_PROVIDER } from '../delivery/providers.js';
 import type { NotableReply, ProviderId } from './ip-actor-types.js';
-import { OTHER_PROVIDER } from './providers.js';
 
 /**
  * Reputation rules of the IP actor (DESIGN.md §3 step 5): what a receiver's reply, or the

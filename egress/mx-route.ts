@@ -1,7 +1,7 @@
 import type { DnsResolver } from '../adapters/dns.js';
-import { deferredWithoutReply } from '../core/attempt.js';
-import type { RecipientOutcome } from '../core/delivery-outcome.js';
-import { planMx } from '../core/mx.js';
+import { deferredWithoutReply } from '../core/delivery/attempt.js';
+import type { RecipientOutcome } from '../core/delivery/delivery-outcome.js';
+import { planMx } from '../core/delivery/mx.js';
 
 /**
  * The MX hosts to try for a domain, in order, or the outcome for every recipient when there

@@ -2,17 +2,17 @@ import { CancelledFailure } from '@temporalio/common';
 import type { DnsResolver } from '../adapters/dns.js';
 import type { MtaStsLookup, MtaStsResolver } from '../adapters/mta-sts.js';
 import { isHandshakeFallback } from '../adapters/smtp-session.js';
-import { deferredWithoutReply, outcomesOfSession } from '../core/attempt.js';
-import type { RecipientOutcome } from '../core/delivery-outcome.js';
-import type { EgressLimits } from '../core/egress-limits.js';
-import { classifyIp } from '../core/ip-class.js';
-import { mxMatchesPolicy } from '../core/mta-sts.js';
-import { type SiteKey, siteKey } from '../core/site.js';
-import { formatSmtpReply, type SmtpPhase } from '../core/smtp-reply.js';
-import type { SmtpSendResult } from '../core/smtp-result.js';
-import type { Dispatcher } from '../egress/dispatcher.js';
-import type { TlsMode } from '../egress/session.js';
-import type { TlsMemory } from '../egress/tls-memory.js';
+import { deferredWithoutReply, outcomesOfSession } from '../core/delivery/attempt.js';
+import type { RecipientOutcome } from '../core/delivery/delivery-outcome.js';
+import type { EgressLimits } from '../core/delivery/egress-limits.js';
+import { classifyIp } from '../core/delivery/ip-class.js';
+import { mxMatchesPolicy } from '../core/delivery/mta-sts.js';
+import { type SiteKey, siteKey } from '../core/delivery/site.js';
+import { formatSmtpReply, type SmtpPhase } from '../core/delivery/smtp-reply.js';
+import type { SmtpSendResult } from '../core/delivery/smtp-result.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { TlsMode } from './session.js';
+import type { TlsMemory } from './tls-memory.js';
 
 /** Where an attempt ended up: the outcomes and the route that produced them. */
 export interface AttemptRecord {

@@ -1,6 +1,6 @@
-import type { HeldStore } from '../adapters/postgres/held.js';
-import { type Pause, pauseFor } from '../core/pauses.js';
-import type { RouteCache } from '../egress/route-cache.js';
+import type { HeldStore } from '../../adapters/postgres/held.js';
+import { type Pause, pauseFor } from '../../core/routing/pauses.js';
+import type { RouteCache } from './route-cache.js';
 
 /** A held delivery waits at most this long before looking again, ms (a lost release signal). */
 const MAX_HOLD_MS = 3_600_000;

@@ -1,4 +1,4 @@
-import type { Category } from './bounce/taxonomy.js';
+import type { Category } from '../bounce/taxonomy.js';
 import type { SmtpPhase, SmtpReply } from './smtp-reply.js';
 
 /** What one delivery attempt did for one recipient. */

@@ -1,5 +1,5 @@
-import type { IpRow, PauseRow, PoolRow, RoutingStore } from '../adapters/postgres/routing.js';
-import type { IpRouteState } from '../core/ip-actor-types.js';
+import type { IpRow, PauseRow, PoolRow, RoutingStore } from '../../adapters/postgres/routing.js';
+import type { IpRouteState } from '../../core/routing/ip-actor-types.js';
 
 /** The node's in-memory copy of what routing reads: pools, IPs, route state, pauses. */
 export interface RouteSnapshot {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema, formatDuration } from './duration.js';
+import { durationSchema, formatDuration } from '../duration.js';
 import type { SiteKey } from './site.js';
 import { formatThrottleSpec, optionalThrottleSpecSchema, type ThrottleSpec } from './throttle-spec.js';
 
@@ -105,7 +105,7 @@ const layerSchema = z
  *   "sites":     { "mx1.example.net|mx2.example.net": { "connectionRate": "10/min" } },
  *   "domains":   { "example.org": { "maxConnections": 1 } } }
  * ```
- * Site keys are core/site.ts keys (sorted MX host set joined by "|"); provider names are
+ * Site keys are core/delivery/site.ts keys (sorted MX host set joined by "|"); provider names are
  * those of provider detection. The default layer is laid over DEFAULT_EGRESS_LIMITS.
  */
 export const egressLimitsConfigSchema = z

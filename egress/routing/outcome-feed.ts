@@ -1,4 +1,4 @@
-import type { NotableReply, OutcomeSummary, ProviderOutcomes } from '../core/ip-actor-types.js';
+import type { NotableReply, OutcomeSummary, ProviderOutcomes } from '../../core/routing/ip-actor-types.js';
 
 /** Distinct notable replies kept per (IP, provider) per window: enough for rules to match. */
 const NOTABLE_PER_WINDOW = 5;

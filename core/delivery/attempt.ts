@@ -1,5 +1,5 @@
-import { classifyReply } from './bounce/classify.js';
-import type { Category } from './bounce/taxonomy.js';
+import { classifyReply } from '../bounce/classify.js';
+import type { Category } from '../bounce/taxonomy.js';
 import { type RecipientOutcome, retryHintMs } from './delivery-outcome.js';
 import type { SmtpPhase, SmtpReply } from './smtp-reply.js';
 import type { SmtpSendResult } from './smtp-result.js';

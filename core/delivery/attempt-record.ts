@@ -1,7 +1,7 @@
+import type { DeliveryEvent, RecipientUpdate, SuppressionEntry } from '../events.js';
+import { suppressionOriginFor } from '../suppression.js';
 import type { RecipientOutcome } from './delivery-outcome.js';
-import type { DeliveryEvent, RecipientUpdate, SuppressionEntry } from './events.js';
 import { formatSmtpReply } from './smtp-reply.js';
-import { suppressionOriginFor } from './suppression.js';
 
 /** Everything an event row says about the attempt besides the recipient's own outcome. */
 export type AttemptContext = Omit<

@@ -1,4 +1,4 @@
-import type { ProviderId } from './ip-actor-types.js';
+import type { ProviderId } from '../routing/ip-actor-types.js';
 
 /**
  * Provider detection (MX rollup to mailbox providers): which receiver sees our IP when we
@@ -132,7 +132,7 @@ export function providerOfHost(host: string): KnownProvider {
  * goes to a named provider over "other" (a domain with one Google MX and one backup MX of its
  * own is mostly delivered to by Google), then to the provider listed first in PROVIDERS.
  * The answer does not depend on the order of `mxHosts`: MX order among equal preferences is
- * random per lookup (RFC 5321 §5.1), and the site key (core/site.ts) is order-free too, so
+ * random per lookup (RFC 5321 §5.1), and the site key (core/delivery/site.ts) is order-free too, so
  * one site always has one provider.
  */
 export function detectProvider(mxHosts: readonly string[]): ProviderId {

@@ -3,7 +3,7 @@ import type { WarmupPlan } from './warmup.js';
 
 /**
  * Validation of warmup plans, which operators override per IP (from config or the admin API).
- * Apart from core/warmup.ts because the workflow bundle imports that module: the worker runs
+ * Apart from core/routing/warmup.ts because the workflow bundle imports that module: the worker runs
  * the bundle's module initialisers again for every workflow it starts, and zod's cost each
  * workflow about 10 ms of CPU.
  */

@@ -1,8 +1,8 @@
-import type { IpRow, RoutingStore } from '../adapters/postgres/routing.js';
-import type { IpRouteState } from '../core/ip-actor-types.js';
-import { poolFor } from '../core/pools.js';
-import { chooseIp, type RouteCandidate } from '../core/routing.js';
-import type { RouteCache } from '../egress/route-cache.js';
+import type { IpRow, RoutingStore } from '../../adapters/postgres/routing.js';
+import type { IpRouteState } from '../../core/routing/ip-actor-types.js';
+import { poolFor } from '../../core/routing/pools.js';
+import { chooseIp, type RouteCandidate } from '../../core/routing/routing.js';
+import type { RouteCache } from './route-cache.js';
 
 export type IpPick =
   | { kind: 'ip'; ip: string; ehloName: string; pool: string; overflow: boolean }
