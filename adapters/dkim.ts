@@ -32,10 +32,12 @@ interface ParsedHeader {
   casedKey: string | undefined;
   line: Buffer;
 }
+// mailauth internal (pinned exactly): guarded by test/unit/adapters/mailauth-contract.test.ts.
 const mailauthTools = require('mailauth/lib/tools.js') as {
   parseHeaders(buf: Buffer): { parsed: ParsedHeader[] };
   formatSignatureHeaderLine(type: 'DKIM', values: Record<string, unknown>, folded: boolean): string;
 };
+// mailauth internal (pinned exactly): guarded by test/unit/adapters/mailauth-contract.test.ts.
 const mailauthRelaxed = require('mailauth/lib/dkim/header/relaxed.js') as {
   relaxedHeaders(
     type: 'DKIM',
@@ -43,6 +45,7 @@ const mailauthRelaxed = require('mailauth/lib/dkim/header/relaxed.js') as {
     options: Record<string, unknown>,
   ): { canonicalizedHeader: Buffer; dkimHeaderOpts: Record<string, unknown> };
 };
+// mailauth internal (pinned exactly): guarded by test/unit/adapters/mailauth-contract.test.ts.
 const mailauthBody = require('mailauth/lib/dkim/body/index.js') as {
   dkimBody(
     canonicalization: 'relaxed',

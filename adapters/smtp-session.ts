@@ -97,9 +97,10 @@ interface TransactionState {
 // ---- what the adapter watches beyond nodemailer's callbacks ----
 
 /**
- * nodemailer 10.x internals the adapter wraps (dist/esm/smtp-connection/index.js). They are not
- * part of its typed API; test/integration/smtp-faults.test.ts proves each use on real sockets,
- * so an upgrade that changes them fails there.
+ * nodemailer internals of SMTPConnection the adapter wraps, calls and reads. They are not part
+ * of its typed API, so package.json pins nodemailer exactly;
+ * test/unit/adapters/nodemailer-contract.test.ts checks each against the pinned release and
+ * test/integration/smtp-faults.test.ts proves each use on real sockets.
  */
 interface Internals {
   _responseQueue: string[];
@@ -174,16 +175,19 @@ function instrument(conn: SMTPConnection): Probe {
     dotWritten: false,
     earlyReply: false,
   };
+  // Guarded by test/unit/adapters/nodemailer-contract.test.ts, "SMTPConnection#_onError".
   const fail = (problem: string) => {
     i._responseQueue = [];
     i._remainder = '';
     i._onError(new Error(`Protocol error: ${problem}`), 'EPROTOCOL', false, 'CONN');
   };
   const { _onConnect, _onData, _processResponse, _createSendStream } = i;
+  // Guarded by test/unit/adapters/nodemailer-contract.test.ts, "SMTPConnection#_onConnect".
   i._onConnect = function () {
     probe.tcpConnected = true;
     _onConnect.call(this);
   };
+  // Guarded by test/unit/adapters/nodemailer-contract.test.ts, "SMTPConnection#_onData".
   i._onData = function (chunk) {
     if (probe.inData && !probe.dotWritten && chunk.length > 0) probe.earlyReply = true;
     _onData.call(this, chunk);
@@ -192,6 +196,7 @@ function instrument(conn: SMTPConnection): Probe {
       fail(`unterminated reply line over ${MAX_REPLY_LINE} octets`);
     }
   };
+  // Guarded by test/unit/adapters/nodemailer-contract.test.ts, "SMTPConnection#_processResponse".
   i._processResponse = function () {
     const raw = i._responseQueue[0];
     if (!i._destroyed && raw !== undefined && raw.trim() && !isPartial(raw)) {
@@ -204,6 +209,7 @@ function instrument(conn: SMTPConnection): Probe {
     }
     return _processResponse.call(this);
   };
+  // Guarded by test/unit/adapters/nodemailer-contract.test.ts, "SMTPConnection#_createSendStream".
   i._createSendStream = function (callback) {
     const stream = _createSendStream.call(this, callback);
     probe.inData = true;
