@@ -13,6 +13,7 @@ import type { OutcomeFeed } from '../egress/routing/outcome-feed.js';
 import type { PauseGate } from '../egress/routing/pause-gate.js';
 import { type AttemptRecord, type SmtpAttemptDeps, smtpAttempt } from '../egress/smtp-attempt.js';
 import type { DeliverInput, DeliverResult } from '../workflows/contract.js';
+import { messageMissing } from './failures.js';
 
 /** Journal states after which a recipient is never tried again. */
 const SETTLED = new Set(['delivered', 'bounced', 'failed', 'suppressed']);
@@ -271,7 +272,7 @@ export function createDeliver(deps: DeliverDeps) {
     async deliver(asked: DeliverInput): Promise<DeliverResult> {
       const ctx = Context.current();
       const message = await deps.messages.forDelivery(asked.messageId);
-      if (!message) throw new Error(`message ${asked.messageId} is not in the database`);
+      if (!message) throw messageMissing(asked.messageId);
       return deliverLoaded(message, asked, {
         heartbeat: (phase) => ctx.heartbeat(phase),
         signal: ctx.cancellationSignal,

@@ -2,12 +2,13 @@ import type { Journal } from '../adapters/postgres/journal.js';
 import type { MessageStore } from '../adapters/postgres/messages.js';
 import { blankEvent } from '../core/events.js';
 import type { ExpireInput } from '../workflows/contract.js';
+import { messageMissing } from './failures.js';
 
 /** Records that the retry schedule gave up: a `failed` event (category `expired`) per recipient. */
 export function createExpire(deps: { messages: Pick<MessageStore, 'forDelivery'>; journal: Journal }) {
   return async function expire(input: ExpireInput): Promise<void> {
     const m = await deps.messages.forDelivery(input.messageId);
-    if (!m) throw new Error(`message ${input.messageId} is not in the database`);
+    if (!m) throw messageMissing(input.messageId);
     const detail = `gave up after ${input.attempts} attempts (max age reached)`;
     await deps.journal.append(
       input.recipients.map((recipient) => ({

@@ -49,6 +49,7 @@ import { createDkimSigner } from '../egress/dkim-signer.js';
 import { createTlsMemory } from '../egress/tls-memory.js';
 import { startBounceListener } from '../inbound/bounce-listener.js';
 import { createIntake } from '../inbound/intake.js';
+import { SHARED_EGRESS_TASK_QUEUE } from '../workflows/contract.js';
 import { startRouting } from './routing-runtime.js';
 
 export interface Running {
@@ -80,6 +81,7 @@ export function retryScheduleOf(config: Config): RetrySchedule {
     maxDelayMs: config.retryMax,
     maxAgeMs: config.retryMaxAge,
     greylistMs: config.retryGreylist,
+    pickupMs: config.egressPickupTimeout,
   };
 }
 
@@ -258,7 +260,16 @@ export async function serve(
     // this number, bound how hard we push a destination.
     maxConcurrentActivityTaskExecutions: 200,
   });
-  const done = Promise.all([messageWorker.run(), egressWorker.run()]).then(() => undefined);
+  // Deliveries whose own node did not pick them up in time (a dead node's): any node takes them.
+  const sharedEgressWorker = await Worker.create({
+    ...common,
+    taskQueue: SHARED_EGRESS_TASK_QUEUE,
+    activities: { deliver: activities.deliver },
+    maxConcurrentActivityTaskExecutions: 50,
+  });
+  const done = Promise.all([messageWorker.run(), egressWorker.run(), sharedEgressWorker.run()]).then(
+    () => undefined,
+  );
   done.catch((err) => log.fatal({ err, event: 'worker.failed' }, 'a Temporal worker stopped'));
 
   // Concurrent requests share their suppression check and their insert (group commit):
@@ -306,7 +317,7 @@ export async function serve(
         () => true,
         () => false,
       ),
-      worker: messageWorker.getState() === 'RUNNING' && egressWorker.getState() === 'RUNNING',
+      worker: [messageWorker, egressWorker, sharedEgressWorker].every((w) => w.getState() === 'RUNNING'),
     }),
   });
   const apiUrl = await api.listen({ port: config.apiPort, host: config.apiHost });
@@ -343,7 +354,8 @@ export async function serve(
         await sweeper.close();
         await authChanges.close();
         await former.close();
-        for (const w of [messageWorker, egressWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+        for (const w of [messageWorker, egressWorker, sharedEgressWorker])
+          if (w.getState() === 'RUNNING') w.shutdown();
         await done.catch(() => {});
         await routing.close();
         await dispatcher.close();

@@ -26,6 +26,7 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_RETRY_MAX: { key: 'retryMax' },
   POSTHORN_RETRY_MAX_AGE: { key: 'retryMaxAge' },
   POSTHORN_RETRY_GREYLIST: { key: 'retryGreylist' },
+  POSTHORN_EGRESS_PICKUP_TIMEOUT: { key: 'egressPickupTimeout' },
   POSTHORN_LOG_LEVEL: { key: 'logLevel' },
   POSTHORN_SECRET_KEY: { key: 'secretKey' },
   POSTHORN_ADMIN_TOKEN: { key: 'adminToken' },

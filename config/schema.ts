@@ -53,6 +53,8 @@ export const configSchema = z.object({
   retryFactor: z.coerce.number().min(1).max(10).default(2),
   retryMax: duration.prefault('4h'),
   retryMaxAge: duration.prefault('3d'),
+  /** A delivery not picked up by its node within this long goes to any node (core/delivery/retry-schedule.ts). */
+  egressPickupTimeout: duration.prefault('2m'),
   retryGreylist: duration.prefault('5m'),
   /** Base64 of 32 random bytes; HKDF derives the VERP and key-encryption keys from it. */
   secretKey: z.string().optional(),

@@ -4,16 +4,26 @@ import type { ControlActivities, MessageActivities, WaveActivities } from './con
 /**
  * The only proxyActivities calls. Activity exceptions mean infrastructure trouble (the
  * database away, a bug), never a mail outcome, so Temporal retries them with backoff
- * until they pass; mail outcomes come back as values.
+ * until they pass; mail outcomes come back as values. What can never pass (the message's
+ * row is gone) is a non-retryable ApplicationFailure that fails the workflow.
  */
 const INFRA_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
 
-export function deliveryActivities(egressTaskQueue: string): Pick<MessageActivities, 'deliver'> {
+/**
+ * `pickupMs`: how long the task may wait for a worker of its queue (schedule-to-start). A
+ * node's queue has one poller, the node: past this, the workflow takes the delivery to the
+ * shared queue. Null on the shared queue, where waiting for any node is all there is to do.
+ */
+export function deliveryActivities(
+  egressTaskQueue: string,
+  pickupMs: number | null,
+): Pick<MessageActivities, 'deliver'> {
   return proxyActivities<MessageActivities>({
     taskQueue: egressTaskQueue,
+    ...(pickupMs === null ? {} : { scheduleToStartTimeout: pickupMs }),
     // An SMTP session with the RFC 5321 §4.5.3.2 timeouts can take many minutes against a
     // slow server; liveness is watched by the heartbeat instead (a dead worker is noticed
-    // within 15 s and the attempt runs again elsewhere).
+    // within 15 s; the retry waits on the same queue until pickupMs, then goes elsewhere).
     startToCloseTimeout: '30m',
     heartbeatTimeout: '15s',
     retry: INFRA_RETRY,

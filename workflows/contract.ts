@@ -9,6 +9,13 @@ import type { WarmupPlan } from '../core/routing/warmup.js';
 /** The task queue of a node's egress dispatcher: deliveries from its IPs run there. */
 export const egressTaskQueue = (nodeId: string) => `posthorn-egress-${nodeId}`;
 
+/**
+ * Every node's egress worker also polls this queue: a delivery its own node did not pick up
+ * in time (RetrySchedule.pickupMs) goes here, to whichever node is alive, which routes it
+ * afresh.
+ */
+export const SHARED_EGRESS_TASK_QUEUE = 'posthorn-egress';
+
 /** Input of the message workflow (workflow id = message id). */
 export interface MessageWorkflowInput {
   readonly messageId: string;

@@ -1,7 +1,14 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { condition, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  condition,
+  setHandler,
+  sleep,
+  TimeoutFailure,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import { groupByDomain } from '../core/address.js';
-import { afterDeferral } from '../core/delivery/retry-schedule.js';
+import { afterDeferral, DEFAULT_RETRY_SCHEDULE } from '../core/delivery/retry-schedule.js';
 import { bookkeeping, deliveryActivities } from './activity-options.js';
 import {
   type DeliverResult,
@@ -12,8 +19,18 @@ import {
   PROVIDER,
   releaseSignal,
   SENDING_IP,
+  SHARED_EGRESS_TASK_QUEUE,
   statusQuery,
 } from './contract.js';
+
+/** The delivery's node never took the task (schedule-to-start timeout): it is down or gone. */
+function notPickedUp(err: unknown): boolean {
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof TimeoutFailure &&
+    err.cause.timeoutType === 'SCHEDULE_TO_START'
+  );
+}
 
 /**
  * One accepted message, as a durable actor: per recipient domain, deliver; sleep and retry
@@ -55,15 +72,29 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
     // Deliveries run on the node that owns the source IP; the accepting node first.
     let queue = input.egressTaskQueue;
     let attempts = input.resume?.[domain]?.attempts ?? 0;
+    const pickupMs = input.retry.pickupMs ?? DEFAULT_RETRY_SCHEDULE.pickupMs!;
     for (;;) {
       const attempt = attempts + 1;
-      const result: DeliverResult = await deliveryActivities(queue).deliver({
-        messageId: input.messageId,
-        domain,
-        recipients: pending,
-        attempt,
-        preferredIp: ip,
-      });
+      let result: DeliverResult;
+      try {
+        result = await deliveryActivities(
+          queue,
+          queue === SHARED_EGRESS_TASK_QUEUE ? null : pickupMs,
+        ).deliver({
+          messageId: input.messageId,
+          domain,
+          recipients: pending,
+          attempt,
+          preferredIp: ip,
+        });
+      } catch (err) {
+        if (!notPickedUp(err)) throw err;
+        // Not an attempt: any live node takes it and routes it afresh (its IP was the
+        // silent node's, so no IP is asked for).
+        queue = SHARED_EGRESS_TASK_QUEUE;
+        ip = null;
+        continue;
+      }
       if (result.wait) {
         // Not an attempt: nothing reached the remote.
         switch (result.wait.kind) {

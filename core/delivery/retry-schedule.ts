@@ -19,6 +19,12 @@ export interface RetrySchedule {
    * further only delays the mail. postgrey's default delay is 300 s.
    */
   readonly greylistMs: number;
+  /**
+   * How long a delivery waits on its node's egress queue before any node may take it, ms: a
+   * node that died or was taken out must not hold its messages (docs/reliability.md). Absent
+   * in schedules of workflows started before it existed: DEFAULT_RETRY_SCHEDULE's.
+   */
+  readonly pickupMs?: number;
 }
 
 export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = {
@@ -27,6 +33,7 @@ export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = {
   maxDelayMs: 4 * 3_600_000,
   maxAgeMs: 3 * 86_400_000,
   greylistMs: 5 * 60_000,
+  pickupMs: 2 * 60_000,
 };
 
 export type RetryDecision = { kind: 'retry'; delayMs: number } | { kind: 'expire' };

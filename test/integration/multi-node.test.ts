@@ -11,21 +11,34 @@ import { waitFor } from '../support/wait.js';
 const MX = '127.0.1.1';
 
 /**
- * Two nodes of one deployment (DESIGN.md §1 Scale): each owns its sending IPs and runs the
- * deliveries from them on its own task queue. A message accepted on one node is delivered
- * by the other when only the other's IP may send it.
+ * Two nodes of one deployment (docs/architecture.md, scaling out): each owns its sending IPs
+ * and runs the deliveries from them on its own task queue. A message accepted on one node
+ * is delivered by the other when only the other's IP may send it, and when the first node
+ * dies with the message still to retry.
  */
 describe('two nodes, each owning its IPs', () => {
   let stack: Stack;
   let nodeB: PosthornProcess;
   let resend: Resend;
+  let deferOnce = new Set<string>();
 
   before(async () => {
     stack = await startStack({
       zones: {
         ...mxZone('rcpt.test', MX),
       },
-      sinks: { [MX]: {} },
+      sinks: {
+        [MX]: {
+          rcpt(address) {
+            if (!deferOnce.has(address)) return null;
+            deferOnce.delete(address);
+            return { code: 451, message: '4.3.0 temporary failure, try again' };
+          },
+        },
+      },
+      // The first node's schedule, carried by its messages' workflows: a retry after 3 s,
+      // and a delivery its node has not picked up after 2 s goes to any node.
+      env: { POSTHORN_RETRY_INITIAL: '3s', POSTHORN_EGRESS_PICKUP_TIMEOUT: '2s' },
     });
     ({ resend } = await tenantClient(stack, 'acme', 'acme.test'));
     // 127.0.0.3 moves to node b; 127.0.0.2 stays with the first node ("local").
@@ -93,5 +106,38 @@ describe('two nodes, each owning its IPs', () => {
       ['127.0.0.3'],
     );
     await stack.node.cli(['resume', 'ip', '127.0.0.2', '--reason', 'done']);
+  });
+
+  test('a node that dies holds no retry: past the pickup timeout, the other node delivers it', async () => {
+    await waitFor('127.0.0.2 resumed', async () => {
+      const r = await stack.db.query(`SELECT state->'paused' AS p FROM route_state WHERE ip = '127.0.0.2'`);
+      return r.rows[0] && !r.rows[0].p ? true : undefined;
+    });
+    deferOnce = new Set(['orphan@rcpt.test']);
+    const id = await send('orphan@rcpt.test');
+    await waitFor('the first attempt deferred', async () => {
+      const r = await stack.db.query(
+        `SELECT 1 FROM delivery_events WHERE message_id = $1 AND event = 'deferred'`,
+        [id],
+      );
+      return r.rowCount ? true : undefined;
+    });
+    // The retry waits on the first node's egress queue, which nobody polls any more.
+    await stack.node.kill();
+    const rows = await settled(stack, id, 90_000);
+    assert.equal(rows[0]!.state, 'delivered');
+    assert.deepEqual(from('orphan@rcpt.test'), ['127.0.0.3'], 'delivered once, by node b, from its IP');
+    const ev = await stack.db.query<{ event: string; attempt: number; ip: string }>(
+      `SELECT event, attempt, ip FROM delivery_events WHERE message_id = $1 AND event IN ('deferred', 'delivered') ORDER BY id`,
+      [id],
+    );
+    assert.deepEqual(
+      ev.rows.map((e) => [e.event, e.attempt, e.ip]),
+      [
+        ['deferred', 1, '127.0.0.2'],
+        ['delivered', 2, '127.0.0.3'],
+      ],
+      'the timed-out pickup is not counted as an attempt',
+    );
   });
 });

@@ -6,6 +6,9 @@ import { promisify } from 'node:util';
 const BIN = fileURLToPath(new URL('../../bin/posthorn.mjs', import.meta.url));
 const run = promisify(execFile);
 
+/** Ended by an exit or by a signal (a killed child has a signalCode and no exitCode). */
+const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+
 /**
  * A `posthorn serve` (or, with command 'dev', `posthorn dev`: embedded PostgreSQL and
  * Temporal dev server) child process, started and killed the way an operator would.
@@ -38,8 +41,10 @@ export class PosthornProcess {
     // PostgreSQL and the Temporal dev server (initdb on first use); ms.
     const deadline = Date.now() + 120_000;
     for (;;) {
-      if (child.exitCode !== null)
-        throw new Error(`posthorn ${this.command} exited with ${child.exitCode}:\n${this.output}`);
+      if (exited(child))
+        throw new Error(
+          `posthorn ${this.command} exited with ${child.exitCode ?? child.signalCode}:\n${this.output}`,
+        );
       const ok = await fetch(`${this.apiUrl}/health`).then(
         (r) => r.status === 200,
         () => false,
@@ -54,7 +59,7 @@ export class PosthornProcess {
   /** SIGKILL: no chance to finish anything, as in a crash. */
   async kill(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || exited(child)) return;
     const gone = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await gone;
@@ -62,11 +67,11 @@ export class PosthornProcess {
 
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || exited(child)) return;
     const gone = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     await Promise.race([gone, delay(15_000)]);
-    if (child.exitCode === null) await this.kill();
+    if (!exited(child)) await this.kill();
   }
 
   /** Another node of the same deployment: same database and Temporal, other settings. */
