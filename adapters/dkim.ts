@@ -218,7 +218,7 @@ export type WireProblem =
 /**
  * Checks that a message can go on the wire unchanged: CRLF line ends only (RFC 5321
  * §2.3.8) and no line over 998 octets. Signing must happen after any re-encoding, since a
- * relay that re-wraps a long line would break the body hash (checklist: encode before
+ * relay that re-wraps a long line would break the body hash (RFC 6376 §5.3: encode before
  * signing). MailComposer already produces such messages; this catches other sources.
  */
 export function checkWireFormat(message: Buffer): WireProblem | null {

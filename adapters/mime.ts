@@ -47,7 +47,7 @@ export async function composeMime(input: ComposeInput): Promise<Buffer> {
     date: input.date,
     newline: '\r\n',
     // Content comes only from the request body: never read local files or fetch URLs
-    // while composing (reliability checklist item 10).
+    // while composing, or a request could read the node's files or reach its network.
     disableFileAccess: true,
     disableUrlAccess: true,
     xMailer: false,

@@ -12,12 +12,12 @@ import type { DnsResolver } from './dns.js';
  * until max_age runs out or the TXT id changes.
  *
  * The fetch is hardened as RFC 8461 §3.3 asks and as a URL chosen by a stranger's DNS
- * requires (reliability checklist item 34): no redirects (undici's `request` follows none
- * unless a redirect interceptor is composed in; any 3xx is a failure), certificate
- * validated against the host name, body capped (64 KiB) and read incrementally, a short
- * timeout, and an egress guard that refuses loopback, private, link-local and other
- * non-public addresses. The guard sits in the socket's `lookup`, so the address checked
- * is the address connected to (no window for DNS rebinding between check and connect).
+ * requires: no redirects (undici's `request` follows none unless a redirect interceptor is
+ * composed in; any 3xx is a failure), certificate validated against the host name, body
+ * capped (64 KiB) and read incrementally, a short timeout, and an egress guard that refuses
+ * loopback, private, link-local and other non-public addresses. The guard sits in the
+ * socket's `lookup`, so the address checked is the address connected to (no window for DNS
+ * rebinding between check and connect).
  */
 
 /** TXT look-up, e.g. adapters/dns.ts; each record is its list of character-strings. */
@@ -79,7 +79,7 @@ export interface MtaStsResolver {
    * The policy in force for a recipient domain. Every call re-reads the TXT id (cheap, and
    * what RFC 8461 §5.1 asks before relying on a cached policy); the HTTPS fetch happens
    * only when the id changed or the cached policy expired. Call it again before turning
-   * an MX mismatch into a permanent failure (checklist item 34).
+   * an MX mismatch into a permanent failure (RFC 8461 §5).
    */
   lookup(domain: string): Promise<MtaStsLookup>;
   /** Number of HTTPS fetches attempted so far (for metrics and tests). */

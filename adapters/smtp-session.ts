@@ -374,7 +374,7 @@ export class SmtpSession {
   ) {
     // nodemailer emits 'end' once the connection is torn down for any reason (our close, the
     // server's close, an error); 'error' for protocol errors, timeouts, drops, and a reply that
-    // arrives when no command is waiting for one (checklist 32).
+    // arrives when no command is waiting for one (test/integration/smtp-faults.test.ts).
     this.#ended = new Promise((resolve) => conn.once('end', () => resolve()));
     void this.#ended.then(() => {
       this.#healthy = false;

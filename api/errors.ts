@@ -1,6 +1,7 @@
 /**
  * Resend's error contract: every error body is exactly {statusCode, name, message}, with
- * a name from the SDK's RESEND_ERROR_CODE_KEY union (resend-api-notes §1.3, §2.5).
+ * a name from the SDK's RESEND_ERROR_CODE_KEY union (Resend API reference,
+ * resend.com/docs/api-reference/errors).
  */
 export type ErrorName =
   | 'invalid_idempotency_key'

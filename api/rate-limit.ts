@@ -9,9 +9,10 @@ import { ApiError } from './errors.js';
 
 /**
  * Per-tenant request rate on the sending endpoints, as a GCRA on this node (Resend limits
- * per team across keys; resend-api-notes §6). Every answer carries the IETF RateLimit
- * fields (draft-ietf-httpapi-ratelimit-headers-06: ratelimit-limit/-remaining/-reset) and a
- * refusal carries Retry-After (RFC 9110 §10.2.3), in seconds.
+ * per team across keys: resend.com/docs/api-reference/introduction#rate-limit). Every
+ * answer carries the IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers-06:
+ * ratelimit-limit/-remaining/-reset) and a refusal carries Retry-After (RFC 9110 §10.2.3),
+ * in seconds.
  */
 export function createTenantRateLimit(spec: ThrottleSpec | null, now: () => number) {
   const states = new Map<string, GcraState>();

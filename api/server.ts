@@ -15,7 +15,8 @@ export type ApiDeps = EmailRoutesDeps &
     readonly logger: FastifyBaseLogger;
   };
 
-// Resend accepts 40 MB of email after base64 (resend-api-notes §2.4); JSON adds a little.
+// Resend accepts 40 MB of email after base64 (Resend API reference,
+// resend.com/docs/api-reference/emails/send-email: attachments); JSON adds a little.
 const BODY_LIMIT_BYTES = 45 * 1024 * 1024;
 
 const KNOWN_PATHS = [
@@ -31,13 +32,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     loggerInstance: deps.logger,
     disableRequestLogging: true,
     bodyLimit: BODY_LIMIT_BYTES,
-    // The resend SDK concatenates base URL and path, so a base URL with a trailing slash
-    // sends "//emails" (resend-api-notes §1.1).
+    // The resend SDK concatenates base URL and path (`${baseUrl}${path}`), so a base URL
+    // with a trailing slash sends "//emails".
     rewriteUrl: (req) => (req.url ?? '/').replace(/^\/{2,}/, '/'),
   });
 
   // The SDK sends Content-Type: application/json with an empty body on body-less calls
-  // (resend-api-notes §1.2); that is "no body", not a syntax error.
+  // (the header is among its defaults for every request); that is "no body", not a syntax error.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body);

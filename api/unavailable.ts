@@ -1,8 +1,8 @@
 /**
  * Whether an error means a dependency is unreachable rather than a bug: PostgreSQL refusing
  * or dropping connections, or Temporal's frontend unavailable. Such requests answer 503 with
- * Retry-After (reliability checklist item 22): the client should come back, and nothing was
- * accepted.
+ * Retry-After (docs/reliability.md, "Accepting"): the client should come back, and nothing
+ * was accepted.
  */
 export function isDependencyUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {

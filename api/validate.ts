@@ -25,12 +25,13 @@ export interface EmailDraft {
 
 // Resend: at most 50 recipients in `to` (openapi SendEmailRequest.to maxItems).
 const MAX_TO = 50;
-// Resend's scheduling horizon is 30 days (resend-api-notes §2.4).
+// Resend's scheduling horizon is 30 days (resend.com/docs/dashboard/emails/schedule-email).
 const MAX_SCHEDULE_MS = 30 * 86_400_000;
 // RFC 5322 §3.6.8 field name: printable US-ASCII except colon.
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 // Headers Posthorn writes itself or that only a receiving/signing MTA may add: a client
-// setting them could forge trace or authentication results (reliability checklist item 2).
+// setting them could forge trace or authentication results (trace fields: RFC 5321 §4.4;
+// Authentication-Results: RFC 8601 §5; ARC: RFC 8617).
 const RESERVED_HEADERS = new Set([
   'from',
   'to',

@@ -247,7 +247,8 @@ export async function serve(
     activities: { expire: activities.expire, deliverWave: activities.deliverWave, ...routing.activities },
     // A wave holds its workflow task slot while its local activity delivers, so slots bound
     // the waves in progress. With the SDK's 40 slots most eager starts were refused (the
-    // task then goes through matching); 200 took them all (DESIGN.md §3, cost per message).
+    // task then goes through matching); 200 took them all (docs/architecture.md, "Cost per
+    // message").
     maxConcurrentWorkflowTaskExecutions: 200,
     maxConcurrentLocalActivityExecutions: 200,
     maxCachedWorkflows: 1_000,

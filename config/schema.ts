@@ -76,11 +76,11 @@ export const configSchema = z.object({
   /** Multiplies reputation effect durations (tests only: 0.001 turns 2 h into 7.2 s). */
   reputationScale: z.coerce.number().positive().max(1).default(1),
   /**
-   * Most messages one delivery wave carries (DESIGN.md §1); 1 gives every message its own
-   * message workflow from the start, as operators who prefer that over throughput may. At
-   * most 50: a wave lists its message ids in one search attribute, and Temporal's default
-   * limit on one search attribute value (limit.searchAttributeValueSize) is 2 KB, which
-   * holds 52 UUIDs as a JSON list.
+   * Most messages one delivery wave carries (docs/architecture.md, "The path of a message");
+   * 1 gives every message its own message workflow from the start, as operators who prefer
+   * that over throughput may. At most 50: a wave lists its message ids in one search
+   * attribute, and Temporal's default limit on one search attribute value
+   * (limit.searchAttributeValueSize) is 2 KB, which holds 52 UUIDs as a JSON list.
    */
   waveMax: z.coerce.number().int().min(1).max(50).default(50),
   /**

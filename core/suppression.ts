@@ -4,8 +4,9 @@ export type SuppressionOrigin = 'bounce' | 'complaint' | 'manual';
 
 /**
  * Whether an outcome puts the recipient on the tenant's suppression list: a permanent
- * failure that says the address itself is bad (DESIGN.md §4 "suppress"), or a complaint.
- * Blocks, rate limits, policy and content rejections never do: the address is fine.
+ * failure that says the address itself is bad, or a complaint (docs/architecture.md,
+ * "Bounces and the taxonomy"). Blocks, rate limits, policy and content rejections never do:
+ * the address is fine.
  */
 export function suppressionOriginFor(category: Category, permanent: boolean): SuppressionOrigin | null {
   switch (category) {

@@ -12,9 +12,9 @@ import {
 } from './session.js';
 
 /**
- * The node's egress dispatcher (DESIGN.md §1). Per (source IP × site) it keeps a FIFO ready
- * queue of deliveries and the SMTP connections to that site, and enforces the queue's
- * EgressLimits:
+ * The node's egress dispatcher (docs/architecture.md, "The path of a message", step 6). Per
+ * (source IP × site) it keeps a FIFO ready queue of deliveries and the SMTP connections to
+ * that site, and enforces the queue's EgressLimits:
  *  - open connections (in use, idle, being opened or closed) ≤ maxConnections: a connection
  *    counts until its socket is closed, so the receiver never sees more;
  *  - a delivery starts only when a message-rate cell conforms (GCRA, core/delivery/throttle-spec.ts),

@@ -91,12 +91,13 @@ async function lookupSts(resolver: Pick<MtaStsResolver, 'lookup'>, domain: strin
 }
 
 /**
- * RFC 8461 §4–5 and the tenant's require-TLS (DESIGN.md §3): `enforce` keeps the MX hosts the
- * policy names (§4.1) and requires a certificate valid for them (§4.2); `testing` delivers as
- * usual but is recorded; no policy, mode `none` or a failed discovery is opportunistic TLS.
- * Require-TLS makes STARTTLS mandatory with any certificate. When no MX host matches an
- * enforced policy the policy is looked up once more (a new TXT id replaces it, checklist
- * item 34) before the attempt is deferred.
+ * RFC 8461 §4–5 and the tenant's require-TLS (`posthorn tenants set NAME --require-tls true`):
+ * `enforce` keeps the MX hosts the policy names (§4.1) and requires a certificate valid for
+ * them (§4.2); `testing` delivers as usual but is recorded; no policy, mode `none` or a failed
+ * discovery is opportunistic TLS. Require-TLS makes STARTTLS mandatory with any certificate.
+ * When no MX host matches an enforced policy the policy is looked up once more (a new TXT id
+ * replaces it; RFC 8461 §5 asks for that before a permanent failure) before the attempt is
+ * deferred.
  */
 async function planTls(
   deps: SmtpAttemptDeps,
@@ -197,7 +198,8 @@ export async function smtpAttempt(
       const mode: TlsMode = !strict && deps.tlsMemory.broken(host) ? 'plaintext' : plan.tls;
       for (const address of addrs.value) {
         const c = classifyIp(address);
-        // Checklist item 35: never connect to internal ranges (SSRF through MX records).
+        // Never connect to internal ranges: MX records are chosen by whoever controls the
+        // recipient domain's DNS (SSRF through MX records).
         if (c !== 'public' && !(c === 'loopback' && deps.allowLoopbackMx)) {
           failures.push(`${host} [${address}] is not a public address`);
           prohibited++;
@@ -244,8 +246,8 @@ export async function smtpAttempt(
     } else if (hostNotFound === plan.hosts.length) {
       outcome = deferredWithoutReply('connect', 'dns_failure', detail);
     } else if (tlsFailed > 0) {
-      // Checklist item 33: under MTA-STS enforce or require-TLS a TLS failure is transient
-      // and never followed by plaintext.
+      // Under MTA-STS enforce or require-TLS a TLS failure is transient and never followed
+      // by plaintext (RFC 8461 §5).
       outcome = deferredWithoutReply('starttls', 'tls_failure', `TLS required (${plan.note}): ${detail}`);
     } else {
       outcome = deferredWithoutReply('connect', 'network_error', detail);

@@ -35,8 +35,9 @@ export interface MessageWorkflowInput {
 
 /**
  * Input of a delivery wave (workflow id = waveId): the first attempt of messages committed
- * while the previous wave was starting (DESIGN.md §1). Messages it does not settle go on in
- * their own message workflow, started by the wave with the same `retry` and queue.
+ * while the previous wave was starting (docs/architecture.md, "The path of a message").
+ * Messages it does not settle go on in their own message workflow, started by the wave with
+ * the same `retry` and queue.
  */
 export interface WaveInput {
   readonly waveId: string;
@@ -123,12 +124,13 @@ export interface DeliverResult {
     readonly verdict: RecipientVerdict;
     /** A wait the remote asked for before the next try, ms. */
     readonly retryHintMs: number | null;
-    /** What the outcome was (DESIGN.md §4), null when delivered. */
+    /** What the outcome was, null when delivered (docs/architecture.md, "Bounces and the taxonomy"). */
     readonly category: Category | null;
   }[];
   /**
    * Set when nothing was tried and the workflow should come back later without counting an
-   * attempt (DESIGN.md §1: sleep durably rather than pile up waiting activities):
+   * attempt (sleep durably rather than pile up waiting activities; docs/architecture.md,
+   * "The path of a message", step 7):
    * - throttled: the node's ready queue for the destination was full or over its rate;
    * - held: an operator pause applies, or no IP of the pool may take this provider now;
    *   a release signal ends the wait early;

@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 
-/** Every dimension the delivery log can be cut by (DESIGN.md §3.3). */
+/** Every dimension the delivery log can be cut by (README, "Debugging delivery"). */
 export interface EventFilter {
   readonly tenant?: string;
   readonly messageId?: string;

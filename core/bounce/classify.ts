@@ -9,7 +9,7 @@
  *   4. a catch-all on the reply code's class, so no reply is ever left unclassified.
  * Text rules run before the status table because servers often send a status that
  * contradicts their text (e.g. "550 5.1.1 … blocked using Spamhaus" is an IP block, not
- * an unknown user; DESIGN.md §4).
+ * an unknown user; docs/architecture.md, "Bounces and the taxonomy").
  */
 import type { ReplyMatch, ReplyRule } from './rule.js';
 import { CATCH_ALL_RULES } from './rules/catch-all.js';
@@ -26,7 +26,7 @@ export const RULES: readonly ReplyRule[] = [
   ...CATCH_ALL_RULES,
 ];
 
-/** Scope per category, DESIGN.md §4. */
+/** Scope per category (docs/architecture.md, "Bounces and the taxonomy"). */
 export const CATEGORY_SCOPE: Readonly<Record<Category, Scope>> = {
   recipient_unknown: 'recipient',
   mailbox_disabled: 'recipient',
@@ -170,7 +170,10 @@ function permanenceOf(code: number, status: string | null): Permanence {
   return 'transient';
 }
 
-/** The action a category calls for when its rule names none (DESIGN.md §4). */
+/**
+ * The action a category calls for when its rule names none (docs/architecture.md, "Bounces
+ * and the taxonomy").
+ */
 export function defaultAction(category: Category, permanence: Permanence): Action {
   switch (category) {
     case 'delivered':

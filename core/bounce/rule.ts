@@ -39,7 +39,7 @@ export interface ReplyRule {
   readonly category: Category;
   /** Only when it differs from what the reply code's class says (2xx none, 4xx transient, 5xx permanent). */
   readonly permanence?: Permanence;
-  /** Only when it differs from the category's scope (DESIGN.md §4). */
+  /** Only when it differs from the category's scope (CATEGORY_SCOPE in classify.ts). */
   readonly scope?: Scope;
   /** Only when it differs from the default for the category and permanence (see classify.ts). */
   readonly action?: Action;

@@ -1,7 +1,8 @@
 /**
- * The bounce taxonomy of DESIGN.md §4. A category says what happened; an action says
- * what to do about it now. They are kept apart on purpose: the same category (say
- * rate_limited) can call for different actions with different providers.
+ * The bounce taxonomy (docs/architecture.md, "Bounces and the taxonomy"). A category says
+ * what happened; an action says what to do about it now. They are kept apart on purpose:
+ * the same category (say rate_limited) can call for different actions with different
+ * providers.
  */
 export const CATEGORIES = [
   'recipient_unknown',

@@ -4,9 +4,9 @@ import type { ProviderId } from '../routing/ip-actor-types.js';
  * Provider detection (MX rollup to mailbox providers): which receiver sees our IP when we
  * deliver to a domain. Routing, warmup caps and reputation are kept per provider, because a
  * receiver judges a sending IP by everything it gets from it, whatever the recipient domain
- * (DESIGN.md §3 step 2). Thousands of domains hosted at Google Workspace or Microsoft 365
- * publish the provider's MX hosts, so the MX host names, not the recipient domain, tell the
- * provider.
+ * (docs/architecture.md, "The routing wing"). Thousands of domains hosted at Google
+ * Workspace or Microsoft 365 publish the provider's MX hosts, so the MX host names, not the
+ * recipient domain, tell the provider.
  *
  * A gateway in front of a mailbox (Mimecast, Proofpoint, Barracuda in front of Microsoft 365)
  * is the provider here: it is the machine that accepts or refuses our IP.
@@ -51,8 +51,9 @@ interface ProviderSuffixes {
  * MX host suffixes per provider. Sources: KumoMTA's community shaping rules
  * (assets/policy-extras/shaping.toml, `MXSuffix` matches), sisimai's rhost table
  * (rhost/lib.go `RhostClass`), the providers' own set-up pages quoted per line, and MX hosts
- * seen in the real bounces of /work/shared/corpus (e.g. gmail-smtp-in.l.google.com,
- * mta5.am0.yahoodns.net, hotmail-com.olc.protection.outlook.com, mx02.mail.icloud.com).
+ * seen in the real bounces of the development corpus (README, "Benchmarks and evaluation";
+ * e.g. gmail-smtp-in.l.google.com, mta5.am0.yahoodns.net,
+ * hotmail-com.olc.protection.outlook.com, mx02.mail.icloud.com).
  */
 export const PROVIDER_MX_SUFFIXES: readonly ProviderSuffixes[] = [
   // Gmail and Workspace: aspmx.l.google.com, alt1-4.aspmx.l.google.com, gmail-smtp-in.l.google.com,

@@ -2,7 +2,9 @@
  * When to try a deferred recipient again. Pure: the caller passes the attempt number and
  * the message's age. Defaults follow Postfix (minimal_backoff_time 300s, doubling,
  * maximal_backoff_time 4000s, maximal_queue_lifetime 5d) and KumoMTA (retry_interval 20m,
- * max_retry_interval, max_age 7d), tightened to a 3-day lifetime as DESIGN.md §3 asks.
+ * max_retry_interval, max_age 7d), tightened to a 3-day lifetime, under the 4–5 days
+ * RFC 5321 §4.5.4.1 suggests (POSTHORN_RETRY_MAX_AGE; docs/operations.md, "Runbook: a
+ * provider outage").
  */
 export interface RetrySchedule {
   /** Delay before the first retry, ms. */

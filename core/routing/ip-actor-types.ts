@@ -1,8 +1,8 @@
 /**
- * The contract of the per-IP actor (DESIGN.md §1, §3.5): what the node tells an IP's
- * workflow, what the workflow keeps, and what it publishes for routing. Plain, versioned
- * JSON only (no Map, Set, Date or class instances): it lives in Temporal history and
- * crosses continue-as-new.
+ * The contract of the per-IP actor (docs/architecture.md, "The routing wing"): what the
+ * node tells an IP's workflow, what the workflow keeps, and what it publishes for routing.
+ * Plain, versioned JSON only (no Map, Set, Date or class instances): it lives in Temporal
+ * history and crosses continue-as-new.
  */
 
 /** Mailbox provider ids of provider detection ("other" for the rest). */

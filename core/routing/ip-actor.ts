@@ -28,10 +28,10 @@ import {
 } from './warmup.js';
 
 /**
- * The IP actor (DESIGN.md §1, §3 step 5) as a pure reducer: the IP workflow keeps an IpState,
- * feeds it outcome summaries, operator controls and clock ticks, sleeps until nextWakeMs, and
- * publishes routeStateOf. Everything is plain versioned JSON: the state is the workflow's
- * continue-as-new input and its query answer.
+ * The IP actor (docs/architecture.md, "The routing wing") as a pure reducer: the IP workflow
+ * keeps an IpState, feeds it outcome summaries, operator controls and clock ticks, sleeps
+ * until nextWakeMs, and publishes routeStateOf. Everything is plain versioned JSON: the state
+ * is the workflow's continue-as-new input and its query answer.
  */
 
 export interface OperatorPause {

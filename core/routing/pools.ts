@@ -1,7 +1,7 @@
 /**
- * Which pool a message sends from (DESIGN.md §3.2): the tenant's dedicated pool for the
- * message's stream, else its dedicated pool for both streams, else the shared pool for the
- * stream, else the shared pool for both.
+ * Which pool a message sends from (docs/architecture.md, "The routing wing"): the tenant's
+ * dedicated pool for the message's stream, else its dedicated pool for both streams, else
+ * the shared pool for the stream, else the shared pool for both.
  */
 export interface PoolDef {
   readonly name: string;

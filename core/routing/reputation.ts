@@ -2,9 +2,10 @@ import { OTHER_PROVIDER } from '../delivery/providers.js';
 import type { NotableReply, ProviderId } from './ip-actor-types.js';
 
 /**
- * Reputation rules of the IP actor (DESIGN.md §3 step 5): what a receiver's reply, or the
- * IP's recent outcome rates with one provider, mean for that IP with that provider. Rules are
- * data; each reply rule carries real replies (from /work/shared/corpus/smtp-replies.jsonl or
+ * Reputation rules of the IP actor (docs/architecture.md, "The routing wing"): what a
+ * receiver's reply, or the IP's recent outcome rates with one provider, mean for that IP
+ * with that provider. Rules are data; each reply rule carries real replies (from the
+ * development corpus of SMTP replies that test/unit/bounce/classify-corpus.test.ts reads, or
  * quoted where noted) that test/unit/ip/reputation.test.ts checks fire it.
  *
  * Effects: `suspend` (no new mail from this IP to the provider), `throttle` (the receiver

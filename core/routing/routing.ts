@@ -2,9 +2,10 @@ import type { IpRouteState, ProviderId } from './ip-actor-types.js';
 import { capFor, DAY_MS, HOUR_MS } from './warmup.js';
 
 /**
- * IP selection within a pool (DESIGN.md §3 step 2): a weighted choice among the IPs that may
- * send to the destination's provider now, sticky to the IP a message used before. A message
- * that no IP can take waits (a deferral with a reason); it is never bounced for it.
+ * IP selection within a pool (docs/architecture.md, "The routing wing"): a weighted choice
+ * among the IPs that may send to the destination's provider now, sticky to the IP a message
+ * used before. A message that no IP can take waits (a deferral with a reason); it is never
+ * bounced for it.
  */
 
 /** Share of its weight a throttled IP keeps for that provider: others take most of the traffic. */

@@ -5,7 +5,8 @@ import { bounceRate, complaintRate, deferralRate, type OutcomeCounts } from './r
  * Warmup plans: how much a new (cold) IP may send to each provider on each day of its warmup.
  * Receivers judge an IP they have never seen by its first days, so a new IP starts small and
  * roughly doubles while its outcomes stay clean; once the plan ends the IP is warm and has no
- * caps. The IP workflow owns the day; routing reads the caps (DESIGN.md §1, §3 step 2).
+ * caps. The IP workflow owns the day; routing reads the caps (docs/architecture.md, "The
+ * routing wing").
  */
 
 export const HOUR_MS = 3_600_000;

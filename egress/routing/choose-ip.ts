@@ -19,12 +19,13 @@ function unpublished(ip: string, warm: boolean, weight: number, nowMs: number): 
 }
 
 /**
- * Picks the source IP for a delivery (DESIGN.md §3.2): the pool for (tenant, stream), the
- * pool's IPs, their published route state, and today's warmup usage; a capped warming IP is
- * skipped for a warm one. A cap is taken atomically before the IP is used, so caps hold
- * exactly even when nodes race; a lost race picks again. This node's IPs come first (no hop
- * between nodes; the load balancer spreads accepts); only when none of them may send is an
- * IP of another node named, for the workflow to deliver on that node.
+ * Picks the source IP for a delivery (docs/architecture.md, "The routing wing"): the pool
+ * for (tenant, stream), the pool's IPs, their published route state, and today's warmup
+ * usage; a capped warming IP is skipped for a warm one. A cap is taken atomically before
+ * the IP is used, so caps hold exactly even when nodes race; a lost race picks again. This
+ * node's IPs come first (no hop between nodes; the load balancer spreads accepts); only
+ * when none of them may send is an IP of another node named, for the workflow to deliver on
+ * that node.
  */
 export function createIpChooser(deps: {
   cache: Pick<RouteCache, 'current'>;

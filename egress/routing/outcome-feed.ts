@@ -21,8 +21,9 @@ export interface OutcomeRecord {
 
 /**
  * Aggregates delivery outcomes per (IP, provider) on this node and hands each IP workflow
- * one summary per window (DESIGN.md §3.5: never one signal per message). A failed send is
- * kept and merged into the next window, so no outcome is lost to a Temporal hiccup.
+ * one summary per window, never one signal per message (docs/architecture.md, "The routing
+ * wing"). A failed send is kept and merged into the next window, so no outcome is lost to a
+ * Temporal hiccup.
  */
 export function createOutcomeFeed(deps: {
   send: (summary: OutcomeSummary) => Promise<void>;

@@ -1,10 +1,11 @@
 /**
  * Bounce-report evaluation: runs our parser and classifier over the development corpus
- * (../shared/corpus/bounces, or $POSTHORN_BOUNCE_CORPUS) and prints, against the labels in
- * expected.jsonl: accuracy per Sisimai reason and overall (through sisimai-reasons.ts),
- * the permanent/transient confusion matrix, hard-bounce false positives, and coverage
- * (expected recipients found, matched by file and index order). Sisimai itself (Debian
- * libsisimai-perl, via sisimai-dump.pl) runs over the same files as the peer baseline.
+ * ($POSTHORN_BOUNCE_CORPUS, or by default a corpus directory beside the checkout; not part
+ * of this repository) and prints, against the labels in expected.jsonl: accuracy per
+ * Sisimai reason and overall (through sisimai-reasons.ts), the permanent/transient
+ * confusion matrix, hard-bounce false positives, and coverage (expected recipients found,
+ * matched by file and index order). Sisimai itself (Debian libsisimai-perl, via
+ * sisimai-dump.pl) runs over the same files as the peer baseline.
  *
  *   node --import tsx test/eval/eval-bounces.ts [--verbose]
  *
@@ -36,7 +37,10 @@ interface Ours {
   recipient: string | null;
   category: EvalCategory;
   permanence: string;
-  /** What Posthorn would do with the address (DESIGN.md §4): "suppress" stops sending to it. */
+  /**
+   * What Posthorn would do with the address (docs/architecture.md, "Bounces and the
+   * taxonomy"): "suppress" stops sending to it.
+   */
   action: string;
   diagnostic: string;
   format: string;
@@ -155,11 +159,11 @@ async function main(): Promise<void> {
   let hardMissed = 0;
   let hardLabelled = 0;
   let peerHardFalse = 0;
-  // DESIGN.md also counts mailbox_disabled as a hard bounce (suppress); Sisimai's "suspend"
+  // Posthorn also counts mailbox_disabled as a hard bounce (suppress); Sisimai's "suspend"
   // (a disabled mailbox) is soft, so those rows are left out of this stricter count.
   let hardFalseStrict = 0;
   // What the product does about it: a soft-labelled recipient we would suppress (rows labelled
-  // suspend left out: DESIGN.md suppresses a disabled mailbox). A domain_unknown from a 4.x.x
+  // suspend left out: Posthorn suppresses a disabled mailbox). A domain_unknown from a 4.x.x
   // DSN ("DNS Error … NXDOMAIN" with Status 4.0.0) is a hard category but only retried.
   let suppressFalse = 0;
   const misses: string[] = [];

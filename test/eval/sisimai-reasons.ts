@@ -1,9 +1,9 @@
 /**
  * Sisimai reason names (https://libsisimai.org/en/reason/) → the Posthorn categories
- * (DESIGN.md §4) that mean the same thing. A reason may map to several categories where
- * Sisimai lumps together what Posthorn keeps apart, or where its label depends on the
- * SMTP command rather than on what the server said (e.g. "filtered": refused after DATA,
- * which may be content, policy or the recipient).
+ * (docs/architecture.md, "Bounces and the taxonomy") that mean the same thing. A reason may
+ * map to several categories where Sisimai lumps together what Posthorn keeps apart, or
+ * where its label depends on the SMTP command rather than on what the server said (e.g.
+ * "filtered": refused after DATA, which may be content, policy or the recipient).
  */
 import type { Category } from '../../core/bounce/taxonomy.js';
 

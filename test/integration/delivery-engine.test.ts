@@ -20,7 +20,8 @@ describe('delivery engine: DNS matrix, limits at the receiver, connection reuse'
         ...mxZone('rcpt.test', MX),
         // RFC 7505 null MX: the domain takes no mail.
         'nullmx.test': { mx: [{ exchange: '', priority: 0 }] },
-        // An MX pointing into a private range: never connected to (checklist item 35).
+        // An MX pointing into a private range: never connected to, or a stranger's DNS could
+        // aim the node at internal services.
         ...mxZone('private.test', '10.0.0.5'),
         'servfail.test': { servfail: true },
         ...mxZone('limited.test', LIMITED_MX),

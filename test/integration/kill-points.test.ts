@@ -11,9 +11,10 @@ const MX = '127.0.1.1';
 type KillPoint = 'connect' | 'rcpt' | 'dot' | 'persisted';
 
 /**
- * SIGKILL the node at each point of an SMTP delivery (reliability checklist item 38) and
- * start it again: no message is lost, and a duplicate is possible only in the window after
- * the final dot was sent and before the remote's 250 was persisted.
+ * SIGKILL the node at each point of an SMTP delivery (docs/reliability.md, "Delivering
+ * exactly once, crashes included") and start it again: no message is lost, and a duplicate
+ * is possible only in the window after the final dot was sent and before the remote's 250
+ * was persisted.
  */
 describe('killing the node at each point of a delivery', () => {
   let stack: Stack;

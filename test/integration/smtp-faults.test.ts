@@ -17,7 +17,7 @@ import {
 } from '../support/scripted-peer.js';
 
 /**
- * Checklist items 23–33 on real sockets: the SMTP client (adapters/smtp-session.ts) behind the
+ * Receiver faults on real sockets: the SMTP client (adapters/smtp-session.ts) behind the
  * egress dispatcher, against a scripted peer that misbehaves on purpose. Every test checks what
  * the receiver saw (connections, commands, copies), not only what the client reported.
  */
@@ -111,7 +111,10 @@ function accepted(result: SmtpSendResult | undefined): boolean {
   return result?.kind === 'transaction' && result.data.kind === 'accepted';
 }
 
-/** The invariant behind checklist 28: "the dot never left" must mean the peer has no copy. */
+/**
+ * The invariant behind a drop during DATA (RFC 5321 §6.1): "the dot never left" must mean the
+ * peer has no copy.
+ */
 function assertInterrupted(result: SmtpSendResult, p: ScriptedPeer): { afterDot: boolean; detail: string } {
   assert.equal(result.kind, 'transaction', JSON.stringify(result));
   if (result.kind !== 'transaction' || result.data.kind !== 'interrupted') {
@@ -139,7 +142,7 @@ const onFirst =
 
 const verb = (v: string) => (e: PeerEvent) => e.kind === 'command' && e.verb === v;
 
-// ---- greeting (checklist 23, 24, 25) ----
+// ---- greeting (RFC 5321 §3.1, §4.5.3.2.1) ----
 
 test('greeting 421: session_failed in phase greeting, no EHLO to that host, the next MX takes it', async () => {
   const mx1 = await peer((e) =>
@@ -201,7 +204,7 @@ test('TCP accepted but no banner: session_failed in phase greeting after greetin
   assert.deepEqual(mx.connections[0]!.commands, []);
 });
 
-// ---- slow and broken transactions (checklist 26, 27, 28) ----
+// ---- slow and broken transactions (RFC 5321 §4.5.3.2, §6.1) ----
 
 test('tarpit: every reply 600 ms late (over connectMs, under the other timeouts) → delivered once', async () => {
   const mx = await peer(slow(600));
@@ -261,7 +264,7 @@ for (const [name, steps] of [
   });
 }
 
-// ---- per-recipient replies and 421 (checklist 29, 30) ----
+// ---- per-recipient replies and 421 (RFC 5321 §3.3, §3.8; RFC 2920) ----
 
 test('RCPT replies 250, 550 5.1.1, 452 4.5.3 in one transaction → delivered, bounced, deferred', async () => {
   const mx = await peer((e) => {
@@ -323,7 +326,7 @@ for (const at of ['MAIL', 'RCPT'] as const) {
   });
 }
 
-// ---- malformed replies (checklist 31) ----
+// ---- malformed replies (RFC 5321 §4.2) ----
 
 const MALFORMED: [string, 'EHLO' | 'MAIL', string, 'ehlo' | 'mail', RegExp][] = [
   [
@@ -380,7 +383,7 @@ for (const [name, command, reply, phase, detail] of MALFORMED) {
   });
 }
 
-// ---- unsolicited replies (checklist 32) ----
+// ---- unsolicited replies: a reply no command waited for is never a success ----
 
 test('an extra reply in the same segment as the reply to the dot → not success, session dropped', async () => {
   const mx = await peer(
@@ -430,7 +433,7 @@ test('an extra reply in its own segment after the dot: taken as the reply (undet
   assert.equal(mx.copies(), 2);
 });
 
-// ---- STARTTLS (checklist 33) ----
+// ---- STARTTLS (RFC 3207 §4; plaintext fallback as RFC 7435 allows) ----
 
 const starttls =
   (answer: readonly Step[]): Script =>

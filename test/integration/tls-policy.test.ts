@@ -29,7 +29,8 @@ const POLICIES: Record<string, string> = {
   'mismatch.test': 'mode: enforce\nmx: mx.policy-only.test',
   'badcert.test': 'mode: enforce\nmx: *.badcert.test',
   'testing.test': 'mode: testing\nmx: mx.testing.test',
-  // Replaced during the test under a new TXT id (checklist item 34).
+  // Replaced during the test under a new TXT id: before failing for good on an MX
+  // mismatch the sender looks for an updated policy (RFC 8461 §5).
   'moved.test': 'mode: enforce\nmx: mx.old.test',
 };
 

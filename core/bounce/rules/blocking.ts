@@ -2,7 +2,8 @@ import type { ReplyRule } from '../rule.js';
 
 // Generic rules for replies about the sender's IP, domain or authentication. They run before
 // the addressing rules on purpose: servers often attach a recipient status (5.1.1, 5.2.1) to
-// a block, and a block must never suppress the recipient (DESIGN.md §4).
+// a block, and a block must never suppress the recipient (docs/architecture.md, "Bounces and
+// the taxonomy").
 
 export const BLOCKING_RULES: readonly ReplyRule[] = [
   {

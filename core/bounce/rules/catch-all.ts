@@ -2,7 +2,8 @@ import type { ReplyRule } from '../rule.js';
 
 /**
  * Last resort, on the reply code's class alone (RFC 5321 §4.2.1): 2yz done, 4yz try again,
- * 5yz do not. Nothing is left unclassified or silently dropped (DESIGN.md §4 "unknown").
+ * 5yz do not. Nothing is left unclassified or silently dropped (docs/architecture.md,
+ * "Bounces and the taxonomy").
  */
 export const CATCH_ALL_RULES: readonly ReplyRule[] = [
   {

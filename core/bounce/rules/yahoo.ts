@@ -32,7 +32,8 @@ export const YAHOO_RULES: readonly ReplyRule[] = [
   },
   {
     // TS04, written TSS04 since Yahoo's 2020 code list: deferred for volume or complaints.
-    // DESIGN.md §3.5: suspend the IP for Yahoo (the IP workflow picks the duration).
+    // Suspend the IP for Yahoo; the IP workflow picks the duration (docs/architecture.md,
+    // "The routing wing").
     id: 'yahoo.ts04',
     match: { provider: Y, text: /\[TSS?04\]/i },
     category: 'ip_blocked',

@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { classifyReply } from '../../../core/bounce/classify.js';
 import type { Category } from '../../../core/bounce/taxonomy.js';
 
-// The shared development corpus (see /work/shared/corpus/README.md); not part of this repository.
+// The development corpus of real SMTP replies, read from beside the checkout (the path below);
+// not part of this repository: without it the suite is skipped.
 const CORPUS = new URL('../../../../shared/corpus/smtp-replies.jsonl', import.meta.url);
 
 interface Row {
@@ -83,7 +84,10 @@ const AGREES: Readonly<Record<string, readonly Category[]>> = {
   temp_fail: ['dns_failure', 'network_error', 'tls_failure'],
 };
 
-/** Labels whose replies must never suppress a recipient (DESIGN.md §4). */
+/**
+ * Labels whose replies must never suppress a recipient (docs/architecture.md, "Bounces and the
+ * taxonomy").
+ */
 const NOT_THE_RECIPIENT = new Set([
   'blacklist',
   'blocked',
