@@ -4,6 +4,7 @@ import type { Resend } from 'resend';
 import { mxZone } from '../support/dns-server.js';
 import { freePort } from '../support/ports.js';
 import type { PosthornProcess } from '../support/posthorn-process.js';
+import { deferOnce } from '../support/smtp-sink.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { sendText, settled, tenantClient } from '../support/tenant.js';
 import { waitFor } from '../support/wait.js';
@@ -20,7 +21,7 @@ describe('two nodes, each owning its IPs', () => {
   let stack: Stack;
   let nodeB: PosthornProcess;
   let resend: Resend;
-  let deferOnce = new Set<string>();
+  const deferring = deferOnce();
 
   before(async () => {
     stack = await startStack({
@@ -28,13 +29,7 @@ describe('two nodes, each owning its IPs', () => {
         ...mxZone('rcpt.test', MX),
       },
       sinks: {
-        [MX]: {
-          rcpt(address) {
-            if (!deferOnce.has(address)) return null;
-            deferOnce.delete(address);
-            return { code: 451, message: '4.3.0 temporary failure, try again' };
-          },
-        },
+        [MX]: deferring.script,
       },
       // The first node's schedule, carried by its messages' workflows: a retry after 3 s,
       // and a delivery its node has not picked up after 2 s goes to any node.
@@ -113,7 +108,7 @@ describe('two nodes, each owning its IPs', () => {
       const r = await stack.db.query(`SELECT state->'paused' AS p FROM route_state WHERE ip = '127.0.0.2'`);
       return r.rows[0] && !r.rows[0].p ? true : undefined;
     });
-    deferOnce = new Set(['orphan@rcpt.test']);
+    deferring.deferNext('orphan@rcpt.test');
     const id = await send('orphan@rcpt.test');
     await waitFor('the first attempt deferred', async () => {
       const r = await stack.db.query(

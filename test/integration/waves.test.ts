@@ -5,6 +5,7 @@ import type { Resend } from 'resend';
 import type { MessageWorkflowResult } from '../../workflows/contract.js';
 import { MESSAGE_IDS } from '../../workflows/contract.js';
 import { mxZone } from '../support/dns-server.js';
+import { deferOnce } from '../support/smtp-sink.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { sendText, settled, tenantClient } from '../support/tenant.js';
 import { waitFor } from '../support/wait.js';
@@ -36,19 +37,13 @@ describe('delivery waves', () => {
   let resend: Resend;
   let connection: Connection;
   let client: Client;
-  let deferOnce = new Set<string>();
+  const deferring = deferOnce();
 
   before(async () => {
     stack = await startStack({
       zones: { ...mxZone('rcpt.test', MX), ...mxZone('paused.test', PAUSED_MX) },
       sinks: {
-        [MX]: {
-          rcpt(address) {
-            if (!deferOnce.has(address)) return null;
-            deferOnce.delete(address);
-            return { code: 451, message: '4.3.0 temporary failure, try again' };
-          },
-        },
+        [MX]: deferring.script,
         [PAUSED_MX]: {},
       },
       env: { POSTHORN_RETRY_INITIAL: '2s', POSTHORN_API_RATE: 'off' },
@@ -108,7 +103,7 @@ describe('delivery waves', () => {
   });
 
   test('a deferred message leaves its wave and is retried by its own workflow, from the same IP', async () => {
-    deferOnce = new Set(['later@rcpt.test']);
+    deferring.deferNext('later@rcpt.test');
     const id = await sendText(resend, 'later@rcpt.test');
     await waitFor('its own workflow', async () => ((await workflowExists(client, id)) ? true : undefined));
     const rows = await settled(stack, id, 60_000);

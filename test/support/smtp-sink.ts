@@ -24,6 +24,23 @@ export interface SinkScript {
   tls?: Pick<SMTPServerOptions, 'key' | 'cert' | 'minVersion' | 'maxVersion' | 'hideSTARTTLS'>;
 }
 
+/**
+ * A receiver script that answers RCPT for an address with a 451 (RFC 5321 §4.2.2, try again
+ * later) once after `deferNext(address)`, and accepts it from then on.
+ */
+export function deferOnce(): { script: SinkScript; deferNext(address: string): void } {
+  const pending = new Set<string>();
+  return {
+    script: {
+      rcpt(address) {
+        if (!pending.delete(address)) return null;
+        return { code: 451, message: '4.3.0 temporary failure, try again' };
+      },
+    },
+    deferNext: (address) => void pending.add(address),
+  };
+}
+
 export interface ReceivedMessage {
   /** The address the connection came from: Posthorn's source IP. */
   readonly sourceIp: string;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
+import { assertPinnedExactly } from '../../support/pinned.js';
 
 /**
  * Contract tests for the mailauth internals adapters/dkim.ts deep-imports to sign with
@@ -120,32 +120,10 @@ function relaxedField(field: string): string {
 // ---- the pin ----
 
 test('mailauth: installed version is the one pinned exactly in package.json and package-lock.json', () => {
-  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    dependencies: Record<string, string>;
-  };
-  const lock = JSON.parse(readFileSync(new URL('../../../package-lock.json', import.meta.url), 'utf8')) as {
-    packages: Record<string, { version?: string; dependencies?: Record<string, string> }>;
-  };
-  const pinned = manifest.dependencies.mailauth;
-  assert.match(
-    pinned ?? '',
-    /^\d+\.\d+\.\d+$/,
-    `package.json must pin mailauth to an exact version, not "${pinned}": ${DEPENDANT} deep-imports its internals, which any release may change`,
-  );
-  assert.equal(
+  assertPinnedExactly(
+    'mailauth',
     installed,
-    pinned,
-    `installed mailauth ${installed} is not the pinned ${pinned}: node_modules drifted from package.json (run npm ci)`,
-  );
-  assert.equal(
-    lock.packages['']?.dependencies?.mailauth,
-    pinned,
-    `package-lock.json declares mailauth "${lock.packages['']?.dependencies?.mailauth}", package.json pins ${pinned}`,
-  );
-  assert.equal(
-    lock.packages['node_modules/mailauth']?.version,
-    pinned,
-    `package-lock.json locks mailauth ${lock.packages['node_modules/mailauth']?.version}, package.json pins ${pinned}`,
+    `${DEPENDANT} deep-imports its internals, which any release may change`,
   );
 });
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { after, before, mock, type TestContext, test } from 'node:test';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { assertPinnedExactly } from '../../support/pinned.js';
 
 /**
  * Contract tests for the nodemailer internals adapters/smtp-session.ts relies on: the
@@ -286,32 +286,10 @@ async function connected(t: TestContext, respond?: Responder): Promise<Dialled> 
 // ---- the pin ----
 
 test('nodemailer: installed version is the one pinned exactly in package.json and package-lock.json', () => {
-  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    dependencies: Record<string, string>;
-  };
-  const lock = JSON.parse(readFileSync(new URL('../../../package-lock.json', import.meta.url), 'utf8')) as {
-    packages: Record<string, { version?: string; dependencies?: Record<string, string> }>;
-  };
-  const pinned = manifest.dependencies.nodemailer;
-  assert.match(
-    pinned ?? '',
-    /^\d+\.\d+\.\d+$/,
-    `package.json must pin nodemailer to an exact version, not "${pinned}": ${DEPENDANT} wraps private methods of SMTPConnection that any release may change`,
-  );
-  assert.equal(
+  assertPinnedExactly(
+    'nodemailer',
     installed,
-    pinned,
-    `installed nodemailer ${installed} is not the pinned ${pinned}: node_modules drifted from package.json (run npm ci)`,
-  );
-  assert.equal(
-    lock.packages['']?.dependencies?.nodemailer,
-    pinned,
-    `package-lock.json declares nodemailer "${lock.packages['']?.dependencies?.nodemailer}", package.json pins ${pinned}`,
-  );
-  assert.equal(
-    lock.packages['node_modules/nodemailer']?.version,
-    pinned,
-    `package-lock.json locks nodemailer ${lock.packages['node_modules/nodemailer']?.version}, package.json pins ${pinned}`,
+    `${DEPENDANT} wraps private methods of SMTPConnection that any release may change`,
   );
 });
 
