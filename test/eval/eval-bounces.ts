@@ -1,7 +1,6 @@
 /**
  * Bounce-report evaluation: runs our parser and classifier over the development corpus
- * ($POSTHORN_BOUNCE_CORPUS, or by default a corpus directory beside the checkout; not part
- * of this repository) and prints, against the labels in expected.jsonl: accuracy per
+ * ($POSTHORN_BOUNCE_CORPUS, or by default test/fixtures/corpus/bounces) and prints, against the labels in expected.jsonl: accuracy per
  * Sisimai reason and overall (through sisimai-reasons.ts), the permanent/transient
  * confusion matrix, hard-bounce false positives, and coverage (expected recipients found,
  * matched by file and index order). Sisimai itself (Debian libsisimai-perl, via
@@ -117,7 +116,9 @@ const pct = (a: number, b: number): string =>
 
 async function main(): Promise<void> {
   const verbose = process.argv.includes('--verbose');
-  const corpus = resolve(process.env.POSTHORN_BOUNCE_CORPUS ?? join(repoRoot, '../shared/corpus/bounces'));
+  const corpus = resolve(
+    process.env.POSTHORN_BOUNCE_CORPUS ?? join(repoRoot, 'test/fixtures/corpus/bounces'),
+  );
   const expected = (await readFile(join(corpus, 'expected.jsonl'), 'utf8'))
     .split('\n')
     .filter((l) => l.trim() !== '')

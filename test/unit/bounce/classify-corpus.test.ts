@@ -4,9 +4,8 @@ import { describe, it } from 'node:test';
 import { classifyReply } from '../../../core/bounce/classify.js';
 import type { Category } from '../../../core/bounce/taxonomy.js';
 
-// The development corpus of real SMTP replies, read from beside the checkout (the path below);
-// not part of this repository: without it the suite is skipped.
-const CORPUS = new URL('../../../../shared/corpus/smtp-replies.jsonl', import.meta.url);
+// The development corpus of real SMTP replies (test/fixtures/corpus/README.md: sources and licences).
+const CORPUS = new URL('../../fixtures/corpus/smtp-replies.jsonl', import.meta.url);
 
 interface Row {
   code: string | null;
@@ -148,23 +147,12 @@ function providerOf(p: string | null): string | null {
   return ids.find(([re]) => re.test(name))?.[1] ?? null;
 }
 
-function load(): Row[] | null {
-  try {
-    return readFileSync(CORPUS, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as Row);
-  } catch {
-    return null;
-  }
-}
+const all: Row[] = readFileSync(CORPUS, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => JSON.parse(l) as Row);
 
-const rows = load();
-
-describe('classifier on the reply corpus', {
-  skip: rows === null ? `corpus not found at ${CORPUS.pathname}` : false,
-}, () => {
-  const all = rows ?? [];
+describe('classifier on the reply corpus', () => {
   const results = all.map((r) => ({ row: r, c: classifyReply(inputOf(r)) }));
   const labelsOf = (r: Row) => r.source_label.split('|');
   const agrees = (r: Row, category: Category) =>
