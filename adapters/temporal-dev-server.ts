@@ -77,6 +77,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     options.namespace,
     '--log-level',
     'warn',
+    // The server otherwise calls a version-check host on the internet at start and then
+    // periodically; a node needs no network beyond its MX traffic.
+    '--dynamic-config-value',
+    'frontend.enableServerVersionCheck=false',
     ...Object.entries(options.searchAttributes).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
   ];
   const log = createWriteStream(join(options.dataDir, 'temporal.log'), { flags: 'a' });

@@ -52,10 +52,14 @@ const poolSchema = z.object({
   tenant: z.string().nullish(),
   message_type: z.enum(['transactional', 'marketing']).nullish(),
 });
+// The EHLO argument is a domain (RFC 5321 §4.1.1.1, §2.3.5): LDH labels of at most 63
+// octets, 253 in all; never anything that could end the command line.
+const EHLO_NAME =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const ipSchema = z.object({
-  address: z.string().min(1),
+  address: z.union([z.ipv4(), z.ipv6()], { error: 'not an IPv4 or IPv6 address' }),
   pool: z.string().min(1),
-  ehlo_name: z.string().optional(),
+  ehlo_name: z.string().regex(EHLO_NAME, 'not a host name (RFC 5321 §2.3.5)').optional(),
   node_id: z.string().optional(),
   weight: z.number().int().min(0).default(100),
   warmup: z.boolean().default(false),

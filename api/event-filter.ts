@@ -7,6 +7,8 @@ import { parseDuration } from '../core/duration.js';
  * tenant, message, sending-domain, domain (recipient), recipient, provider, ip, pool, type,
  * event, category, since (a duration back from now, e.g. 2h), limit.
  */
+const MAX_SINCE_MS = 3650 * 86_400_000;
+
 export const eventFilterSchema = z
   .object({
     tenant: z.string().optional(),
@@ -26,6 +28,11 @@ export const eventFilterSchema = z
         const d = parseDuration(s);
         if (!d.ok) {
           ctx.addIssue({ code: 'custom', message: d.error });
+          return z.NEVER;
+        }
+        // Further back than any event is kept; a larger number leaves the range of dates.
+        if (d.ms > MAX_SINCE_MS) {
+          ctx.addIssue({ code: 'custom', message: 'since is at most 3650d' });
           return z.NEVER;
         }
         return d.ms;

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type AdminRoutesDeps, registerAdminRoutes } from './admin.js';
 import { type EmailRoutesDeps, registerEmailRoutes } from './emails.js';
 import { ApiError } from './errors.js';
+import { inputProblem } from './input-guard.js';
 import { registerSuppressionRoutes, type SuppressionRoutesDeps } from './suppressions.js';
 import { isDependencyUnavailable } from './unavailable.js';
 
@@ -43,11 +44,21 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch {
-      done(new ApiError(400, 'validation_error', 'The request body is not valid JSON.'), undefined);
+      return done(new ApiError(400, 'validation_error', 'The request body is not valid JSON.'), undefined);
     }
+    const problem = inputProblem(parsed, 'body');
+    if (problem) return done(new ApiError(422, 'validation_error', problem), undefined);
+    done(null, parsed);
+  });
+  // The query string and path parameters, decoded, get the body's checks (a `%00` in a path
+  // reaches a handler as NUL).
+  app.addHook('preValidation', async (req) => {
+    const problem = inputProblem(req.query, 'query') ?? inputProblem(req.params, 'path');
+    if (problem) throw new ApiError(422, 'validation_error', problem);
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {

@@ -99,7 +99,8 @@ export function registerSuppressionRoutes(app: FastifyInstance, deps: Suppressio
     const principal = await authenticate(req, deps.tenants, 'full');
     const s = await deps.suppressions.get(
       principal.tenantId,
-      decodeURIComponent((req.params as { idOrEmail: string }).idOrEmail),
+      // Fastify has decoded the path parameter already; decoding again turned `%25` into a 500.
+      (req.params as { idOrEmail: string }).idOrEmail,
     );
     if (!s) throw notFound('Suppression');
     return wire(s);
@@ -109,7 +110,8 @@ export function registerSuppressionRoutes(app: FastifyInstance, deps: Suppressio
     const principal = await authenticate(req, deps.tenants, 'full');
     const s = await deps.suppressions.remove(
       principal.tenantId,
-      decodeURIComponent((req.params as { idOrEmail: string }).idOrEmail),
+      // Fastify has decoded the path parameter already; decoding again turned `%25` into a 500.
+      (req.params as { idOrEmail: string }).idOrEmail,
     );
     if (!s) throw notFound('Suppression');
     return { object: 'suppression', id: s.id, deleted: true };

@@ -23,8 +23,13 @@ export interface EmailDraft {
   readonly delayMs: number;
 }
 
-// Resend: at most 50 recipients in `to` (openapi SendEmailRequest.to maxItems).
+// Resend: at most 50 recipients in `to` (openapi SendEmailRequest.to maxItems), and 50 in
+// all per email: cc and bcc count too, or one request could fan out to thousands.
 const MAX_TO = 50;
+const MAX_RECIPIENTS = 50;
+// ISO 8601 / RFC 3339 §5.6 date-time, and nothing after it: Date.parse alone would read
+// "2026-08-05T11:52:01Z garbage" as a date.
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 // Resend's scheduling horizon is 30 days (resend.com/docs/dashboard/emails/schedule-email).
 const MAX_SCHEDULE_MS = 30 * 86_400_000;
 // RFC 5322 §3.6.8 field name: printable US-ASCII except colon.
@@ -54,7 +59,19 @@ const RESERVED_HEADERS = new Set([
   'authentication-results',
   'delivered-to',
   'x-original-to',
+  // Results of checks a receiver makes (RFC 7208 §9.1) and addresses that would redirect
+  // bounces or read receipts away from our return path (RFC 8098 §2.1; Errors-To and
+  // Return-Receipt-To are legacy forms of the same).
+  'received-spf',
+  'errors-to',
+  'return-receipt-to',
+  'disposition-notification-to',
 ]);
+// Whole families: resent fields belong to a resending MTA (RFC 5322 §3.6.6); X-Spam-* are
+// filter verdicts a receiver would trust.
+const RESERVED_PREFIXES = ['resent-', 'x-spam-'];
+const isReserved = (lower: string) =>
+  RESERVED_HEADERS.has(lower) || RESERVED_PREFIXES.some((p) => lower.startsWith(p));
 
 const missing = (field: string) => new ApiError(422, 'missing_required_field', `Missing \`${field}\` field.`);
 const invalid = (field: string, why: string) =>
@@ -101,7 +118,7 @@ function parseSchedule(value: string | null | undefined, nowMs: number): number 
   if (!value) return 0;
   const at = Date.parse(value);
   // Resend also takes natural language ("in 1 min"); only ISO 8601 is understood here.
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(at)) {
+  if (!DATE_TIME.test(value) || Number.isNaN(at)) {
     throw invalid('scheduled_at', 'use an ISO 8601 date-time such as 2026-08-05T11:52:01.858Z.');
   }
   const delay = at - nowMs;
@@ -124,16 +141,22 @@ export function validateSend(
   if (to.length > MAX_TO) throw invalid('to', `at most ${MAX_TO} recipients.`);
   const cc = list(body.cc).map((a) => mailbox('cc', a));
   const bcc = list(body.bcc).map((a) => mailbox('bcc', a));
+  if (to.length + cc.length + bcc.length > MAX_RECIPIENTS)
+    throw invalid('to', `at most ${MAX_RECIPIENTS} recipients in to, cc and bcc together.`);
   const replyTo = list(body.reply_to).map((a) => mailbox('reply_to', a));
 
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(body.headers ?? {})) {
     if (!FIELD_NAME.test(name)) throw invalid('headers', `"${name}" is not a valid header name.`);
-    if (RESERVED_HEADERS.has(name.toLowerCase())) throw invalid('headers', `"${name}" cannot be set.`);
+    if (isReserved(name.toLowerCase())) throw invalid('headers', `"${name}" cannot be set.`);
     if (hasHeaderBreakingChars(value))
       throw invalid('headers', `the value of "${name}" contains CR, LF or NUL.`);
     headers[name] = value;
   }
+  // RFC 8058 §3.1: List-Unsubscribe-Post means nothing without the URI it posts to.
+  const names = new Set(Object.keys(headers).map((n) => n.toLowerCase()));
+  if (names.has('list-unsubscribe-post') && !names.has('list-unsubscribe'))
+    throw invalid('headers', '"List-Unsubscribe-Post" needs a "List-Unsubscribe" header.');
 
   const attachments = (body.attachments ?? []).map((a, i) => {
     if (!opts.allowAttachments) throw invalid('attachments', 'attachments are not supported in batch sends.');

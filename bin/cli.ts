@@ -19,6 +19,8 @@ const USAGE = `usage: posthorn <command>
   migrate                apply database migrations
   keys create --tenant NAME --domain DOMAIN [--verified] [--name NAME] [--sending-only]
                          create an API key (and the tenant and domain when missing)
+  keys list --tenant NAME | keys revoke KEY_ID
+                         a tenant's keys (never their tokens); revoke one, on every node at once
   domains show DOMAIN    the DNS records to publish (DKIM keys, return path)
   suppressions list|add|remove --tenant NAME [EMAIL] [--reason TEXT]
                          show or change a tenant's suppression list
@@ -92,6 +94,45 @@ async function withDatabase<T>(fn: (db: ReturnType<typeof createDb>) => Promise<
     await db.close();
     await database.stop();
   }
+}
+
+async function keysList(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { tenant: { type: 'string' } } });
+  if (!values.tenant) {
+    process.stderr.write('posthorn keys list: --tenant is required\n');
+    return 2;
+  }
+  return withDatabase(async (db) => {
+    const tenants = tenantStore(db);
+    const tenantId = await tenants.tenantIdByName(values.tenant!);
+    if (!tenantId) {
+      process.stderr.write(`posthorn keys list: no tenant "${values.tenant}"\n`);
+      return 1;
+    }
+    for (const k of await tenants.listKeys(tenantId)) {
+      const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
+      process.stdout.write(
+        `${k.id}  ${k.tokenPrefix}…  ${k.permission}  ${k.name}  created ${k.createdAt.toISOString()}  ${state}\n`,
+      );
+    }
+    return 0;
+  });
+}
+
+async function keysRevoke(args: string[]): Promise<number> {
+  const id = args[0];
+  if (!id || !/^[0-9a-f-]{36}$/i.test(id)) {
+    process.stderr.write('posthorn keys revoke: give the key id (posthorn keys list --tenant NAME)\n');
+    return 2;
+  }
+  return withDatabase(async (db) => {
+    if (await tenantStore(db).revokeKey(id)) {
+      process.stdout.write(`revoked ${id}\n`);
+      return 0;
+    }
+    process.stderr.write(`posthorn keys revoke: no active key ${id}\n`);
+    return 1;
+  });
 }
 
 async function keysCreate(args: string[]): Promise<number> {
@@ -223,6 +264,8 @@ export async function main(argv: string[]): Promise<number> {
         });
       case 'keys':
         if (rest[0] === 'create') return await keysCreate(rest.slice(1));
+        if (rest[0] === 'list') return await keysList(rest.slice(1));
+        if (rest[0] === 'revoke') return await keysRevoke(rest.slice(1));
         process.stderr.write(USAGE);
         return 2;
       case 'domains':

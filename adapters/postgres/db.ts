@@ -40,7 +40,16 @@ function isConnectionLoss(err: Error): boolean {
 }
 
 export function createDb(options: DbOptions): Db {
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections });
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections,
+    // Server-side limits on every connection (ms): one stuck statement or lock wait must not
+    // hold a pool connection, and with it the journal or the accept path, for ever. Every
+    // statement we run takes milliseconds; migrations lift the limits for themselves.
+    statement_timeout: 30_000,
+    lock_timeout: 10_000,
+    idle_in_transaction_session_timeout: 60_000,
+  });
   // An idle client losing its server is reported here; the next query reconnects.
   pool.on('error', () => {});
   return {

@@ -6,12 +6,16 @@ const MIGRATIONS_DIR = new URL('../../migrations/', import.meta.url);
 const MIGRATION_LOCK = 7_346_428;
 
 /**
- * Applies the SQL files of migrations/ in name order, each once, each in its own
- * transaction. An advisory lock keeps two nodes starting together from racing.
+ * Applies the SQL files of migrations/ in name order, each once, all pending ones in one
+ * transaction (a failed upgrade leaves the schema as it was). An advisory lock keeps two
+ * nodes starting together from racing.
  */
 export async function migrate(db: Db): Promise<string[]> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
   return db.transaction(async (tx) => {
+    // A migration may rewrite a large table, and a second node waits here for the first.
+    await tx.query('SET LOCAL statement_timeout = 0');
+    await tx.query('SET LOCAL lock_timeout = 0');
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await tx.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',

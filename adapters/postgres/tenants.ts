@@ -20,6 +20,16 @@ export interface SendingDomain {
 }
 
 /** Tenants, their sending domains and API keys. */
+export interface ApiKeyRow {
+  readonly id: string;
+  readonly name: string;
+  /** The token's first characters, for recognising it (re_…). */
+  readonly tokenPrefix: string;
+  readonly permission: Permission;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
 export function tenantStore(db: Db) {
   return {
     async ensureTenant(name: string): Promise<string> {
@@ -92,6 +102,29 @@ export function tenantStore(db: Db) {
         ],
       );
       return id;
+    },
+
+    /** A tenant's keys, newest first; never the token (only its hash is stored). */
+    async listKeys(tenantId: string): Promise<ApiKeyRow[]> {
+      const r = await db.query<ApiKeyRow>(
+        `SELECT id, name, token_prefix AS "tokenPrefix", permission, created_at AS "createdAt",
+                revoked_at AS "revokedAt"
+         FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC`,
+        [tenantId],
+      );
+      return r.rows;
+    },
+
+    /**
+     * Revokes a key by id. Every node drops it from its key cache at once: the change
+     * NOTIFYs posthorn_auth (migration 008). Returns false when no live key has the id.
+     */
+    async revokeKey(id: string): Promise<boolean> {
+      const r = await db.query(
+        `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`,
+        [id],
+      );
+      return (r.rowCount ?? 0) > 0;
     },
 
     async principalByTokenHash(tokenHash: Buffer): Promise<KeyPrincipal | null> {
