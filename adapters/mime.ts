@@ -27,6 +27,13 @@ export interface ComposeInput {
  * CRLF line ends, header folding and encoded words, quoted-printable or base64 bodies so
  * that no line exceeds 998 octets (RFC 5322 §2.1.1). Bcc is never written into headers.
  */
+/**
+ * One line end per line break: a bare CR (or CRLF) in a body becomes LF before composing,
+ * which the composer writes as CRLF. A bare CR on the wire is forbidden (RFC 5321 §2.3.8)
+ * and would leave the message unsignable.
+ */
+const normalizeLineEnds = (s: string | null) => (s === null ? undefined : s.replace(/\r\n?/g, '\n'));
+
 export async function composeMime(input: ComposeInput): Promise<Buffer> {
   const composer = new MailComposer({
     from: input.from.name ? { name: input.from.name, address: input.from.address } : input.from.address,
@@ -34,8 +41,8 @@ export async function composeMime(input: ComposeInput): Promise<Buffer> {
     cc: input.cc ? [...input.cc] : undefined,
     replyTo: input.replyTo ? [...input.replyTo] : undefined,
     subject: input.subject,
-    html: input.html ?? undefined,
-    text: input.text ?? undefined,
+    html: normalizeLineEnds(input.html),
+    text: normalizeLineEnds(input.text),
     headers: { ...input.headers },
     attachments: input.attachments.map((a) => ({
       filename: a.filename ?? undefined,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { checkWireFormat, type WireProblem } from '../adapters/dkim.js';
 import type { MessageStore, NewMessage } from '../adapters/postgres/messages.js';
 import type { KeyPrincipal, SendingDomain, TenantStore } from '../adapters/postgres/tenants.js';
 import type { Mailbox } from '../core/address.js';
@@ -66,12 +67,28 @@ export function createAccept(deps: AcceptDeps) {
     return domain;
   }
 
+  function wireProblemMessage(p: WireProblem): string {
+    switch (p.kind) {
+      case 'line_too_long':
+        return `A header line would be ${p.octets} octets, over the 998 allowed (RFC 5322 §2.1.1): shorten the subject, display names, header values or attachment file names, or put spaces in them.`;
+      case 'bare_cr_or_lf':
+        return 'The message has a bare CR or LF that cannot be sent (RFC 5321 §2.3.8).';
+      case 'no_header_end':
+        return 'The message could not be composed.';
+    }
+  }
+
   /** Builds what one message stores and starts; no side effects. */
   async function prepare(principal: KeyPrincipal, { draft, domain }: CheckedDraft, suppressed: Set<string>) {
     const id = randomUUID();
     const acceptedAt = deps.now();
     const messageIdHeader = `<${id}@${domain.name}>`;
     const mime = await deps.compose(draft, messageIdHeader, new Date(acceptedAt));
+    // What cannot go on the wire unchanged can never be signed or sent: refuse it now, not
+    // after a 2xx (an unbreakable run of 2,000 characters in a subject, display name,
+    // header value or file name cannot be folded, RFC 5322 §2.1.1 and §2.2.3).
+    const problem = checkWireFormat(mime);
+    if (problem) throw new ApiError(422, 'validation_error', wireProblemMessage(problem));
     const recipients = uniqueRecipients(draft);
     const isSuppressed = (m: Mailbox) => suppressed.has(suppressionKey(m.address));
     // A suppressed recipient gets a `suppressed` event and is never tried (Resend semantics:

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { mxZone } from '../support/dns-server.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { tenantClient } from '../support/tenant.js';
+import { waitFor } from '../support/wait.js';
 
 const MX = '127.0.1.1';
 const ADMIN_TOKEN = 'hostile-input-operator-token-0123';
@@ -138,6 +139,21 @@ describe('hostile input', () => {
       }),
     );
     assert.equal(ok.status, 200, JSON.stringify(ok.json));
+  });
+
+  test('poison messages: an unfoldable header line is a 422; a bare CR in a body is sent as a line end', async () => {
+    const long = 'x'.repeat(2_000);
+    await refused('POST', '/emails', email({ subject: long }), 422);
+    await refused('POST', '/emails', email({ from: `${long} <app@acme.test>` }), 422);
+    await refused('POST', '/emails', email({ headers: { 'X-Campaign': long } }), 422);
+    const r = await call('POST', '/emails', email({ to: 'cr@rcpt.test', text: 'one\rtwo\r\nthree' }));
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const got = await waitFor('the message at the MX', async () =>
+      stack.sinks[MX]!.received.find((m) => m.rcptTo.includes('cr@rcpt.test')),
+    );
+    const body = got.data.toString('latin1');
+    assert.match(body, /one\r\ntwo\r\nthree/);
+    assert.doesNotMatch(body, /\r(?!\n)/, 'no bare CR on the wire');
   });
 
   test('operator input: an IP must be an IP, an EHLO name a host name', async () => {
