@@ -21,9 +21,6 @@ const SETTLED = new Set(['delivered', 'bounced', 'failed', 'suppressed']);
 /** Between liveness heartbeats of a delivery in progress, ms (heartbeat timeout: 15 s). */
 const HEARTBEAT_EVERY_MS = 5_000;
 
-/** Ready-queue name of the source IP when the OS picks the address (no pool configured). */
-export const DEFAULT_IP = 'default';
-
 export interface DeliverDeps extends SmtpAttemptDeps {
   readonly messages: Pick<MessageStore, 'forDelivery'>;
   readonly journal: Journal;
@@ -204,7 +201,8 @@ export function createDeliver(deps: DeliverDeps) {
         finishedAtMs: deps.now(),
       };
     }
-    const ip = pick?.ip ?? DEFAULT_IP;
+    // No pool applies: the OS picks the machine's default source address.
+    const ip = pick?.ip ?? null;
 
     // One recipient: its own index, so an asynchronous bounce names it even when the
     // report does not; several: index 0, and the report's Final-Recipient says which.
@@ -240,11 +238,11 @@ export function createDeliver(deps: DeliverDeps) {
     if ('throttled' in attempted) {
       return waiting('throttled', attempted.throttled.retryAfterMs, attempted.throttled.reason, provider);
     }
-    const sourceIp = ip === DEFAULT_IP ? null : ip;
-    if (attempted.mxAddress && sourceIp) {
+    // Only a pool's IP has an IP workflow to feed (docs/architecture.md, "The routing wing").
+    if (attempted.mxAddress && ip !== null) {
       for (const o of attempted.outcomes.values()) {
         deps.feed.record({
-          ip: sourceIp,
+          ip,
           provider,
           verdict: o.kind,
           reply: o.kind === 'delivered' ? null : o.reply,
@@ -255,7 +253,7 @@ export function createDeliver(deps: DeliverDeps) {
       context(message, input, {
         provider,
         pool: pick?.pool ?? null,
-        ip: sourceIp,
+        ip,
         mxHost: attempted.mxHost,
         mxAddress: attempted.mxAddress,
         tls: attempted.tls,

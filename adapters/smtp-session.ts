@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { parseSmtpReply, type SmtpPhase, type SmtpReply } from '../core/delivery/smtp-reply.js';
 import type { DataResult, RcptResult, SmtpSendResult, TlsInfo } from '../core/delivery/smtp-result.js';
+import type { Envelope, SessionFailure, TlsMode } from '../core/delivery/smtp-session-types.js';
 
 /**
  * A kept SMTP connection (nodemailer's SMTPConnection) from one source IP to one MX address:
@@ -18,8 +19,8 @@ export interface SmtpSessionParams {
   /** The MX host name, for TLS SNI and for the record. */
   readonly mxHost: string;
   readonly port: number;
-  /** Source IP to bind to, or undefined to let the OS pick. */
-  readonly localAddress: string | undefined;
+  /** Source IP to bind to, or null to let the OS pick. */
+  readonly localAddress: string | null;
   /** EHLO name of the source IP (RFC 5321 §4.1.1.1: the client's FQDN). */
   readonly ehloName: string;
   readonly timeouts: SmtpTimeouts;
@@ -40,12 +41,10 @@ export interface SmtpSessionParams {
    * Under encrypt and verify a server that does not offer STARTTLS, refuses it or fails the
    * handshake fails the session in phase "starttls"; no command past EHLO is sent in clear.
    */
-  readonly tls?: SmtpTlsMode;
+  readonly tls?: TlsMode;
   /** Trust anchors for `verify`, PEM; default Node's bundled CA list. */
   readonly ca?: string | Buffer | readonly (string | Buffer)[];
 }
-
-export type SmtpTlsMode = 'opportunistic' | 'plaintext' | 'encrypt' | 'verify';
 
 /** The start of `tlsFallback` when a handshake failed and a new plaintext connection was made. */
 export const HANDSHAKE_FALLBACK = 'TLS handshake failed';
@@ -63,13 +62,6 @@ export interface SmtpTimeouts {
   /** Idle time on any command, ms (RFC 5321 §4.5.3.2: 5 min for MAIL/RCPT, 10 min after the dot). */
   readonly socketMs: number;
 }
-
-export interface SmtpEnvelope {
-  readonly mailFrom: string;
-  readonly recipients: readonly string[];
-}
-
-export type SessionFailure = Extract<SmtpSendResult, { kind: 'session_failed' }>;
 
 export interface SmtpSessionOptions {
   /** Longest wait for the reply to RSET before the connection is given up, ms. */
@@ -285,7 +277,7 @@ export interface SendContext {
  */
 export function sendResultOf(
   conn: SMTPConnection,
-  envelope: SmtpEnvelope,
+  envelope: Envelope,
   err: NodemailerError | null,
   info: { response: string; rejectedErrors?: NodemailerError[] } | undefined,
   ctx: SendContext,
@@ -388,7 +380,7 @@ export class SmtpSession {
     return this.#healthy;
   }
 
-  send(envelope: SmtpEnvelope, message: Buffer): Promise<SmtpSendResult> {
+  send(envelope: Envelope, message: Buffer): Promise<SmtpSendResult> {
     if (!this.#healthy) {
       return Promise.resolve({
         kind: 'session_failed',
@@ -475,14 +467,14 @@ type Opened =
  * EHLO again. Every step has its own bound: connectMs for TCP, greetingMs for the banner and
  * for the TLS handshake, socketMs for each reply.
  */
-async function openOnce(params: SmtpSessionParams, tls: SmtpTlsMode): Promise<Opened> {
+async function openOnce(params: SmtpSessionParams, tls: TlsMode): Promise<Opened> {
   const t = params.timeouts;
   const verify = tls === 'verify';
   const conn = new SMTPConnection({
     host: params.address,
     port: params.port,
     servername: params.mxHost,
-    localAddress: params.localAddress,
+    localAddress: params.localAddress ?? undefined,
     name: params.ehloName,
     secure: false,
     // encrypt/verify: STARTTLS when offered and no plaintext after a refusal (nodemailer's

@@ -3,9 +3,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ControlClient, PauseTarget } from '../adapters/control-client.js';
 import type { EventFilter, EventRow } from '../adapters/postgres/events-query.js';
-import type { IpRow, PoolRow, RoutingStore } from '../adapters/postgres/routing.js';
+import type { IpRow, RoutingStore } from '../adapters/postgres/routing.js';
 import type { IpRouteState } from '../core/routing/ip-actor-types.js';
 import type { Pause } from '../core/routing/pauses.js';
+import type { PoolDef } from '../core/routing/pools.js';
 import { parseWarmupPlan } from '../core/routing/warmup-plan.js';
 import type { QueueStats } from '../egress/dispatcher.js';
 import { ApiError } from './errors.js';
@@ -135,7 +136,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps)
   app.get('/admin/ips', async (req) => {
     requireOperator(req, token);
     const routes = new Map((await deps.routing.routeStates()).map((r) => [r.ip, r]));
-    const pools: PoolRow[] = await deps.routing.pools();
+    const pools: PoolDef[] = await deps.routing.pools();
     const ips: IpRow[] = await deps.routing.ips();
     return {
       object: 'list',

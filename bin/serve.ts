@@ -2,7 +2,6 @@ import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { DEFAULT_IP } from '../activities/deliver.js';
 import { createActivities } from '../activities/index.js';
 import { cachingResolver, createDnsResolver } from '../adapters/dns.js';
 import { verpKeysFromMaster } from '../adapters/hmac.js';
@@ -21,7 +20,6 @@ import { migrate } from '../adapters/postgres/migrate.js';
 import { routingStore } from '../adapters/postgres/routing.js';
 import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
-import { openSmtpSession } from '../adapters/smtp-session.js';
 import {
   connectTemporal,
   egressTaskQueue,
@@ -41,11 +39,13 @@ import type { EmailDraft } from '../api/validate.js';
 import { createWaveFormer } from '../api/wave-former.js';
 import type { Config } from '../config/schema.js';
 import { parseReport } from '../core/bounce/report/index.js';
-import { limitsFromConfig, readyQueueSite } from '../core/delivery/egress-limits.js';
 import type { RetrySchedule } from '../core/delivery/retry-schedule.js';
-import { decodeVerpAddress, verpAddress } from '../core/verp.js';
+import { decodeVerpAddress } from '../core/verp.js';
 import { createDispatcher } from '../egress/dispatcher.js';
 import { createDkimSigner } from '../egress/dkim-signer.js';
+import { createSessionOpener } from '../egress/open-session.js';
+import { createReturnPath } from '../egress/return-path.js';
+import { createLimitsFor } from '../egress/smtp-attempt.js';
 import { createTlsMemory } from '../egress/tls-memory.js';
 import { startBounceListener } from '../inbound/bounce-listener.js';
 import { createIntake } from '../inbound/intake.js';
@@ -168,22 +168,17 @@ export async function serve(
       })
     : null;
   const dispatcher = createDispatcher({
-    openSession: (target) =>
-      openSmtpSession({
-        address: target.address,
-        mxHost: target.mxHost,
-        port: config.smtpPort,
-        localAddress: target.ip === DEFAULT_IP ? undefined : target.ip,
-        ehloName: routing.ehloNameOf(target.ip) ?? config.hostname,
-        timeouts: {
-          connectMs: config.smtpConnectTimeout,
-          greetingMs: config.smtpGreetingTimeout,
-          socketMs: config.smtpCommandTimeout,
-        },
-        // The TLS mode is part of the session's identity in the dispatcher (egress/session.ts).
-        tls: target.tls,
-        ca: target.tls === 'verify' ? trusted : undefined,
-      }),
+    openSession: createSessionOpener({
+      port: config.smtpPort,
+      timeouts: {
+        connectMs: config.smtpConnectTimeout,
+        greetingMs: config.smtpGreetingTimeout,
+        socketMs: config.smtpCommandTimeout,
+      },
+      ehloNameOf: routing.ehloNameOf,
+      hostname: config.hostname,
+      ca: trusted,
+    }),
   });
   const starter = temporalMessageStarter(client);
   const activities = createActivities({
@@ -191,10 +186,7 @@ export async function serve(
     journal,
     dns,
     dispatcher,
-    limitsFor: (domain, site, provider) => ({
-      queue: readyQueueSite(config.egressLimits, site, domain),
-      limits: limitsFromConfig(config.egressLimits, { provider, site, domain }),
-    }),
+    limitsFor: createLimitsFor(config.egressLimits),
     allowLoopbackMx: config.allowLoopbackMx,
     mtaSts,
     tlsMemory: createTlsMemory(),
@@ -203,8 +195,7 @@ export async function serve(
     routeHold: routing.routeHold,
     feed: routing.feed,
     sign: createDkimSigner({ keys: dkimKeyStore(db), masterKey: deps.masterKey, now: Date.now }),
-    returnPath: (messageId, recipientIndex, sendingDomain) =>
-      verpAddress(messageId, recipientIndex, `${config.returnPathSubdomain}.${sendingDomain}`, verp.mac),
+    returnPath: createReturnPath({ subdomain: config.returnPathSubdomain, mac: verp.mac }),
     random: () => randomInt(0, 2 ** 32) / 2 ** 32,
     now: Date.now,
     starter,

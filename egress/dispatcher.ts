@@ -1,15 +1,8 @@
 import type { EgressLimits } from '../core/delivery/egress-limits.js';
 import type { SmtpSendResult } from '../core/delivery/smtp-result.js';
+import type { Envelope, SessionFailure, TlsMode } from '../core/delivery/smtp-session-types.js';
 import { type GcraState, gcraTake, gcraWaitMs } from '../core/delivery/throttle-spec.js';
-import {
-  type Clock,
-  type Envelope,
-  type OpenSession,
-  type SessionFailure,
-  type SessionHandle,
-  systemClock,
-  type TlsMode,
-} from './session.js';
+import { type Clock, type OpenSession, type SessionHandle, systemClock } from './session.js';
 
 /**
  * The node's egress dispatcher (docs/architecture.md, "The path of a message", step 6). Per
@@ -38,8 +31,8 @@ export interface DispatcherOptions {
 }
 
 export interface AcquireRequest {
-  /** Source IP. */
-  readonly ip: string;
+  /** Source IP; null: the machine's default source address (egress/session.ts, SessionTarget). */
+  readonly ip: string | null;
   /** Ready-queue site: core/delivery/site.ts siteKey, or core/delivery/egress-limits.ts readyQueueSite. */
   readonly site: string;
   /** This queue's limits (core/delivery/egress-limits.ts); the latest request's limits apply to the queue. */
@@ -78,7 +71,8 @@ export interface Lease {
 }
 
 export interface QueueStats {
-  readonly ip: string;
+  /** Source IP; null: the machine's default source address. */
+  readonly ip: string | null;
   readonly site: string;
   /** Deliveries waiting now. */
   readonly queued: number;
@@ -123,7 +117,7 @@ interface Waiter {
 
 interface Queue {
   readonly key: string;
-  readonly ip: string;
+  readonly ip: string | null;
   readonly site: string;
   limits: EgressLimits;
   readonly waiters: Waiter[];
@@ -159,8 +153,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let closed = false;
   let idleSeq = 0;
 
-  function queueFor(ip: string, site: string, limits: EgressLimits): Queue {
-    const key = `${ip} ${site}`;
+  function queueFor(ip: string | null, site: string, limits: EgressLimits): Queue {
+    // An address is never empty, so the default source address's queues cannot collide with an IP's.
+    const key = `${ip ?? ''} ${site}`;
     let q = queues.get(key);
     if (!q) {
       q = {

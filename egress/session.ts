@@ -1,4 +1,5 @@
 import type { SmtpSendResult } from '../core/delivery/smtp-result.js';
+import type { Envelope, SessionFailure, TlsMode } from '../core/delivery/smtp-session-types.js';
 
 /**
  * What the dispatcher needs from an SMTP connection, and nothing more: it holds no SMTP code
@@ -21,35 +22,18 @@ export interface SessionHandle {
   close(): Promise<void>;
 }
 
-export interface Envelope {
-  readonly mailFrom: string;
-  readonly recipients: readonly string[];
-}
-
-/**
- * How a session uses STARTTLS (RFC 3207). Part of the session's identity: a connection set
- * up under one mode is never reused for a delivery that asked for another.
- * - opportunistic: when offered, any certificate, plaintext when it fails (RFC 7435);
- * - plaintext: never tried (a host whose handshake failed recently);
- * - encrypt: required, any certificate, never plaintext (tenant require-TLS; Postfix
- *   smtp_tls_security_level = encrypt);
- * - verify: required, certificate valid for the MX host name, never plaintext (MTA-STS
- *   enforce, RFC 8461 §4.2).
- */
-export type TlsMode = 'opportunistic' | 'plaintext' | 'encrypt' | 'verify';
-
 /** Where a session goes: from a source IP to one address of one MX host. */
 export interface SessionTarget {
-  /** Source IP to bind. */
-  readonly ip: string;
+  /**
+   * Source IP to bind; null when no pool applies and the OS picks the machine's default
+   * source address.
+   */
+  readonly ip: string | null;
   readonly mxHost: string;
   /** The MX host's resolved address. */
   readonly address: string;
   readonly tls: TlsMode;
 }
-
-/** The session could not be set up: refused, timed out, 421/554 greeting, EHLO refused. */
-export type SessionFailure = Extract<SmtpSendResult, { kind: 'session_failed' }>;
 
 export type OpenResult = { ok: true; handle: SessionHandle } | { ok: false; failure: SessionFailure };
 

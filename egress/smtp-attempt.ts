@@ -4,14 +4,19 @@ import type { MtaStsLookup, MtaStsResolver } from '../adapters/mta-sts.js';
 import { isHandshakeFallback } from '../adapters/smtp-session.js';
 import { deferredWithoutReply, outcomesOfSession } from '../core/delivery/attempt.js';
 import type { RecipientOutcome } from '../core/delivery/delivery-outcome.js';
-import type { EgressLimits } from '../core/delivery/egress-limits.js';
+import {
+  type EgressLimits,
+  type EgressLimitsConfig,
+  limitsFromConfig,
+  readyQueueSite,
+} from '../core/delivery/egress-limits.js';
 import { classifyIp } from '../core/delivery/ip-class.js';
 import { mxMatchesPolicy } from '../core/delivery/mta-sts.js';
 import { type SiteKey, siteKey } from '../core/delivery/site.js';
 import { formatSmtpReply, type SmtpPhase } from '../core/delivery/smtp-reply.js';
 import type { SmtpSendResult } from '../core/delivery/smtp-result.js';
+import type { SessionFailure, TlsMode } from '../core/delivery/smtp-session-types.js';
 import type { Dispatcher } from './dispatcher.js';
-import type { TlsMode } from './session.js';
 import type { TlsMemory } from './tls-memory.js';
 
 /** Where an attempt ended up: the outcomes and the route that produced them. */
@@ -45,13 +50,25 @@ export interface SmtpAttemptDeps {
   readonly tlsMemory: TlsMemory;
 }
 
+/**
+ * SmtpAttemptDeps.limitsFor from the node's egress limits (POSTHORN_EGRESS_LIMITS): the
+ * layers for the provider, site and domain, and the ready queue they apply to (a domain with
+ * its own layer gets a queue of its own, core/delivery/egress-limits.ts).
+ */
+export function createLimitsFor(config: EgressLimitsConfig): SmtpAttemptDeps['limitsFor'] {
+  return (domain, site, provider) => ({
+    queue: readyQueueSite(config, site, domain),
+    limits: limitsFromConfig(config, { provider, site, domain }),
+  });
+}
+
 export interface SmtpAttemptArgs {
   readonly domain: string;
   readonly provider: string;
   readonly hosts: readonly string[];
   readonly recipients: readonly string[];
-  /** Source IP, or the dispatcher's name for "the OS picks". */
-  readonly ip: string;
+  /** Source IP; null: the machine's default source address (no pool applies). */
+  readonly ip: string | null;
   readonly mailFrom: string;
   readonly message: Buffer;
   readonly heartbeat: (phase: SmtpPhase) => void;
@@ -64,7 +81,7 @@ function same(recipients: readonly string[], outcome: RecipientOutcome): Map<str
   return new Map(recipients.map((r) => [r, outcome]));
 }
 
-function describeFailure(r: Extract<SmtpSendResult, { kind: 'session_failed' }>): string {
+function describeFailure(r: SessionFailure): string {
   return r.reply ? `${r.phase}: ${formatSmtpReply(r.reply)}` : `${r.phase}: ${r.detail}`;
 }
 

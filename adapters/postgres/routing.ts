@@ -1,13 +1,8 @@
 import type { IpRouteState } from '../../core/routing/ip-actor-types.js';
 import type { Pause } from '../../core/routing/pauses.js';
+import type { PoolDef } from '../../core/routing/pools.js';
 import type { WarmupPlan } from '../../core/routing/warmup.js';
 import type { Db } from './db.js';
-
-export interface PoolRow {
-  name: string;
-  tenantId: string | null;
-  messageType: 'transactional' | 'marketing' | null;
-}
 
 export interface IpRow {
   address: string;
@@ -28,9 +23,9 @@ export const ROUTE_CHANNEL = 'posthorn_route';
 /** Pools, IPs, published route state, warmup usage and pauses. */
 export function routingStore(db: Db) {
   return {
-    async pools(): Promise<PoolRow[]> {
+    async pools(): Promise<PoolDef[]> {
       return (
-        await db.query<PoolRow>(
+        await db.query<PoolDef>(
           `SELECT name, tenant_id AS "tenantId", message_type AS "messageType" FROM pools ORDER BY name`,
         )
       ).rows;
@@ -45,7 +40,7 @@ export function routingStore(db: Db) {
       ).rows;
     },
 
-    async addPool(p: PoolRow): Promise<void> {
+    async addPool(p: PoolDef): Promise<void> {
       await db.query(
         `INSERT INTO pools (name, tenant_id, message_type) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, message_type = EXCLUDED.message_type`,

@@ -5,7 +5,7 @@ import { chooseIp, type RouteCandidate } from '../../core/routing/routing.js';
 import type { RouteCache } from './route-cache.js';
 
 export type IpPick =
-  | { kind: 'ip'; ip: string; ehloName: string; pool: string; overflow: boolean }
+  | { kind: 'ip'; ip: string; pool: string }
   /** An IP of another node may take it while none of this node's may: deliver there. */
   | { kind: 'elsewhere'; ip: string; node: string; pool: string }
   | { kind: 'wait'; reason: string; retryAfterMs: number; pool: string };
@@ -88,14 +88,7 @@ export function createIpChooser(deps: {
       const route = candidates.find((c) => c.ip === choice.ip)!.route;
       const caps = route.caps ? (route.caps[a.provider] ?? route.caps['*'] ?? null) : null;
       if (!caps || (await deps.routing.reserve(choice.ip, a.provider, caps, now, deps.dayMs))) {
-        const row = local.find((r) => r.address === choice.ip)!;
-        return {
-          kind: 'ip',
-          ip: choice.ip,
-          ehloName: row.ehloName,
-          pool: pool.name,
-          overflow: choice.overflow,
-        };
+        return { kind: 'ip', ip: choice.ip, pool: pool.name };
       }
       // Another delivery took the last of this IP's cap first: count it full and choose again.
       candidates = candidates.map((c) =>

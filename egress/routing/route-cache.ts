@@ -1,9 +1,10 @@
-import type { IpRow, PauseRow, PoolRow, RoutingStore } from '../../adapters/postgres/routing.js';
+import type { IpRow, PauseRow, RoutingStore } from '../../adapters/postgres/routing.js';
 import type { IpRouteState } from '../../core/routing/ip-actor-types.js';
+import type { PoolDef } from '../../core/routing/pools.js';
 
 /** The node's in-memory copy of what routing reads: pools, IPs, route state, pauses. */
 export interface RouteSnapshot {
-  readonly pools: readonly PoolRow[];
+  readonly pools: readonly PoolDef[];
   readonly ips: readonly IpRow[];
   readonly routes: ReadonlyMap<string, IpRouteState>;
   readonly pauses: readonly PauseRow[];

@@ -321,6 +321,28 @@ test('a refused connection is reported and frees its slot; queues are per (IP ×
   await clock.runUntil(dispatcher.close());
 });
 
+test('the default source address (ip null) has queues of its own and reaches the session as null', async () => {
+  const { clock, fake, dispatcher } = setup();
+  const l = limits({ maxConnections: 1 });
+  const os = await dispatcher.acquire({ ip: null, site: SITE, limits: l });
+  const pooled = await dispatcher.acquire({ ip: IP, site: SITE, limits: l });
+  assert.equal(os.kind, 'granted');
+  assert.equal(pooled.kind, 'granted', 'a pool IP does not share the default address budget');
+  if (os.kind !== 'granted' || pooled.kind !== 'granted') return;
+  assert.deepEqual(
+    dispatcher.stats().map((q) => q.ip),
+    [null, IP],
+  );
+  assert.equal((await clock.runUntil(os.lease.send(MX, ENVELOPE, BODY))).kind, 'transaction');
+  os.lease.release();
+  pooled.lease.release();
+  assert.deepEqual(
+    fake.sessions.map((s) => s.target.ip),
+    [null],
+  );
+  await clock.runUntil(dispatcher.close());
+});
+
 test('close cancels waiters, closes idle connections and refuses new work', async () => {
   const { clock, fake, dispatcher } = setup();
   const l = limits({ maxConnections: 1 });

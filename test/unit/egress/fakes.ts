@@ -1,5 +1,6 @@
 import type { SmtpSendResult } from '../../../core/delivery/smtp-result.js';
-import type { Clock, Envelope, OpenResult, SessionHandle, SessionTarget } from '../../../egress/session.js';
+import type { Envelope } from '../../../core/delivery/smtp-session-types.js';
+import type { Clock, OpenResult, SessionHandle, SessionTarget } from '../../../egress/session.js';
 
 /** Lets pending promise callbacks and I/O-free continuations run. */
 export async function flush(): Promise<void> {
