@@ -73,6 +73,18 @@ const START_SWEEP_OTHER_NODE_GRACE_S = 120;
 const WAVE_STARTS_IN_FLIGHT = 2;
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/**
+ * Pure modules the workflows use, initialised once per worker rather than once per
+ * workflow (docs/architecture.md, "Workflow bundle"): the IP actor pulls in the bounce
+ * classifier's rule tables, which cost each workflow start most of a millisecond.
+ */
+const PRELOADED_WORKFLOW_MODULES = [
+  '../core/routing/ip-actor.ts',
+  '../core/bounce/classify.ts',
+  '../core/delivery/retry-schedule.ts',
+  '../core/address.ts',
+  '../core/routing/pauses.ts',
+].map((p) => fileURLToPath(new URL(p, import.meta.url)));
 
 export function retryScheduleOf(config: Config): RetrySchedule {
   return {
@@ -234,7 +246,7 @@ export async function serve(
   const messageWorker = await Worker.create({
     ...common,
     taskQueue: MESSAGE_TASK_QUEUE,
-    workflowBundle: await bundleWorkflows(WORKFLOWS_PATH),
+    workflowBundle: await bundleWorkflows(WORKFLOWS_PATH, PRELOADED_WORKFLOW_MODULES),
     activities: { expire: activities.expire, deliverWave: activities.deliverWave, ...routing.activities },
     // A wave holds its workflow task slot while its local activity delivers, so slots bound
     // the waves in progress. With the SDK's 40 slots most eager starts were refused (the

@@ -11,7 +11,7 @@
  * contradicts their text (e.g. "550 5.1.1 … blocked using Spamhaus" is an IP block, not
  * an unknown user; docs/architecture.md, "Bounces and the taxonomy").
  */
-import type { ReplyMatch, ReplyRule } from './rule.js';
+import { type MatchOptions, type NormalizedReply, type ReplyRule, ruleMatches } from './rule.js';
 import { CATCH_ALL_RULES } from './rules/catch-all.js';
 import { ENHANCED_STATUS_RULES } from './rules/enhanced-status.js';
 import { GENERIC_RULES } from './rules/generic.js';
@@ -57,15 +57,6 @@ export const CATEGORY_SCOPE: Readonly<Record<Category, Scope>> = {
   delivered: 'none',
   unknown: 'none',
 };
-
-/** A reply reduced to what the rules look at. */
-export interface NormalizedReply {
-  readonly code: number;
-  /** Enhanced status as given, else as found in the text, normalised ("5.1.1"), or null. */
-  readonly status: string | null;
-  /** Text without the leading code/status, whitespace collapsed. */
-  readonly text: string;
-}
 
 // A DSN Diagnostic-Code carries a type prefix (RFC 3464 §2.3.6): "smtp; 550 …".
 const DIAG_TYPE = /^\s*(?:smtp|x-postfix|x-unix|x-local|x-exim|x-qmail)\s*;\s*/i;
@@ -117,46 +108,6 @@ function normalizeStatus(s: string | null | undefined): string | null {
   if (s === null || s === undefined) return null;
   const m = /^\s*#?([245])\.(\d{1,3})\.(\d{1,3})/.exec(s);
   return m ? statusOf(m) : null;
-}
-
-function isUnknownProvider(p: string | null | undefined): boolean {
-  return p === null || p === undefined || p === '' || p === 'other';
-}
-
-function codeMatches(code: number, patterns: ReplyMatch['code']): boolean {
-  if (patterns === undefined) return true;
-  const cls = `${Math.floor(code / 100)}xx`;
-  return patterns.some((p) => p === code || p === cls);
-}
-
-function statusMatches(status: string | null, patterns: ReplyMatch['status']): boolean {
-  if (patterns === undefined) return true;
-  if (status === null) return false;
-  const parts = status.split('.');
-  return patterns.some((p) => p.split('.').every((q, i) => q === 'x' || q === parts[i]));
-}
-
-function providerMatches(input: ReplyInput, m: ReplyMatch): boolean {
-  if (m.provider === undefined) return true;
-  const given = input.provider?.toLowerCase();
-  if (given === m.provider) return true;
-  return !m.providerOnly && isUnknownProvider(given);
-}
-
-/** True when `rule` matches the reply. Exported for tests and tooling. */
-export function ruleMatches(rule: ReplyRule, input: ReplyInput, reply: NormalizedReply): boolean {
-  const m = rule.match;
-  if (!codeMatches(reply.code, m.code)) return false;
-  if (!statusMatches(reply.status, m.status)) return false;
-  if (!providerMatches(input, m)) return false;
-  if (m.phase !== undefined && input.phase !== undefined && input.phase !== 'unknown') {
-    if (!m.phase.includes(input.phase)) return false;
-  }
-  if (m.text !== undefined) {
-    m.text.lastIndex = 0;
-    if (!m.text.test(reply.text)) return false;
-  }
-  return true;
 }
 
 function permanenceOf(code: number, status: string | null): Permanence {
@@ -215,10 +166,13 @@ export function applyRule(rule: ReplyRule, reply: NormalizedReply): Classificati
 }
 
 /** The first rule that matches, and the reply as normalised; the catch-all guarantees one. */
-export function matchReply(input: ReplyInput): { rule: ReplyRule; reply: NormalizedReply } {
+export function matchReply(
+  input: ReplyInput,
+  options: MatchOptions = {},
+): { rule: ReplyRule; reply: NormalizedReply } {
   const reply = normalizeReply(input);
   for (const rule of RULES) {
-    if (ruleMatches(rule, input, reply)) return { rule, reply };
+    if (ruleMatches(rule, input, reply, options)) return { rule, reply };
   }
   // Unreachable while CATCH_ALL_RULES ends with an empty matcher; kept total on purpose.
   return { rule: CATCH_ALL_RULES[CATCH_ALL_RULES.length - 1]!, reply };

@@ -1,9 +1,6 @@
 import type { KnownProvider } from '../delivery/providers.js';
 import type { SmtpPhase } from '../delivery/smtp-reply.js';
-import type { Action, Category, Permanence, Scope } from './taxonomy.js';
-
-/** A rule may be specific to a mailbox provider of provider detection (core/delivery/providers.ts). */
-export type ProviderId = KnownProvider;
+import type { Action, Category, Permanence, ReplyInput, Scope } from './taxonomy.js';
 
 /**
  * A reply-code pattern: an exact code (550) or a class ('4xx', '5xx', '2xx').
@@ -17,16 +14,18 @@ export type CodePattern = number | '2xx' | '4xx' | '5xx';
  *   'x.1.1' matches 4.1.1 and 5.1.1. A rule with `status` never matches a reply without one.
  * - `text`: tested against the reply text with the leading code and enhanced status removed
  *   and whitespace collapsed. Write it case-insensitive (`/…/i`).
- * - `provider`: the provider the rule was written for. The rule also matches when the input's
- *   provider is unknown (null, undefined or 'other'), because its text is distinctive,
- *   unless `providerOnly` is set; it never matches a reply from another known provider.
+ * - `provider`: the provider the rule was written for, as provider detection names it
+ *   (core/delivery/providers.ts). The rule also matches when the input's provider is unknown
+ *   (null, undefined or 'other'), because its text is distinctive, unless `providerOnly` is
+ *   set or the caller reads the provider as exact (MatchOptions); it never matches a reply
+ *   from another known provider.
  * - `phase`: the SMTP commands the reply may answer; ignored when the input's phase is unknown.
  */
 export interface ReplyMatch {
   readonly code?: readonly CodePattern[];
   readonly status?: readonly string[];
   readonly text?: RegExp;
-  readonly provider?: ProviderId;
+  readonly provider?: KnownProvider;
   readonly providerOnly?: boolean;
   readonly phase?: readonly SmtpPhase[];
 }
@@ -47,4 +46,73 @@ export interface ReplyRule {
   readonly examples: readonly string[];
   /** Where the wording comes from: a provider page or RFC. */
   readonly source?: string;
+}
+
+/** A reply reduced to what the rules look at (normalizeReply in classify.ts). */
+export interface NormalizedReply {
+  readonly code: number;
+  /** Enhanced status as given, else as found in the text, normalised ("5.1.1"), or null. */
+  readonly status: string | null;
+  /** Text without the leading code/status, whitespace collapsed. */
+  readonly text: string;
+}
+
+/** How a caller reads the input's provider. */
+export interface MatchOptions {
+  /**
+   * The input's provider is the receiver for certain, "other" included: a provider rule then
+   * matches only replies from its own provider, never one whose provider is "other". The IP
+   * workflow reads replies this way (core/routing/reputation.ts): its effects are kept per
+   * detected provider, and Yahoo's wording from a domain detection calls "other" says nothing
+   * about the IP's standing with Yahoo.
+   */
+  readonly exactProvider?: boolean;
+}
+
+function isUnknownProvider(p: string | null | undefined): boolean {
+  return p === null || p === undefined || p === '' || p === 'other';
+}
+
+function codeMatches(code: number, patterns: ReplyMatch['code']): boolean {
+  if (patterns === undefined) return true;
+  const cls = `${Math.floor(code / 100)}xx`;
+  return patterns.some((p) => p === code || p === cls);
+}
+
+function statusMatches(status: string | null, patterns: ReplyMatch['status']): boolean {
+  if (patterns === undefined) return true;
+  if (status === null) return false;
+  const parts = status.split('.');
+  return patterns.some((p) => p.split('.').every((q, i) => q === 'x' || q === parts[i]));
+}
+
+function providerMatches(input: ReplyInput, m: ReplyMatch, exact: boolean): boolean {
+  if (m.provider === undefined) return true;
+  const given = input.provider?.toLowerCase();
+  if (given === m.provider) return true;
+  return !exact && !m.providerOnly && isUnknownProvider(given);
+}
+
+/** True when `rule` matches the reply (`reply` is `input` normalised). */
+export function ruleMatches(
+  rule: ReplyRule,
+  input: ReplyInput,
+  reply: NormalizedReply,
+  options: MatchOptions = {},
+): boolean {
+  const m = rule.match;
+  if (!codeMatches(reply.code, m.code)) return false;
+  if (!statusMatches(reply.status, m.status)) return false;
+  if (!providerMatches(input, m, options.exactProvider === true)) return false;
+  if (m.phase !== undefined && input.phase !== undefined && input.phase !== 'unknown') {
+    if (!m.phase.includes(input.phase)) return false;
+  }
+  if (m.text !== undefined) {
+    // Only a /g or /y pattern moves lastIndex. Written only when it moved, so the tables stay
+    // usable frozen (the IP workflow runs them inside the workflow bundle, which may share
+    // and freeze pure modules across workflows).
+    if (m.text.lastIndex !== 0) m.text.lastIndex = 0;
+    if (!m.text.test(reply.text)) return false;
+  }
+  return true;
 }

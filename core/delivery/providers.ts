@@ -1,5 +1,3 @@
-import type { ProviderId } from '../routing/ip-actor-types.js';
-
 /**
  * Provider detection (MX rollup to mailbox providers): which receiver sees our IP when we
  * deliver to a domain. Routing, warmup caps and reputation are kept per provider, because a
@@ -38,6 +36,14 @@ export const PROVIDERS = [
 ] as const;
 
 export type KnownProvider = (typeof PROVIDERS)[number];
+
+/**
+ * A provider id as routing and the IP workflows carry it: in signals, in the persisted IP
+ * state (keys of plain JSON records) and in route states. Detection only ever gives a
+ * KnownProvider, but the type stays string: a running workflow may hold an id that an older
+ * or newer build listed, and warmup caps use "*" for every provider without its own line.
+ */
+export type ProviderId = string;
 
 export const OTHER_PROVIDER: KnownProvider = 'other';
 
@@ -136,7 +142,7 @@ export function providerOfHost(host: string): KnownProvider {
  * random per lookup (RFC 5321 §5.1), and the site key (core/delivery/site.ts) is order-free too, so
  * one site always has one provider.
  */
-export function detectProvider(mxHosts: readonly string[]): ProviderId {
+export function detectProvider(mxHosts: readonly string[]): KnownProvider {
   const distinct = new Set(mxHosts.map(normaliseHost).filter((h) => h !== ''));
   const votes = new Map<KnownProvider, number>();
   for (const host of distinct) {

@@ -1,3 +1,5 @@
+import type { ProviderId } from '../delivery/providers.js';
+
 /**
  * The contract of the per-IP actor (docs/architecture.md, "The routing wing"): what the
  * node tells an IP's workflow, what the workflow keeps, and what it publishes for routing.
@@ -5,8 +7,8 @@
  * history and crosses continue-as-new.
  */
 
-/** Mailbox provider ids of provider detection ("other" for the rest). */
-export type ProviderId = string;
+/** Declared with provider detection; re-exported for the modules that take the IP contract from here. */
+export type { ProviderId };
 
 /** A reply worth the actor's attention (e.g. Yahoo "[TS04]", Microsoft "S3150"). */
 export interface NotableReply {

@@ -1,5 +1,5 @@
-import { OTHER_PROVIDER } from '../delivery/providers.js';
-import type { IpControl, IpRouteState, NotableReply, OutcomeSummary, ProviderId } from './ip-actor-types.js';
+import { OTHER_PROVIDER, type ProviderId } from '../delivery/providers.js';
+import type { IpControl, IpRouteState, NotableReply, OutcomeSummary } from './ip-actor-types.js';
 import {
   addCounts,
   addToWindow,
@@ -7,10 +7,10 @@ import {
   type EffectKind,
   effectFor,
   firingRateRules,
-  matchReply,
   type OutcomeCounts,
   RATE_RULES,
   type RuleEffect,
+  reputationRuleFor,
   rollWindow,
   WINDOW_BUCKET_MS,
   type WindowBucket,
@@ -255,19 +255,19 @@ export function applyOutcomes(
     attempts += attemptsOf(counts);
 
     for (const reply of outcomes.notable.slice(0, MAX_NOTABLE_PER_PROVIDER)) {
-      const rule = matchReply(provider, reply);
+      const rule = reputationRuleFor(provider, reply);
       if (!rule) continue;
       const effect = effectFor(rule, provider);
-      const key = effectKey(rule.id, provider);
+      const key = effectKey(rule.ruleId, provider);
       const existing = effects[key];
       const untilMs = Math.max(existing?.untilMs ?? 0, nowMs + effect.durationMs * (state.effectScale ?? 1));
-      effects[key] = activeEffect(rule.id, provider, 'reply', effect, existing, {
+      effects[key] = activeEffect(rule.ruleId, provider, 'reply', effect, existing, {
         untilMs,
         matches: (existing?.matches ?? 0) + 1,
         lastReply: describeReply(reply),
         nowMs,
       });
-      fired.push({ ruleId: rule.id, provider, effect, untilMs });
+      fired.push({ ruleId: rule.ruleId, provider, effect, untilMs });
     }
   }
 

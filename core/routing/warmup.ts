@@ -1,4 +1,4 @@
-import type { ProviderId } from './ip-actor-types.js';
+import type { ProviderId } from '../delivery/providers.js';
 import { bounceRate, complaintRate, deferralRate, type OutcomeCounts } from './reputation.js';
 
 /**

@@ -12,11 +12,14 @@ const BANNED_IP_STATUSES = Array.from({ length: 44 }, (_, i) => `5.7.${606 + i}`
 export const MICROSOFT_RULES: readonly ReplyRule[] = [
   {
     // S3140/S3150 (Outlook.com) and SC-001: the IP or its network is on Microsoft's block list.
+    // Delisting goes through sender.office.com (SendGrid support article "Troubleshooting
+    // Microsoft Delivery Issues 550 5.7.1 S3140/S3150 Blocks").
     id: 'microsoft.s3150-network-block',
     match: { provider: M, text: /part of their network is on our block list|\(S3[01]\d\d\)/i },
     category: 'ip_blocked',
     examples: [
       "550 5.7.1 Unfortunately, messages from [10.0.2.5] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150).",
+      // NDR quoted on virtbiz.com's knowledge base ("Outlook or Hotmail or Microsoft has blocked my email").
       "550 5.7.1 Unfortunately, messages from [11.22.33.44] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3140). You can also refer your provider to http://mail.live.com/mail/troubleshooting.aspx#errors. [DM6NAM12FT056.eop-nam12.prod.protection.outlook.com]",
     ],
   },
@@ -26,6 +29,7 @@ export const MICROSOFT_RULES: readonly ReplyRule[] = [
     category: 'ip_blocked',
     examples: [
       '550 5.7.606 Access denied, banned sending IP [1.2.3.4]. To request removal from this list please visit https://sender.office.com/ and follow the directions.',
+      '550 5.7.606 Access denied, banned sending IP [1.2.3.4]. To request removal from this list please visit https://sender.office.com/ and follow the directions. For more information please go to http://go.microsoft.com/fwlink/?LinkID=526655 (AS16012609) [DB5EUR01F',
     ],
   },
   {
@@ -37,6 +41,7 @@ export const MICROSOFT_RULES: readonly ReplyRule[] = [
     category: 'ip_blocked',
     examples: [
       '550 5.7.511 Access denied, banned sender[1.2.3.4]. To request removal from this list please forward this message to delist@messaging.microsoft.com.',
+      '550 5.7.511 Access denied, banned sender[1.2.3.4]. To request removal from this list please forward this message to delist@messaging.microsoft.com. For more information please go to http://go.microsoft.com/fwlink/?LinkId=526653. AS(508) [AM5EUR02FT019.eop-EUR0',
     ],
   },
   {
@@ -54,6 +59,7 @@ export const MICROSOFT_RULES: readonly ReplyRule[] = [
     category: 'rate_limited',
     examples: [
       '451 4.7.650 The mail server [192.0.2.5] has been temporarily rate limited due to IP reputation. For e-mail delivery information, see https://postmaster.live.com (S775)',
+      '451 4.7.650 The mail server [192.0.2.5] has been temporarily rate limited due to IP reputation. For e-mail delivery information, see https://postmaster.live.com (S775) [***.prod.protection.outlook.com] (in reply to MAIL FROM command))',
     ],
   },
   {
@@ -64,7 +70,10 @@ export const MICROSOFT_RULES: readonly ReplyRule[] = [
       text: /Server busy\. Please try again later from|Access denied, please try again later/i,
     },
     category: 'rate_limited',
-    examples: ['451 4.7.500 Server busy. Please try again later from [192.0.2.2]. (AS761)'],
+    examples: [
+      '451 4.7.500 Server busy. Please try again later from [192.0.2.2]. (AS761)',
+      '451 4.7.500 Server busy. Please try again later from [192.0.2.2]. (AS761) (in reply to RCPT TO command))',
+    ],
   },
   {
     // Directory-based edge blocking: the address does not exist in the tenant's directory.

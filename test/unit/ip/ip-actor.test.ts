@@ -189,7 +189,7 @@ test('throttles are published per provider', () => {
     T0,
   ).state;
   assert.deepEqual(routeStateOf(s, T0).throttled, {
-    microsoft: { untilMs: T0 + HOUR, reason: 'microsoft.rate-limited' },
+    microsoft: { untilMs: T0 + HOUR, reason: 'microsoft.4.7.650-reputation-throttle' },
   });
 });
 
