@@ -6,10 +6,12 @@
  */
 export function isDependencyUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
-    const x = e as { code?: unknown; message?: unknown; cause?: unknown };
+    const x = e as { code?: unknown; message?: unknown; cause?: unknown; syscall?: unknown };
     const code = typeof x.code === 'string' || typeof x.code === 'number' ? String(x.code) : '';
     // Node socket errors on the way to PostgreSQL or Temporal.
     if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'].includes(code)) return true;
+    // A Unix socket whose server is down: the socket file is gone (the embedded server's).
+    if (code === 'ENOENT' && x.syscall === 'connect') return true;
     // PostgreSQL SQLSTATE: class 08 connection exception, 57P01–57P03 shutdown and "cannot
     // connect now", 53300 too many connections, 55000 when the database refuses connections.
     if (/^08/.test(code) || /^57P0[1-3]$/.test(code) || code === '53300') return true;

@@ -39,6 +39,18 @@ function isConnectionLoss(err: Error): boolean {
   );
 }
 
+/**
+ * The server cannot be reached or is restarting (as opposed to a statement it refused):
+ * asking again later may succeed. Socket errors (a Unix socket's file is gone while the
+ * server is down), SQLSTATE class 08, 57P01–57P03 (shutdown, crash recovery).
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const x = err as Error & { code?: unknown; syscall?: unknown };
+  if (x.code === 'ECONNREFUSED' || (x.code === 'ENOENT' && x.syscall === 'connect')) return true;
+  return isConnectionLoss(err);
+}
+
 export function createDb(options: DbOptions): Db {
   const pool = new pg.Pool({
     connectionString: options.connectionString,

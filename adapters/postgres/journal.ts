@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { DeliveryEvent, RecipientUpdate, SuppressionEntry } from '../../core/events.js';
 import { suppressionKey } from '../../core/suppression.js';
-import type { Db } from './db.js';
+import { type Db, isDatabaseUnavailable } from './db.js';
+
+/**
+ * How long a batch waits for the database to come back before its callers get the error
+ * (ms), and the longest pause between tries. A delivery whose 250 is in a batch otherwise
+ * fails its activity, which sends the message again: a database restart of a few seconds
+ * must not turn into duplicate mail.
+ */
+const OUTAGE_PATIENCE_MS = 60_000;
+const MAX_BACKOFF_MS = 2_000;
 
 /**
  * Group commit for the delivery log. Callers `append` events and recipient-state updates
@@ -99,13 +109,26 @@ export function createJournal(db: Db): Journal {
     ]);
   }
 
+  async function writeThroughOutage(batch: Pending): Promise<void> {
+    const giveUpAt = Date.now() + OUTAGE_PATIENCE_MS;
+    for (let wait = 100; ; wait = Math.min(MAX_BACKOFF_MS, wait * 2)) {
+      try {
+        return await write(batch);
+      } catch (err) {
+        // A statement the server refused, or an outage that outlasted our patience.
+        if (!isDatabaseUnavailable(err) || Date.now() + wait > giveUpAt) throw err;
+        await delay(wait);
+      }
+    }
+  }
+
   function flushNext(): void {
     flushing = flushing.then(async () => {
       const batch = pending;
       pending = null;
       if (!batch) return;
       try {
-        await write(batch);
+        await writeThroughOutage(batch);
         for (const w of batch.waiters) w.resolve();
       } catch (err) {
         for (const w of batch.waiters) w.reject(err);
