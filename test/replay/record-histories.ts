@@ -1,17 +1,25 @@
 /**
- * Records event histories of message workflows into test/fixtures/histories/, for the
- * replay test (test/unit/workflows/replay.test.ts): a change to workflow code that would
- * break workflows already running fails there. Run against the workflow code whose
- * histories should be kept, on the same real parts as the integration tests:
+ * Records event histories of workflows into test/fixtures/histories/, for the replay test
+ * (test/unit/workflows/replay.test.ts): a change to workflow code that would break
+ * workflows already running fails there. Run against the workflow code whose histories
+ * should be kept, on the same real parts as the integration tests:
  *
  *   node --import tsx test/replay/record-histories.ts
  *
- * Scenarios: delivered at once; deferred (451) then delivered; bounced (550); two recipient
- * domains in one message; held by a domain pause, then released by resume.
+ * A history file already there is kept, not recorded again: histories written by older
+ * code are what prove that running workflows survive the newer code.
+ *
+ * Scenarios, each message in its own workflow (POSTHORN_WAVE_MAX=1): delivered at once;
+ * deferred (451) then delivered; bounced (550); two recipient domains in one message; held
+ * by a domain pause, then released by resume. Then the control workflow that carried the
+ * pause, the IP workflow of 127.0.0.2 after a Yahoo [TS04] suspended it for Yahoo, and, on
+ * a node with waves, a delivery wave.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import { MESSAGE_IDS } from '../../workflows/contract.js';
 import { mxZone } from '../support/dns-server.js';
 import { startStack } from '../support/stack.js';
 import { settled, tenantClient } from '../support/tenant.js';
@@ -20,10 +28,32 @@ import { waitFor } from '../support/wait.js';
 const OUT = new URL('../fixtures/histories/', import.meta.url);
 const MX = '127.0.1.1';
 const OTHER_MX = '127.0.1.2';
+const YAHOO_MX = '127.0.1.3';
+const TS04 =
+  '4.7.0 [TS04] Messages from 127.0.0.2 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes';
+
+async function save(client: Client, name: string, workflowId: string): Promise<void> {
+  const file = new URL(`${name}.binpb`, OUT);
+  if (existsSync(file)) {
+    process.stdout.write(`kept ${name} (recorded earlier)\n`);
+    return;
+  }
+  // Binary protobuf (proto.temporal.api.history.v1.History): decoded by the same protobufjs copy
+  // as the SDK's own types, unlike the proto3 JSON of `temporal workflow show`.
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  await writeFile(file, proto.temporal.api.history.v1.History.encode(history).finish());
+  process.stdout.write(`recorded ${name} (${workflowId}, ${history.events?.length} events)\n`);
+}
 
 let deferredOnce = false;
 const stack = await startStack({
-  zones: { ...mxZone('rcpt.test', MX), ...mxZone('other.test', OTHER_MX), ...mxZone('paused.test', MX) },
+  zones: {
+    ...mxZone('rcpt.test', MX),
+    ...mxZone('other.test', OTHER_MX),
+    ...mxZone('paused.test', MX),
+    'yahoo.test': { mx: [{ exchange: 'mta5.am0.yahoodns.net', priority: 1 }] },
+    'mta5.am0.yahoodns.net': { a: [YAHOO_MX] },
+  },
   sinks: {
     [MX]: {
       rcpt(address) {
@@ -37,8 +67,18 @@ const stack = await startStack({
       },
     },
     [OTHER_MX]: {},
+    // Yahoo defers 127.0.0.2 only, as it would an IP with a bad reputation.
+    [YAHOO_MX]: {
+      rcpt: (_a, session) =>
+        session.remoteAddress.endsWith('127.0.0.2') ? { code: 421, message: TS04 } : null,
+    },
   },
-  env: { POSTHORN_RETRY_INITIAL: '1s' },
+  env: {
+    POSTHORN_RETRY_INITIAL: '1s',
+    POSTHORN_WAVE_MAX: '1',
+    POSTHORN_FEEDBACK_WINDOW: '300ms',
+    POSTHORN_REPUTATION_SCALE: '0.001',
+  },
 });
 try {
   const { resend } = await tenantClient(stack, 'acme', 'acme.test');
@@ -65,23 +105,69 @@ try {
   );
   await stack.node.cli(['resume', 'domain', 'paused.test', '--reason', 'recorded']);
 
+  // Yahoo mail until 127.0.0.2 has met a [TS04] and its IP workflow has suspended it.
+  for (let i = 0; i < 6; i++) await send([`y${i}@yahoo.test`]);
+  await waitFor(
+    'the IP workflow suspended 127.0.0.2 for Yahoo',
+    async () => {
+      const r = await stack.db.query<{ yahoo: unknown }>(
+        `SELECT state->'suspended'->'yahoo' AS yahoo FROM route_state WHERE ip = '127.0.0.2'`,
+      );
+      return r.rows[0]?.yahoo ? true : undefined;
+    },
+    60_000,
+  );
+
   await mkdir(OUT, { recursive: true });
   const connection = await Connection.connect({ address: stack.temporalAddress });
   const client = new Client({ connection });
   for (const [name, id] of Object.entries(scenarios)) {
     await settled(stack, id, 60_000);
-    const handle = client.workflow.getHandle(id);
-    await handle.result();
-    // Binary protobuf (proto.temporal.api.history.v1.History): decoded by the same protobufjs copy
-    // as the SDK's own types, unlike the proto3 JSON of `temporal workflow show`.
-    const history = await handle.fetchHistory();
-    await writeFile(
-      new URL(`${name}.binpb`, OUT),
-      proto.temporal.api.history.v1.History.encode(history).finish(),
-    );
-    process.stdout.write(`recorded ${name} (${id}, ${history.events?.length} events)\n`);
+    await client.workflow.getHandle(id).result();
+    await save(client, name, id);
   }
+  await save(client, 'control-pause-resume', 'posthorn-control');
+  await save(client, 'ip-suspended-by-ts04', 'ip-127.0.0.2');
   await connection.close();
 } finally {
   await stack.stop();
+}
+
+// A node with waves (the default): one wave delivering one message and handing a deferred
+// one on to its own workflow.
+let deferredInWave = false;
+const waves = await startStack({
+  zones: mxZone('rcpt.test', MX),
+  sinks: {
+    [MX]: {
+      rcpt(address) {
+        if (address !== 'wave-defer@rcpt.test' || deferredInWave) return null;
+        deferredInWave = true;
+        return { code: 451, message: '4.3.0 try again later' };
+      },
+    },
+  },
+  env: { POSTHORN_RETRY_INITIAL: '1s', POSTHORN_WAVE_WINDOW: '1s' },
+});
+try {
+  const { resend } = await tenantClient(waves, 'acme', 'acme.test');
+  const { data, error } = await resend.batch.send([
+    { from: 'hello@acme.test', to: ['wave-ok@rcpt.test'], subject: 'replay', text: 'replay' },
+    { from: 'hello@acme.test', to: ['wave-defer@rcpt.test'], subject: 'replay', text: 'replay' },
+  ]);
+  if (error) throw new Error(JSON.stringify(error));
+  const ids = data!.data.map((d) => d.id);
+  for (const id of ids) await settled(waves, id, 60_000);
+  const connection = await Connection.connect({ address: waves.temporalAddress });
+  const client = new Client({ connection });
+  for await (const wf of client.workflow.list({ query: `WorkflowType = "waveWorkflow"` })) {
+    const carried = wf.typedSearchAttributes.get(MESSAGE_IDS) ?? [];
+    if (ids.every((id) => carried.includes(id))) {
+      await client.workflow.getHandle(wf.workflowId).result();
+      await save(client, 'wave-one-delivered-one-handed-on', wf.workflowId);
+    }
+  }
+  await connection.close();
+} finally {
+  await waves.stop();
 }
