@@ -15,6 +15,8 @@ export function isDependencyUnavailable(err: unknown): boolean {
     // PostgreSQL SQLSTATE: class 08 connection exception, 57P01–57P03 shutdown and "cannot
     // connect now", 53300 too many connections, 55000 when the database refuses connections.
     if (/^08/.test(code) || /^57P0[1-3]$/.test(code) || code === '53300') return true;
+    // Our lock_timeout and statement_timeout (55P03, 57014): busy now, not broken.
+    if (code === '55P03' || code === '57014') return true;
     if (code === '55000' && /not currently accepting connections/.test(String(x.message))) return true;
     // node-postgres when the server goes away mid-query.
     if (/Connection terminated|connection timeout/i.test(String(x.message))) return true;

@@ -78,6 +78,9 @@ const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.met
  * workflow (docs/architecture.md, "Workflow bundle"): the IP actor pulls in the bounce
  * classifier's rule tables, which cost each workflow start most of a millisecond.
  */
+/** A journal write waiting longer than this makes /health answer 503 (ms). */
+const JOURNAL_HEALTHY_LAG_MS = 5_000;
+
 const PRELOADED_WORKFLOW_MODULES = [
   '../core/routing/ip-actor.ts',
   '../core/bounce/classify.ts',
@@ -322,6 +325,9 @@ export async function serve(
         () => false,
       ),
       worker: [messageWorker, egressWorker, sharedEgressWorker].every((w) => w.getState() === 'RUNNING'),
+      // A write waits behind a stuck statement or lock, or through an outage: deliveries
+      // cannot record their outcomes, so the node is not healthy even if SELECT 1 passes.
+      journal: journal.lagMs() < JOURNAL_HEALTHY_LAG_MS,
     }),
   });
   const apiUrl = await api.listen({ port: config.apiPort, host: config.apiHost });

@@ -40,14 +40,17 @@ function isConnectionLoss(err: Error): boolean {
 }
 
 /**
- * The server cannot be reached or is restarting (as opposed to a statement it refused):
- * asking again later may succeed. Socket errors (a Unix socket's file is gone while the
- * server is down), SQLSTATE class 08, 57P01–57P03 (shutdown, crash recovery).
+ * The server cannot do it now, though it may later (as opposed to a statement it refused):
+ * it cannot be reached or is restarting (socket errors, a Unix socket's file gone while
+ * the server is down, SQLSTATE class 08, 57P01–57P03), or the statement gave up waiting
+ * for a lock or ran out of time (55P03 lock_not_available, 57014 query_canceled: our
+ * lock_timeout and statement_timeout).
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const x = err as Error & { code?: unknown; syscall?: unknown };
   if (x.code === 'ECONNREFUSED' || (x.code === 'ENOENT' && x.syscall === 'connect')) return true;
+  if (x.code === '55P03' || x.code === '57014') return true;
   return isConnectionLoss(err);
 }
 

@@ -27,9 +27,13 @@ export interface Journal {
   ): Promise<void>;
   /** Waits for everything appended so far, then stops accepting. */
   close(): Promise<void>;
+  /** How long the oldest write still in flight or waiting has waited (ms); 0 when none. */
+  lagMs(): number;
 }
 
 interface Pending {
+  /** When the first append of the batch came (ms since epoch). */
+  since: number;
   events: DeliveryEvent[];
   updates: RecipientUpdate[];
   suppressions: SuppressionEntry[];
@@ -89,6 +93,8 @@ export function createJournal(db: Db): Journal {
   let pending: Pending | null = null;
   let flushing: Promise<void> = Promise.resolve();
   let closed = false;
+  /** The batch being written, if any. */
+  let writing: Pending | null = null;
 
   async function write(batch: Pending): Promise<void> {
     const u = batch.updates;
@@ -127,11 +133,14 @@ export function createJournal(db: Db): Journal {
       const batch = pending;
       pending = null;
       if (!batch) return;
+      writing = batch;
       try {
         await writeThroughOutage(batch);
         for (const w of batch.waiters) w.resolve();
       } catch (err) {
         for (const w of batch.waiters) w.reject(err);
+      } finally {
+        writing = null;
       }
     });
   }
@@ -142,7 +151,7 @@ export function createJournal(db: Db): Journal {
       if (events.length === 0 && updates.length === 0 && suppressions.length === 0) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         if (!pending) {
-          pending = { events: [], updates: [], suppressions: [], waiters: [] };
+          pending = { since: Date.now(), events: [], updates: [], suppressions: [], waiters: [] };
           // The batch fills while the previous one is being written, then goes.
           flushNext();
         }
@@ -155,6 +164,10 @@ export function createJournal(db: Db): Journal {
     async close() {
       closed = true;
       await flushing;
+    },
+    lagMs() {
+      const oldest = writing ?? pending;
+      return oldest ? Date.now() - oldest.since : 0;
     },
   };
 }

@@ -21,7 +21,8 @@ const MX = '127.0.1.1';
  * message it answered 200, once (docs/reliability.md, "Accepting"). The server is the
  * test's own, not the machine's.
  */
-describe('PostgreSQL restarted under load', () => {
+describe('PostgreSQL restarted under load, or holding a lock', () => {
+  let slowReceiver = false;
   let dir: string;
   let postgres: EmbeddedPostgres;
   let stack: Stack;
@@ -33,7 +34,12 @@ describe('PostgreSQL restarted under load', () => {
     postgres = await startEmbeddedPostgres(join(dir, 'pg'));
     stack = await startStack({
       zones: mxZone('rcpt.test', MX),
-      sinks: { [MX]: {} },
+      sinks: {
+        [MX]: {
+          // While set, the MX takes 3 s to answer the final dot: deliveries are in flight.
+          hooks: { beforeDataReply: async () => void (slowReceiver ? await delay(3_000) : undefined) },
+        },
+      },
       env: { DATABASE_URL: postgres.url, POSTHORN_API_RATE: 'off' },
     });
     db = new pg.Pool({ connectionString: postgres.url, max: 2 });
@@ -111,6 +117,61 @@ describe('PostgreSQL restarted under load', () => {
     const received = stack.sinks[MX]!.received.flatMap((m) => m.rcptTo);
     const once = new Set(received);
     assert.equal(received.length, once.size, 'no message was delivered twice');
+  });
+
+  test('a lock that blocks the delivery log: /health says so, deliveries wait it out, nothing is sent twice', async () => {
+    slowReceiver = true;
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${stack.node.apiUrl}/emails`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ from: 'a@acme.test', to: `locked${i}@rcpt.test`, subject: 'l', text: 'x' }),
+      });
+      assert.equal(res.status, 200);
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    // While the receiver is slow, take a lock that blocks every insert into the event log
+    // (SHARE conflicts with ROW EXCLUSIVE) and hold it for 15 s: longer than lock_timeout.
+    const locker = await db.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE delivery_events IN SHARE MODE');
+    try {
+      const sick = await waitFor(
+        '/health reporting the stuck journal',
+        async () => {
+          const r = await fetch(`${stack.node.apiUrl}/health`);
+          const body = (await r.json()) as { journal?: boolean };
+          return r.status === 503 && body.journal === false ? body : undefined;
+        },
+        20_000,
+      );
+      assert.equal(sick.journal, false);
+      await delay(15_000 - 5_000);
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+      slowReceiver = false;
+    }
+    await waitFor(
+      'the locked deliveries recorded',
+      async () => {
+        const r = await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM recipients WHERE state = 'delivered' AND message_id = ANY($1::uuid[])`,
+          [ids],
+        );
+        return r.rows[0]!.n === ids.length ? true : undefined;
+      },
+      90_000,
+    );
+    const copies = stack.sinks[MX]!.received.filter((m) => m.rcptTo.some((r) => r.startsWith('locked')));
+    assert.equal(
+      copies.length,
+      ids.length,
+      'each delivered once: the 250s waited for the lock, not sent again',
+    );
+    const health = await fetch(`${stack.node.apiUrl}/health`);
+    assert.equal(health.status, 200);
   });
 });
 
