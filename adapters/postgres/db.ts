@@ -41,17 +41,24 @@ function isConnectionLoss(err: Error): boolean {
 
 /**
  * The server cannot do it now, though it may later (as opposed to a statement it refused):
- * it cannot be reached or is restarting (socket errors, a Unix socket's file gone while
- * the server is down, SQLSTATE class 08, 57P01–57P03), or the statement gave up waiting
- * for a lock or ran out of time (55P03 lock_not_available, 57014 query_canceled: our
- * lock_timeout and statement_timeout).
+ * - it cannot be reached: socket errors, or a Unix socket's file gone while the server is
+ *   down (connect ENOENT);
+ * - it is restarting or full: SQLSTATE class 08, 57P01–57P03 (shutdown, crash recovery),
+ *   53300 (too many connections), 55000 "not currently accepting connections";
+ * - the statement gave up waiting: 55P03 lock_not_available and 57014 query_canceled (our
+ *   lock_timeout and statement_timeout);
+ * - node-postgres lost the connection mid-query.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const x = err as Error & { code?: unknown; syscall?: unknown };
-  if (x.code === 'ECONNREFUSED' || (x.code === 'ENOENT' && x.syscall === 'connect')) return true;
-  if (x.code === '55P03' || x.code === '57014') return true;
-  return isConnectionLoss(err);
+  if (err === null || typeof err !== 'object') return false;
+  const x = err as { code?: unknown; syscall?: unknown; message?: unknown };
+  const code = typeof x.code === 'string' ? x.code : '';
+  const message = String(x.message ?? '');
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'].includes(code)) return true;
+  if (code === 'ENOENT' && x.syscall === 'connect') return true;
+  if (/^08/.test(code) || /^57P0[1-3]$/.test(code) || ['53300', '55P03', '57014'].includes(code)) return true;
+  if (code === '55000' && /not currently accepting connections/.test(message)) return true;
+  return /Connection terminated|connection timeout/i.test(message);
 }
 
 export function createDb(options: DbOptions): Db {
