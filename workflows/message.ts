@@ -2,6 +2,7 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   ActivityFailure,
   condition,
+  patched,
   setHandler,
   sleep,
   TimeoutFailure,
@@ -10,6 +11,7 @@ import {
 import { groupByDomain } from '../core/address.js';
 import { afterDeferral, DEFAULT_RETRY_SCHEDULE } from '../core/delivery/retry-schedule.js';
 import { bookkeeping, deliveryActivities } from './activity-options.js';
+import { workflowNow } from './clock.js';
 import {
   type DeliverResult,
   egressTaskQueue,
@@ -22,6 +24,12 @@ import {
   SHARED_EGRESS_TASK_QUEUE,
   statusQuery,
 } from './contract.js';
+
+/**
+ * Marks workflows that give up on waiting (held, throttled, unrouted) at the message's
+ * maximum age; workflows started before it keep waiting as they did (replay-safe).
+ */
+const EXPIRE_WHILE_WAITING = 'expire-while-waiting';
 
 /** The delivery's node never took the task (schedule-to-start timeout): it is down or gone. */
 function notPickedUp(err: unknown): boolean {
@@ -75,6 +83,13 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
     const pickupMs = input.retry.pickupMs ?? DEFAULT_RETRY_SCHEDULE.pickupMs!;
     for (;;) {
       const attempt = attempts + 1;
+      // Waiting (a pause never lifted, no IP that may send) is no attempt, but it must not
+      // outlive the message: at its maximum age it ends like a retry schedule that ran out.
+      if (workflowNow() - input.acceptedAtMs >= input.retry.maxAgeMs && patched(EXPIRE_WHILE_WAITING)) {
+        await bookkeeping.expire({ messageId: input.messageId, recipients: pending, attempts });
+        for (const r of pending) status.recipients[r]!.status = 'failed';
+        return;
+      }
       let result: DeliverResult;
       try {
         result = await deliveryActivities(

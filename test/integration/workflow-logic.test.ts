@@ -150,11 +150,12 @@ describe('workflow logic with scripted activities', () => {
     id: string,
     recipients: string[],
     queue = NODE_A,
+    retry = RETRY,
   ): Promise<MessageWorkflowResult> {
     return client.workflow.execute('messageWorkflow', {
       taskQueue: WORKFLOW_QUEUE,
       workflowId: id,
-      args: [{ messageId: id, recipients, acceptedAtMs: Date.now(), retry: RETRY, egressTaskQueue: queue }],
+      args: [{ messageId: id, recipients, acceptedAtMs: Date.now(), retry, egressTaskQueue: queue }],
     });
   }
 
@@ -186,6 +187,22 @@ describe('workflow logic with scripted activities', () => {
       );
     },
   );
+
+  test('a message held past its maximum age is expired, not held for ever', LIMIT, async () => {
+    scripts.set('m-held-forever', (input) =>
+      result(input, 'deferred', {
+        ip: null,
+        wait: { kind: 'held', retryAfterMs: 300, reason: 'domain a.test paused, never resumed' },
+      }),
+    );
+    const r = await runMessage('m-held-forever', ['f@a.test'], NODE_A, { ...RETRY, maxAgeMs: 1_500 });
+    assert.equal(r.recipients['f@a.test']!.status, 'failed');
+    assert.deepEqual(
+      expired.filter((e) => e.messageId === 'm-held-forever'),
+      [{ messageId: 'm-held-forever', recipients: ['f@a.test'], attempts: 0 }],
+    );
+    assert.ok(callsOf('m-held-forever').length >= 2, 'it waited while young');
+  });
 
   test('a recipient still deferred at the maximum age is expired', LIMIT, async () => {
     scripts.set('m-expire', (input) => result(input, 'deferred', { finishedAtMs: Date.now() + 120_000 }));
