@@ -54,6 +54,20 @@ describe('PostgreSQL restarted under load, or holding a lock', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** Waits until every recipient of the messages is recorded delivered (ms: 2 min at most). */
+  const allDelivered = (ids: readonly string[]) =>
+    waitFor(
+      `${ids.length} messages recorded delivered`,
+      async () => {
+        const r = await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM recipients WHERE state = 'delivered' AND message_id = ANY($1::uuid[])`,
+          [ids],
+        );
+        return r.rows[0]!.n === ids.length ? true : undefined;
+      },
+      120_000,
+    );
+
   test('503s while it is down, no 500, no crash; every message answered 200 is delivered once', async () => {
     const accepted: string[] = [];
     const statuses = new Map<number, number>();
@@ -103,17 +117,7 @@ describe('PostgreSQL restarted under load, or holding a lock', () => {
       return r?.status === 200 ? true : undefined;
     });
     assert.equal(health, true);
-    await waitFor(
-      'every accepted message delivered',
-      async () => {
-        const r = await db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM recipients WHERE state = 'delivered' AND message_id = ANY($1::uuid[])`,
-          [accepted],
-        );
-        return r.rows[0]!.n === accepted.length ? true : undefined;
-      },
-      120_000,
-    );
+    await allDelivered(accepted);
     const received = stack.sinks[MX]!.received.flatMap((m) => m.rcptTo);
     const once = new Set(received);
     assert.equal(received.length, once.size, 'no message was delivered twice');
@@ -153,17 +157,7 @@ describe('PostgreSQL restarted under load, or holding a lock', () => {
       locker.release();
       slowReceiver = false;
     }
-    await waitFor(
-      'the locked deliveries recorded',
-      async () => {
-        const r = await db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM recipients WHERE state = 'delivered' AND message_id = ANY($1::uuid[])`,
-          [ids],
-        );
-        return r.rows[0]!.n === ids.length ? true : undefined;
-      },
-      90_000,
-    );
+    await allDelivered(ids);
     const copies = stack.sinks[MX]!.received.filter((m) => m.rcptTo.some((r) => r.startsWith('locked')));
     assert.equal(
       copies.length,
