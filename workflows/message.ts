@@ -81,14 +81,17 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
     let queue = input.egressTaskQueue;
     let attempts = input.resume?.[domain]?.attempts ?? 0;
     const pickupMs = input.retry.pickupMs ?? DEFAULT_RETRY_SCHEDULE.pickupMs!;
+    /** Gives up on what is still pending: `failed` (expired) events, and so in the status. */
+    async function expirePending(attemptsMade: number): Promise<void> {
+      await bookkeeping.expire({ messageId: input.messageId, recipients: pending, attempts: attemptsMade });
+      for (const r of pending) status.recipients[r]!.status = 'failed';
+    }
     for (;;) {
       const attempt = attempts + 1;
       // Waiting (a pause never lifted, no IP that may send) is no attempt, but it must not
       // outlive the message: at its maximum age it ends like a retry schedule that ran out.
       if (workflowNow() - input.acceptedAtMs >= input.retry.maxAgeMs && patched(EXPIRE_WHILE_WAITING)) {
-        await bookkeeping.expire({ messageId: input.messageId, recipients: pending, attempts });
-        for (const r of pending) status.recipients[r]!.status = 'failed';
-        return;
+        return expirePending(attempts);
       }
       let result: DeliverResult;
       try {
@@ -154,9 +157,7 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
           await sleep(decision.delayMs);
           break;
         case 'expire':
-          await bookkeeping.expire({ messageId: input.messageId, recipients: pending, attempts: attempt });
-          for (const r of pending) status.recipients[r]!.status = 'failed';
-          return;
+          return expirePending(attempt);
       }
     }
   }
