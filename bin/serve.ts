@@ -78,9 +78,6 @@ const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.met
  * workflow (docs/architecture.md, "Workflow bundle"): the IP actor pulls in the bounce
  * classifier's rule tables, which cost each workflow start most of a millisecond.
  */
-/** A journal write waiting longer than this makes /health answer 503 (ms). */
-const JOURNAL_HEALTHY_LAG_MS = 5_000;
-
 const PRELOADED_WORKFLOW_MODULES = [
   '../core/routing/ip-actor.ts',
   '../core/bounce/classify.ts',
@@ -88,6 +85,9 @@ const PRELOADED_WORKFLOW_MODULES = [
   '../core/address.ts',
   '../core/routing/pauses.ts',
 ].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+
+/** A journal write waiting longer than this makes /health answer 503 (ms). */
+const JOURNAL_HEALTHY_LAG_MS = 5_000;
 
 export function retryScheduleOf(config: Config): RetrySchedule {
   return {

@@ -69,7 +69,9 @@ const N_EVENT = EVENT_COLUMNS.length;
 /**
  * One statement per batch, so one round trip and atomic without BEGIN/COMMIT: the events,
  * the recipients' new states, and the suppressions they imply. Empty arrays insert or
- * update nothing.
+ * update nothing. A terminal state is never overwritten by a late or repeated attempt
+ * result, except that a later bounce report may turn delivered into bounced; the first
+ * reason recorded for a suppressed address stays.
  */
 const WRITE_BATCH = `WITH e AS (
     INSERT INTO delivery_events (${EVENT_COLUMNS.map((c) => c[0]).join(', ')})
