@@ -1,10 +1,8 @@
-import type { LookupAddress, LookupOptions } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent, request } from 'undici';
-import { classifyIp } from '../core/delivery/ip-class.js';
 import { parseStsPolicy, parseStsTxt, type StsMode, type StsPolicy } from '../core/delivery/mta-sts.js';
 import type { DnsResolver } from './dns.js';
+import { type AddressLookup, createGuardedHttp } from './guarded-http.js';
 
 /**
  * MTA-STS policy discovery (RFC 8461 §3, §5.1): TXT `_mta-sts.<domain>` for the policy id,
@@ -12,18 +10,14 @@ import type { DnsResolver } from './dns.js';
  * until max_age runs out or the TXT id changes.
  *
  * The fetch is hardened as RFC 8461 §3.3 asks and as a URL chosen by a stranger's DNS
- * requires: no redirects (undici's `request` follows none unless a redirect interceptor is
- * composed in; any 3xx is a failure), certificate validated against the host name, body
- * capped (64 KiB) and read incrementally, a short timeout, and an egress guard that refuses
- * loopback, private, link-local and other non-public addresses. The guard sits in the
- * socket's `lookup`, so the address checked is the address connected to (no window for DNS
- * rebinding between check and connect).
+ * requires (adapters/guarded-http.ts): no redirects (any 3xx is a failure), certificate
+ * validated against the host name, body capped (64 KiB), a short timeout, and the egress
+ * guard against non-public addresses.
  */
 
 /** TXT look-up, e.g. adapters/dns.ts; each record is its list of character-strings. */
 export type TxtLookup = (name: string) => Promise<string[][] | 'nxdomain' | 'temporary'>;
-/** A/AAAA look-up for the policy host; throw when the name does not resolve. */
-export type AddressLookup = (host: string) => Promise<readonly string[]>;
+export type { AddressLookup } from './guarded-http.js';
 
 export type MtaStsLookup =
   | {
@@ -128,7 +122,6 @@ export function trustAnchors(path: string | undefined): string[] | undefined {
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-const EGRESS_REFUSED = 'EPOSTHORN_EGRESS_REFUSED';
 const LDH_DOMAIN = /^(?=.{1,253}$)((?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 interface CacheEntry {
@@ -137,25 +130,6 @@ interface CacheEntry {
   /** ms since the epoch */
   readonly expiresAt: number;
 }
-
-function isEgressRefusal(err: unknown): boolean {
-  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    if (e.code === EGRESS_REFUSED) return true;
-    e = e.cause as typeof e;
-  }
-  return false;
-}
-
-function describe(err: unknown): string {
-  const e = err as { code?: string; name?: string; message?: string };
-  return [e.code ?? e.name, e.message].filter(Boolean).join(': ');
-}
-
-type LookupCallback = (
-  err: NodeJS.ErrnoException | null,
-  address: string | LookupAddress[],
-  family?: number,
-) => void;
 
 export function createMtaStsResolver(options: MtaStsOptions): MtaStsResolver {
   const now = options.now ?? Date.now;
@@ -166,50 +140,11 @@ export function createMtaStsResolver(options: MtaStsOptions): MtaStsResolver {
   const inflight = new Map<string, Promise<MtaStsLookup>>();
   let fetches = 0;
 
-  const allowed = (address: string) => {
-    const cls = classifyIp(address);
-    return cls === 'public' || (cls === 'loopback' && options.allowLoopback === true);
-  };
-
-  // net/tls call this instead of dns.lookup. Refuse the whole answer if any address is
-  // non-public: a name that mixes public and internal addresses is an attack, not a setup.
-  function guardedLookup(hostname: string, lookupOptions: LookupOptions, callback: LookupCallback) {
-    options.addresses(hostname).then(
-      (found) => {
-        const family = lookupOptions.family === 4 || lookupOptions.family === 6 ? lookupOptions.family : 0;
-        const usable = found.filter((a) => family === 0 || (a.includes(':') ? 6 : 4) === family);
-        if (usable.length === 0 || !usable.every(allowed)) {
-          const err: NodeJS.ErrnoException = new Error(
-            `egress guard: ${hostname} resolves to ${found.join(', ') || 'nothing usable'}`,
-          );
-          err.code = usable.length === 0 ? 'ENOTFOUND' : EGRESS_REFUSED;
-          callback(err, '');
-          return;
-        }
-        const entries = usable.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-        if (lookupOptions.all) callback(null, entries);
-        else callback(null, entries[0]!.address, entries[0]!.family);
-      },
-      (err: unknown) => {
-        const e: NodeJS.ErrnoException = new Error(`resolving ${hostname}: ${describe(err)}`);
-        e.code = 'ENOTFOUND';
-        callback(e, '');
-      },
-    );
-  }
-
-  const agent = new Agent({
-    connect: {
-      // undici passes these to tls.connect: certificate and host name are verified.
-      rejectUnauthorized: true,
-      ...(options.ca ? { ca: options.ca as string | Buffer | (string | Buffer)[] } : {}),
-      lookup: guardedLookup as never,
-      timeout: timeoutMs,
-    },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    // One policy per host, fetched rarely: no point keeping idle sockets (0 = no keep-alive).
-    pipelining: 0,
+  const http = createGuardedHttp({
+    addresses: options.addresses,
+    timeoutMs,
+    ...(options.ca ? { ca: options.ca } : {}),
+    ...(options.allowLoopback ? { allowLoopback: true } : {}),
   });
 
   async function fetchPolicy(domain: string): Promise<PolicyFetch> {
@@ -217,56 +152,24 @@ export function createMtaStsResolver(options: MtaStsOptions): MtaStsResolver {
     fetches++;
     const port = options.port && options.port !== 443 ? `:${options.port}` : '';
     const url = `https://mta-sts.${domain}${port}/.well-known/mta-sts.txt`;
-    const signal = AbortSignal.timeout(timeoutMs);
-    let res: Awaited<ReturnType<typeof request>>;
-    try {
-      res = await request(url, {
-        dispatcher: agent,
-        method: 'GET',
-        headers: { accept: 'text/plain', 'user-agent': 'posthorn (MTA-STS)' },
-        signal,
-      });
-    } catch (err) {
-      return isEgressRefusal(err)
-        ? { ok: false, reason: 'egress_refused', detail: describe(err) }
-        : { ok: false, reason: 'network', detail: describe(err) };
-    }
-    // Discard the rest of a refused response. Destroying an unfinished body makes undici
-    // emit an abort error; it is the outcome we asked for, so it is swallowed here.
-    const drop = () => {
-      res.body.on('error', () => {});
-      res.body.destroy();
-    };
+    const res = await http.request(url, {
+      method: 'GET',
+      headers: { accept: 'text/plain', 'user-agent': 'posthorn (MTA-STS)' },
+    });
+    if (!res.ok) return res;
     // RFC 8461 §3.3: "HTTP 3xx redirects MUST NOT be followed"; only 200 is a policy.
-    if (res.statusCode !== 200) {
-      drop();
-      return { ok: false, reason: 'http_status', detail: `HTTP ${res.statusCode}` };
+    if (res.status !== 200) {
+      res.discard();
+      return { ok: false, reason: 'http_status', detail: `HTTP ${res.status}` };
     }
     const type = String(res.headers['content-type'] ?? '');
     if (type.split(';')[0]!.trim().toLowerCase() !== 'text/plain') {
-      drop();
+      res.discard();
       return { ok: false, reason: 'content_type', detail: `content-type ${type || 'missing'}` };
     }
-    const declared = Number(res.headers['content-length'] ?? Number.NaN);
-    if (declared > maxBody) {
-      drop();
-      return { ok: false, reason: 'too_large', detail: `content-length ${declared} > ${maxBody}` };
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > maxBody) {
-          drop();
-          return { ok: false, reason: 'too_large', detail: `body over ${maxBody} bytes` };
-        }
-        chunks.push(chunk as Buffer);
-      }
-    } catch (err) {
-      return { ok: false, reason: 'network', detail: describe(err) };
-    }
-    return { ok: true, text: Buffer.concat(chunks).toString('utf8') };
+    const body = await res.readBody(maxBody);
+    if (!body.ok) return body;
+    return { ok: true, text: body.body.toString('utf8') };
   }
 
   function remember(domain: string, entry: CacheEntry) {
@@ -332,6 +235,6 @@ export function createMtaStsResolver(options: MtaStsOptions): MtaStsResolver {
     get fetches() {
       return fetches;
     },
-    close: () => agent.close(),
+    close: () => http.close(),
   };
 }

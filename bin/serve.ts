@@ -179,7 +179,7 @@ export async function serve(
         ...stsLookupsOver(dns),
         ca: trusted,
         port: config.mtaStsPort,
-        allowLoopback: config.allowLoopbackMx,
+        allowLoopback: config.allowLoopback,
       })
     : null;
   const dispatcher = createDispatcher({
@@ -202,7 +202,7 @@ export async function serve(
     dns,
     dispatcher,
     limitsFor: createLimitsFor(config.egressLimits),
-    allowLoopbackMx: config.allowLoopbackMx,
+    allowLoopbackMx: config.allowLoopback,
     mtaSts,
     tlsMemory: createTlsMemory(),
     chooseIp: routing.chooseIp,

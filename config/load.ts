@@ -36,7 +36,9 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_WAVE_MAX: { key: 'waveMax' },
   POSTHORN_WAVE_WINDOW: { key: 'waveWindow' },
   POSTHORN_API_RATE: { key: 'apiRate' },
-  POSTHORN_ALLOW_LOOPBACK_MX: { key: 'allowLoopbackMx' },
+  POSTHORN_ALLOW_LOOPBACK: { key: 'allowLoopback' },
+  // The earlier, MX-only name of the same switch.
+  POSTHORN_ALLOW_LOOPBACK_MX: { key: 'allowLoopback' },
   POSTHORN_EGRESS_LIMITS: { key: 'egressLimits', json: true },
   POSTHORN_RETURN_PATH_SUBDOMAIN: { key: 'returnPathSubdomain' },
   POSTHORN_INBOUND_PORT: { key: 'inboundPort' },

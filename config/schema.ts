@@ -98,8 +98,11 @@ export const configSchema = z.object({
   adminToken: z.string().min(24, 'at least 24 characters').optional(),
   /** Per provider / site / domain limits of the egress dispatcher (core/delivery/egress-limits.ts). */
   egressLimits: egressLimitsConfigSchema.prefault({}),
-  /** Connect to MX hosts on loopback addresses. For tests only: real routing never does. */
-  allowLoopbackMx: z
+  /**
+   * Tests only: let MX hosts, webhook endpoints and fetched URLs be loopback addresses
+   * (private and link-local ones stay refused). Real routing never needs it.
+   */
+  allowLoopback: z
     .union([z.boolean(), z.enum(['true', 'false'])])
     .transform((v) => v === true || v === 'true')
     .default(false),

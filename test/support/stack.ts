@@ -78,7 +78,7 @@ export async function startPeers(
       POSTHORN_SMTP_PORT: String(smtpPort),
       POSTHORN_EGRESS_IPS: EGRESS_IPS.map((ip, i) => `${ip}=mta${i + 1}.posthorn.test`).join(','),
       POSTHORN_LOG_LEVEL: 'warn',
-      POSTHORN_ALLOW_LOOPBACK_MX: 'true',
+      POSTHORN_ALLOW_LOOPBACK: 'true',
     },
   };
 }

@@ -35,3 +35,13 @@ test('every problem is reported together, named by its variable', () => {
   assert.match(text, /POSTHORN_EGRESS_IPS: "mta1" is not an IP address/);
   assert.match(text, /POSTHORN_RETRY_MAX: "soon" is not a duration/);
 });
+
+test('POSTHORN_ALLOW_LOOPBACK is off by default; the MX-only name stays an alias', () => {
+  const off = loadConfig({}, { hostname: 'node1' });
+  const on = loadConfig({ POSTHORN_ALLOW_LOOPBACK: 'true' }, { hostname: 'node1' });
+  const alias = loadConfig({ POSTHORN_ALLOW_LOOPBACK_MX: 'true' }, { hostname: 'node1' });
+  assert.ok(off.ok && on.ok && alias.ok);
+  assert.equal(off.config.allowLoopback, false);
+  assert.equal(on.config.allowLoopback, true);
+  assert.equal(alias.config.allowLoopback, true);
+});
