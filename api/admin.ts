@@ -1,8 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ControlClient, PauseTarget } from '../adapters/control-client.js';
+import type { DeliveryHealth, HealthDimension } from '../adapters/postgres/delivery-health.js';
 import type { EventFilter, EventRow } from '../adapters/postgres/events-query.js';
+import type { MessageTimeline } from '../adapters/postgres/message-timeline.js';
 import type { IpRow, RoutingStore } from '../adapters/postgres/routing.js';
 import type { IpRouteState } from '../core/routing/ip-actor-types.js';
 import type { Pause } from '../core/routing/pauses.js';
@@ -11,6 +12,7 @@ import { parseWarmupPlan } from '../core/routing/warmup-plan.js';
 import type { QueueStats } from '../egress/dispatcher.js';
 import { ApiError } from './errors.js';
 import { eventFilterSchema, toEventFilter } from './event-filter.js';
+import { requireOperator } from './operator-auth.js';
 
 export interface AdminRoutesDeps {
   /** The operator token (POSTHORN_ADMIN_TOKEN); admin routes do not exist without one. */
@@ -20,20 +22,19 @@ export interface AdminRoutesDeps {
   readonly routing: Pick<RoutingStore, 'pools' | 'ips' | 'addPool' | 'addIp' | 'routeStates'>;
   readonly events: (filter: EventFilter) => Promise<EventRow[]>;
   readonly tenantIdByName: (name: string) => Promise<string | null>;
+  readonly timeline: (messageId: string) => Promise<MessageTimeline | null>;
+  readonly deliveryHealth: (q: {
+    by: HealthDimension;
+    sinceMs: number;
+    untilMs: number;
+    bucketMs: number;
+    key?: string;
+  }) => Promise<DeliveryHealth>;
+  /** Where the Temporal Web UI is (null: unknown, e.g. an external server without a URL set). */
+  readonly temporalUi: { readonly url: string; readonly namespace: string } | null;
   readonly nodeId: string;
   readonly hostname: string;
   readonly now: () => number;
-}
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-function requireOperator(req: FastifyRequest, token: string): string {
-  const given = req.headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  if (!given) throw new ApiError(401, 'missing_api_key', 'Missing API key in the authorization header.');
-  // Compare digests: equal length whatever was sent, so the comparison time says nothing.
-  if (!timingSafeEqual(digest(given), digest(token)))
-    throw new ApiError(403, 'invalid_api_key', 'API key is invalid.');
-  return `api:${req.ip}`;
 }
 
 const targetSchema = z.discriminatedUnion('kind', [
@@ -68,6 +69,24 @@ const ipSchema = z.object({
   warmup_plan: z.unknown().optional(),
 });
 
+const healthSchema = z
+  .object({
+    by: z.enum(['provider', 'ip']).default('provider'),
+    key: z.string().min(1).optional(),
+    /** Hours back from now, 1 to 30 days. */
+    hours: z.coerce.number().int().min(1).max(720).default(24),
+  })
+  .strict();
+
+/**
+ * The Temporal Web UI's list of the workflows that carried a message: its own (id = message
+ * id) and the delivery wave that made its first attempt (docs/architecture.md, "Delivery waves").
+ */
+export function temporalUiLink(ui: { url: string; namespace: string }, messageId: string): string {
+  const query = `WorkflowId="${messageId}" OR PosthornMessageIds="${messageId}"`;
+  return `${ui.url.replace(/\/$/, '')}/namespaces/${encodeURIComponent(ui.namespace)}/workflows?query=${encodeURIComponent(query)}`;
+}
+
 function parsed<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body ?? {});
   if (!r.success) {
@@ -97,18 +116,45 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps)
   if (!token) return;
 
   app.get('/admin/egress', async (req) => {
-    requireOperator(req, token);
+    requireOperator(req, token, deps.now());
     return { object: 'list', data: deps.egressStats() };
   });
 
   app.get('/admin/events', async (req) => {
-    requireOperator(req, token);
+    requireOperator(req, token, deps.now());
     const f = parsed(eventFilterSchema, req.query);
     return { object: 'list', data: await deps.events(toEventFilter(f, deps.now())) };
   });
 
+  app.get('/admin/messages/:id', async (req) => {
+    requireOperator(req, token, deps.now());
+    const { id } = parsed(z.object({ id: z.uuid() }), req.params);
+    const found = await deps.timeline(id);
+    if (!found) throw new ApiError(404, 'not_found', 'Email not found.');
+    return {
+      object: 'message_timeline',
+      ...found,
+      temporal_ui: deps.temporalUi ? temporalUiLink(deps.temporalUi, id) : null,
+    };
+  });
+
+  app.get('/admin/health', async (req) => {
+    requireOperator(req, token, deps.now());
+    const q = parsed(healthSchema, req.query);
+    const untilMs = deps.now();
+    const health = await deps.deliveryHealth({
+      by: q.by,
+      key: q.key,
+      sinceMs: untilMs - q.hours * 3_600_000,
+      untilMs,
+      // About 24 to 48 points per chart whatever the range.
+      bucketMs: Math.max(1, Math.floor(q.hours / 24)) * 3_600_000,
+    });
+    return { object: 'delivery_health', by: q.by, ...health };
+  });
+
   app.get('/admin/pauses', async (req) => {
-    requireOperator(req, token);
+    requireOperator(req, token, deps.now());
     const routes: IpRouteState[] = await deps.routing.routeStates();
     const pauses: Pause[] = await deps.control.pauses().catch(() => []);
     return {
@@ -119,7 +165,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps)
   });
 
   app.post('/admin/pauses', async (req) => {
-    const actor = requireOperator(req, token);
+    const actor = requireOperator(req, token, deps.now());
     const b = parsed(pauseSchema, req.body);
     const untilMs = b.for_seconds === undefined ? null : deps.now() + b.for_seconds * 1000;
     await deps.control.pause(toTarget(b.target), untilMs, b.reason, b.actor ?? actor);
@@ -127,14 +173,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps)
   });
 
   app.post('/admin/resumes', async (req) => {
-    const actor = requireOperator(req, token);
+    const actor = requireOperator(req, token, deps.now());
     const b = parsed(resumeSchema, req.body);
     await deps.control.resume(toTarget(b.target), b.reason, b.actor ?? actor);
     return { object: 'resume', target: b.target };
   });
 
   app.get('/admin/ips', async (req) => {
-    requireOperator(req, token);
+    requireOperator(req, token, deps.now());
     const routes = new Map((await deps.routing.routeStates()).map((r) => [r.ip, r]));
     const pools: PoolDef[] = await deps.routing.pools();
     const ips: IpRow[] = await deps.routing.ips();
@@ -146,7 +192,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps)
   });
 
   app.post('/admin/pools', async (req) => {
-    requireOperator(req, token);
+    requireOperator(req, token, deps.now());
     const b = parsed(poolSchema, req.body);
     const tenantId = b.tenant ? await deps.tenantIdByName(b.tenant) : null;
     if (b.tenant && !tenantId) throw new ApiError(422, 'validation_error', `No tenant named ${b.tenant}.`);
@@ -155,7 +201,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps)
   });
 
   app.post('/admin/ips', async (req) => {
-    requireOperator(req, token);
+    requireOperator(req, token, deps.now());
     const b = parsed(ipSchema, req.body);
     const pools = await deps.routing.pools();
     if (!pools.some((p) => p.name === b.pool))

@@ -5,9 +5,35 @@ import { parseDuration } from '../core/duration.js';
 /**
  * The delivery-log filter as operators write it, in the HTTP query string or as CLI flags:
  * tenant, message, sending-domain, domain (recipient), recipient, provider, ip, pool, type,
- * event, category, since (a duration back from now, e.g. 2h), limit.
+ * event, category, since and until (a duration back from now, e.g. 2h, or an ISO 8601
+ * timestamp), limit.
  */
 const MAX_SINCE_MS = 3650 * 86_400_000;
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A bound of the time range: a duration back from now (`2h`) or an ISO 8601 timestamp with its offset. */
+export type PointInTime = { ago: number } | { at: number };
+
+const pointInTime = z.string().transform((s, ctx): PointInTime => {
+  if (ISO_TIMESTAMP.test(s)) {
+    const at = Date.parse(s);
+    if (!Number.isNaN(at)) return { at };
+  }
+  const d = parseDuration(s);
+  if (!d.ok) {
+    ctx.addIssue({ code: 'custom', message: `${d.error}, or an ISO 8601 timestamp with its offset` });
+    return z.NEVER;
+  }
+  // Further back than any event is kept; a larger number leaves the range of dates.
+  if (d.ms > MAX_SINCE_MS) {
+    ctx.addIssue({ code: 'custom', message: 'at most 3650d back' });
+    return z.NEVER;
+  }
+  return { ago: d.ms };
+});
+
+const toMs = (p: PointInTime | undefined, nowMs: number) =>
+  p === undefined ? undefined : 'at' in p ? p.at : nowMs - p.ago;
 
 export const eventFilterSchema = z
   .object({
@@ -22,22 +48,8 @@ export const eventFilterSchema = z
     type: z.enum(['transactional', 'marketing']).optional(),
     event: z.string().optional(),
     category: z.string().optional(),
-    since: z
-      .string()
-      .transform((s, ctx) => {
-        const d = parseDuration(s);
-        if (!d.ok) {
-          ctx.addIssue({ code: 'custom', message: d.error });
-          return z.NEVER;
-        }
-        // Further back than any event is kept; a larger number leaves the range of dates.
-        if (d.ms > MAX_SINCE_MS) {
-          ctx.addIssue({ code: 'custom', message: 'since is at most 3650d' });
-          return z.NEVER;
-        }
-        return d.ms;
-      })
-      .optional(),
+    since: pointInTime.optional(),
+    until: pointInTime.optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .strict();
@@ -57,7 +69,8 @@ export function toEventFilter(f: z.output<typeof eventFilterSchema>, nowMs: numb
     messageType: f.type,
     event: f.event,
     category: f.category,
-    sinceMs: f.since === undefined ? undefined : nowMs - f.since,
+    sinceMs: toMs(f.since, nowMs),
+    untilMs: toMs(f.until, nowMs),
     limit: f.limit,
   };
 }

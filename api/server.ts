@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type AdminRoutesDeps, registerAdminRoutes } from './admin.js';
+import { registerConsole } from './console.js';
 import { type EmailRoutesDeps, registerEmailRoutes } from './emails.js';
 import { ApiError } from './errors.js';
 import { inputProblem } from './input-guard.js';
@@ -26,6 +27,7 @@ const KNOWN_PATHS = [
   /^\/emails\/[^/]+$/,
   /^\/suppressions(\/[^/]+|\/batch\/(add|remove))?$/,
   /^\/health$/,
+  /^\/console(\/(login|logout))?$/,
 ];
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -118,5 +120,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   registerEmailRoutes(app, deps);
   registerSuppressionRoutes(app, deps);
   registerAdminRoutes(app, deps);
+  registerConsole(app, deps);
   return app;
 }

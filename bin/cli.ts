@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDb } from '../adapters/postgres/db.js';
 import { migrate } from '../adapters/postgres/migrate.js';
@@ -8,7 +9,14 @@ import { parseAddress } from '../core/address.js';
 import { parsePauseArgs, poolsAndIps, withControl } from './control-commands.js';
 import { domainRecords, ensureDkimKeys } from './domains.js';
 import { eventsCommand } from './events-command.js';
-import { configOrExit, loggerFor, masterKeyFor, openDatabase, openTemporal } from './runtime.js';
+import {
+  adminTokenFor,
+  configOrExit,
+  loggerFor,
+  masterKeyFor,
+  openDatabase,
+  openTemporal,
+} from './runtime.js';
 import { serve } from './serve.js';
 import { parseTenantsArgs, runTenantsCommand } from './tenant-commands.js';
 
@@ -30,7 +38,7 @@ const USAGE = `usage: posthorn <command>
         [--for 2h] --reason TEXT
                          stop or restart traffic; carried as a Temporal signal
   events [--tenant T] [--message ID] [--domain D] [--provider P] [--ip IP] [--event E]
-        [--category C] [--type T] [--since 2h] [--limit N] [--json]
+        [--category C] [--type T] [--since 2h|ISO] [--until 2h|ISO] [--limit N] [--json]
                          the delivery log cut by customer, domain, provider, IP, type, event
   pools add NAME [--tenant T] [--type transactional|marketing] | pools list
   ips add ADDR --pool P [--ehlo NAME] [--node ID] [--weight W] [--warmup [--warmup-plan FILE]] | ips list
@@ -47,15 +55,17 @@ async function runNode(embedded: boolean): Promise<number> {
     return 2;
   }
   const masterKey = masterKeyFor(config, { generate: embedded });
+  const adminToken = adminTokenFor(config, { generate: embedded });
   const temporal = await openTemporal(config, log);
   const database = await openDatabase(config, { share: true }).catch(async (err) => {
     await temporal.stop();
     throw err;
   });
-  const node = await serve(config, {
+  const node = await serve(adminToken ? { ...config, adminToken } : config, {
     databaseUrl: database.url,
     databaseMaxConnections: database.maxConnections,
     temporalAddress: temporal.address,
+    temporalUiUrl: temporal.uiUrl,
     masterKey,
     logger: log,
   });
@@ -63,6 +73,12 @@ async function runNode(embedded: boolean): Promise<number> {
     { event: 'node.ready', api: node.apiUrl, temporalUi: temporal.uiUrl, temporal: temporal.address },
     `Posthorn is up: API ${node.apiUrl}${temporal.uiUrl ? `, Temporal Web UI ${temporal.uiUrl}` : ''}`,
   );
+  if (adminToken && !config.adminToken) {
+    log.info(
+      { event: 'node.console', console: `${node.apiUrl}/console` },
+      `Delivery console: ${node.apiUrl}/console (operator token in ${join(resolve(config.dataDir), 'admin-token')})`,
+    );
+  }
   const signal = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

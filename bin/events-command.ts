@@ -16,6 +16,7 @@ const FLAGS = [
   'event',
   'category',
   'since',
+  'until',
   'limit',
 ] as const;
 
@@ -41,7 +42,7 @@ function line(e: EventRow): string {
 
 /**
  * `posthorn events [--tenant T] [--message ID] [--sending-domain D] [--domain D] [--recipient R]
- * [--provider P] [--ip IP] [--pool P] [--type T] [--event E] [--category C] [--since 2h]
+ * [--provider P] [--ip IP] [--pool P] [--type T] [--event E] [--category C] [--since 2h|ISO] [--until ISO]
  * [--limit N] [--json]`: the delivery log cut by any dimension, oldest first.
  */
 export async function eventsCommand(args: string[], db: Db): Promise<string> {

@@ -44,6 +44,23 @@ export function masterKeyFor(config: Config, opts: { generate: boolean }): Buffe
   return decodeMasterKey(readFileSync(file, 'utf8'));
 }
 
+/**
+ * The operator token (/admin routes, the console): POSTHORN_ADMIN_TOKEN, or for `posthorn
+ * dev` one generated once into the data directory, so the console works on `npm start`.
+ * `posthorn serve` without the setting has no operator routes.
+ */
+export function adminTokenFor(config: Config, opts: { generate: boolean }): string | null {
+  if (config.adminToken) return config.adminToken;
+  if (!opts.generate) return null;
+  const file = join(resolve(config.dataDir), 'admin-token');
+  if (!existsSync(file)) {
+    mkdirSync(resolve(config.dataDir), { recursive: true });
+    // 24 random bytes: 192 bits, as API keys.
+    writeFileSync(file, randomBytes(24).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
 /** A database to talk to: DATABASE_URL, the running dev node's PostgreSQL, or our own. */
 export interface Database {
   readonly url: string;

@@ -9,12 +9,14 @@ import { parseMail } from '../adapters/mail-parser.js';
 import { composeMime } from '../adapters/mime.js';
 import { createMtaStsResolver, stsLookupsOver, trustAnchors } from '../adapters/mta-sts.js';
 import { createDb } from '../adapters/postgres/db.js';
+import { deliveryHealth } from '../adapters/postgres/delivery-health.js';
 import { dkimKeyStore } from '../adapters/postgres/dkim-keys.js';
 import { queryEvents } from '../adapters/postgres/events-query.js';
 import { groupCommit } from '../adapters/postgres/group-commit.js';
 import { idempotencyStore } from '../adapters/postgres/idempotency.js';
 import { createJournal } from '../adapters/postgres/journal.js';
 import { listen } from '../adapters/postgres/listen.js';
+import { messageTimeline } from '../adapters/postgres/message-timeline.js';
 import { messageStore } from '../adapters/postgres/messages.js';
 import { migrate } from '../adapters/postgres/migrate.js';
 import { routingStore } from '../adapters/postgres/routing.js';
@@ -122,12 +124,16 @@ function composeDraft(draft: EmailDraft, messageIdHeader: string, date: Date): P
  * The composition root of a Posthorn node: database, Temporal workers (message workflows
  * and this node's egress activities) and the HTTP API in one process.
  */
+const temporalUiOf = (url: string | null, namespace: string) => (url ? { url, namespace } : null);
+
 export async function serve(
   config: Config,
   deps: {
     databaseUrl: string;
     databaseMaxConnections: number;
     temporalAddress: string;
+    /** The Temporal Web UI of the dev server; POSTHORN_TEMPORAL_UI_URL names another one. */
+    temporalUiUrl?: string | null;
     masterKey: Buffer;
     logger: Logger;
   },
@@ -296,6 +302,9 @@ export async function serve(
     routing: routingStore(db),
     events: (filter) => queryEvents(db, filter),
     tenantIdByName: (name) => tenants.tenantIdByName(name),
+    timeline: (id) => messageTimeline(db, id),
+    deliveryHealth: (q) => deliveryHealth(db, q),
+    temporalUi: temporalUiOf(config.temporalUiUrl ?? deps.temporalUiUrl ?? null, config.temporalNamespace),
     nodeId: config.nodeId,
     hostname: config.hostname,
     tenants,

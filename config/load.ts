@@ -17,6 +17,7 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   TEMPORAL_ADDRESS: { key: 'temporalAddress' },
   TEMPORAL_NAMESPACE: { key: 'temporalNamespace' },
   POSTHORN_TEMPORAL_UI_PORT: { key: 'temporalUiPort' },
+  POSTHORN_TEMPORAL_UI_URL: { key: 'temporalUiUrl' },
   POSTHORN_TEMPORAL_PORT: { key: 'temporalPort' },
   POSTHORN_SMTP_CONNECT_TIMEOUT: { key: 'smtpConnectTimeout' },
   POSTHORN_SMTP_GREETING_TIMEOUT: { key: 'smtpGreetingTimeout' },

@@ -43,6 +43,8 @@ export const configSchema = z.object({
   temporalAddress: z.string().optional(),
   temporalNamespace: z.string().default('default'),
   temporalUiPort: port.default(8233),
+  /** The Temporal Web UI operators open (the console links messages to it); `posthorn dev` knows its own. */
+  temporalUiUrl: z.url({ protocol: /^https?$/ }).optional(),
   temporalPort: port.default(7233),
   // Postfix smtp_connect_timeout is 30 s; RFC 5321 §4.5.3.2 asks for 5 min on the greeting
   // and on each command; we keep the greeting shorter because a silent server ties up a slot.

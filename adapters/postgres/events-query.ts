@@ -15,6 +15,8 @@ export interface EventFilter {
   readonly category?: string;
   /** Only events at or after this time (ms since epoch). */
   readonly sinceMs?: number;
+  /** Only events before this time (ms since epoch). */
+  readonly untilMs?: number;
   readonly limit: number;
 }
 
@@ -42,7 +44,7 @@ export interface EventRow {
   detail: string | null;
 }
 
-const COLUMNS: Record<Exclude<keyof EventFilter, 'tenant' | 'sinceMs' | 'limit'>, string> = {
+const COLUMNS: Record<Exclude<keyof EventFilter, 'tenant' | 'sinceMs' | 'untilMs' | 'limit'>, string> = {
   messageId: 'e.message_id',
   sendingDomain: 'e.sending_domain',
   recipientDomain: 'e.recipient_domain',
@@ -69,6 +71,7 @@ export async function queryEvents(db: Db, f: EventFilter): Promise<EventRow[]> {
   }
   if (f.tenant !== undefined) add('t.name = ?', f.tenant);
   if (f.sinceMs !== undefined) add('e.at >= to_timestamp(?::float8 / 1000)', f.sinceMs);
+  if (f.untilMs !== undefined) add('e.at < to_timestamp(?::float8 / 1000)', f.untilMs);
   values.push(f.limit);
   const r = await db.query<EventRow>(
     `SELECT * FROM (

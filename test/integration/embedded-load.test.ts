@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { Resend } from 'resend';
@@ -153,4 +155,20 @@ test('npm start: 32 concurrent clients, single sends and batches, no 5xx, every 
     assert.ok(list.data!.data.length > 0);
     for (const e of list.data!.data) assert.ok(ids.has(e.id), `${name} lists ${e.id}, not its own`);
   }
+});
+
+test('npm start: the delivery console answers with the operator token generated into the data directory', async () => {
+  const token = readFileSync(join(stack.dataDir, 'admin-token'), 'utf8').trim();
+  assert.ok(token.length >= 24);
+  const login = await fetch(`${stack.node.apiUrl}/console/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }).toString(),
+    redirect: 'manual',
+  });
+  assert.equal(login.status, 303);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const events = await fetch(`${stack.node.apiUrl}/admin/events?tenant=acme&limit=5`, { headers: { cookie } });
+  assert.equal(events.status, 200);
+  assert.equal(((await events.json()) as { data: unknown[] }).data.length, 5);
 });
