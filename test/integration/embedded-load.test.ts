@@ -168,7 +168,9 @@ test('npm start: the delivery console answers with the operator token generated 
   });
   assert.equal(login.status, 303);
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
-  const events = await fetch(`${stack.node.apiUrl}/admin/events?tenant=acme&limit=5`, { headers: { cookie } });
+  const events = await fetch(`${stack.node.apiUrl}/admin/events?tenant=acme&limit=5`, {
+    headers: { cookie },
+  });
   assert.equal(events.status, 200);
   assert.equal(((await events.json()) as { data: unknown[] }).data.length, 5);
 });
