@@ -231,6 +231,7 @@ export function createDeliver(deps: DeliverDeps) {
         },
         signal: activity.signal,
         requireTls: message.requireTls,
+        trace: { tenantId: message.tenantId, messageId: message.id },
       });
     } finally {
       clearInterval(beat);

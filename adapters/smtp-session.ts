@@ -1,9 +1,11 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { format } from 'node:util';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { parseSmtpReply, type SmtpPhase, type SmtpReply } from '../core/delivery/smtp-reply.js';
 import type { DataResult, RcptResult, SmtpSendResult, TlsInfo } from '../core/delivery/smtp-result.js';
 import type { Envelope, SessionFailure, TlsMode } from '../core/delivery/smtp-session-types.js';
+import type { SmtpTraceBus, SmtpTraceLine, TraceDirection } from './smtp-trace.js';
 
 /**
  * A kept SMTP connection (nodemailer's SMTPConnection) from one source IP to one MX address:
@@ -44,6 +46,8 @@ export interface SmtpSessionParams {
   readonly tls?: TlsMode;
   /** Trust anchors for `verify`, PEM; default Node's bundled CA list. */
   readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /** The node's live SMTP trace; absent: the session's lines are never looked at. */
+  readonly trace?: SmtpTraceBus;
 }
 
 /** The start of `tlsFallback` when a handshake failed and a new plaintext connection was made. */
@@ -349,6 +353,79 @@ function leavesSessionUsable(err: NodemailerError): boolean {
   return reply !== null && reply.code !== 421;
 }
 
+// ---- the live trace ----
+
+/**
+ * One connection's side of the live SMTP trace: nodemailer's transaction log (its `logger`
+ * option with `transactionLog`: client commands and server replies, never message data)
+ * turned into trace lines, tagged with the transaction in progress. With no subscriber a
+ * line costs one check.
+ */
+class SessionTracer {
+  /** The transaction in progress; undefined during set-up, RSET and QUIT. */
+  tag: SmtpTraceLine['tag'];
+  /** Lines before the first transaction are the session's set-up. */
+  setup = true;
+  readonly session: number;
+  readonly logger: Record<
+    'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal',
+    (...args: unknown[]) => void
+  >;
+
+  constructor(
+    private readonly bus: SmtpTraceBus,
+    private readonly params: SmtpSessionParams,
+  ) {
+    this.session = bus.nextSession();
+    // nodemailer logs commands and replies at debug with `tnx` client or server, and
+    // connection events (connected, TLS upgraded, closed) at info.
+    const line = (entry: unknown, message: unknown, ...args: unknown[]) => {
+      if (!this.bus.active) return;
+      const tnx = (entry as { tnx?: string } | undefined)?.tnx;
+      const direction: TraceDirection = tnx === 'client' || tnx === 'server' ? tnx : 'info';
+      this.publish(direction, typeof message === 'string' ? format(message, ...args) : String(message));
+    };
+    this.logger = { trace: () => {}, debug: line, info: line, warn: line, error: line, fatal: line };
+  }
+
+  publish(direction: TraceDirection, text: string): void {
+    if (!this.bus.active) return;
+    this.bus.publish(
+      {
+        atMs: Date.now(),
+        session: this.session,
+        ip: this.params.localAddress,
+        mxHost: this.params.mxHost,
+        mxAddress: this.params.address,
+        direction,
+        text,
+        ...(this.tag ? { tag: this.tag } : {}),
+      },
+      this.setup,
+    );
+  }
+
+  begin(envelope: Envelope): void {
+    this.setup = false;
+    this.tag = envelope.trace
+      ? {
+          ...envelope.trace,
+          recipientDomains: [
+            ...new Set(envelope.recipients.map((r) => r.slice(r.lastIndexOf('@') + 1).toLowerCase())),
+          ],
+        }
+      : undefined;
+  }
+
+  end(): void {
+    this.tag = undefined;
+  }
+
+  closed(): void {
+    this.bus.closed(this.session);
+  }
+}
+
 // ---- the kept session ----
 
 export class SmtpSession {
@@ -363,6 +440,7 @@ export class SmtpSession {
     /** Why this session is in plaintext although STARTTLS was offered, or null (see SmtpSendResult). */
     readonly tlsFallback: string | null,
     private readonly options: Required<SmtpSessionOptions>,
+    private readonly tracer: SessionTracer | null = null,
   ) {
     // nodemailer emits 'end' once the connection is torn down for any reason (our close, the
     // server's close, an error); 'error' for protocol errors, timeouts, drops, and a reply that
@@ -370,6 +448,7 @@ export class SmtpSession {
     this.#ended = new Promise((resolve) => conn.once('end', () => resolve()));
     void this.#ended.then(() => {
       this.#healthy = false;
+      tracer?.closed();
     });
     conn.on('error', () => {
       this.#healthy = false;
@@ -393,6 +472,7 @@ export class SmtpSession {
     probe.inData = false;
     probe.dotWritten = false;
     probe.earlyReply = false;
+    this.tracer?.begin(envelope);
     return new Promise((resolve) => {
       this.conn.send({ from: envelope.mailFrom, to: [...envelope.recipients] }, message, (err, info) => {
         let e = (err ?? null) as NodemailerError | null;
@@ -409,6 +489,7 @@ export class SmtpSession {
         if (e && !leavesSessionUsable(e)) this.#healthy = false;
         const ctx = { tls: this.tls, tlsFallback: this.tlsFallback, afterDot: probe.dotWritten };
         probe.inData = false;
+        this.tracer?.end();
         resolve(sendResultOf(this.conn, envelope, e, e ? undefined : info, ctx));
       });
     });
@@ -458,7 +539,7 @@ export class SmtpSession {
 }
 
 type Opened =
-  | { ok: true; conn: SMTPConnection; probe: Probe }
+  | { ok: true; conn: SMTPConnection; probe: Probe; tracer: SessionTracer | null }
   /** `gone` resolves once the failed connection's socket is closed. */
   | { ok: false; failure: SessionFailure; gone: Promise<void> };
 
@@ -470,6 +551,7 @@ type Opened =
 async function openOnce(params: SmtpSessionParams, tls: TlsMode): Promise<Opened> {
   const t = params.timeouts;
   const verify = tls === 'verify';
+  const tracer = params.trace ? new SessionTracer(params.trace, params) : null;
   const conn = new SMTPConnection({
     host: params.address,
     port: params.port,
@@ -500,7 +582,9 @@ async function openOnce(params: SmtpSessionParams, tls: TlsMode): Promise<Opened
     // single lines are held to MAX_REPLY_LINE by instrument().
     maxResponseSize: MAX_REPLY_SIZE,
     allowInternalNetworkInterfaces: true,
-    logger: false,
+    // The transaction log feeds the live trace (commands and replies, not message data).
+    logger: tracer ? (tracer.logger as never) : false,
+    transactionLog: tracer !== null,
   });
   const probe = instrument(conn);
   const internals = conn as unknown as Internals;
@@ -525,9 +609,11 @@ async function openOnce(params: SmtpSessionParams, tls: TlsMode): Promise<Opened
     // Nothing more can be said on a connection whose set-up failed (RFC 5321 §3.1 asks for
     // QUIT after a 554 greeting, but nodemailer has already closed it).
     if (socket) socket.destroy();
+    tracer?.publish('info', `session set-up failed (${phase}): ${setupError.message}`);
+    tracer?.closed();
     return { ok: false, failure: sessionFailureOf(setupError, phase), gone };
   }
-  return { ok: true, conn, probe };
+  return { ok: true, conn, probe, tracer };
 }
 
 /**
@@ -562,11 +648,11 @@ export async function openSmtpSession(
     opened = await openOnce(params, 'plaintext');
   }
   if (!opened.ok) return { ok: false, failure: opened.failure };
-  const { conn, probe } = opened;
+  const { conn, probe, tracer } = opened;
   if (!conn.secure && (mode === 'encrypt' || mode === 'verify')) {
     // STARTTLS not offered (a refusal or a failed handshake already failed the set-up): the
     // session ends here, before MAIL FROM, with a polite QUIT.
-    await new SmtpSession(conn, probe, null, null, sessionOptions).close();
+    await new SmtpSession(conn, probe, null, null, sessionOptions, tracer).close();
     return {
       ok: false,
       failure: {
@@ -585,6 +671,6 @@ export async function openSmtpSession(
   }
   return {
     ok: true,
-    handle: new SmtpSession(conn, probe, tlsOf(conn), tlsFallback, sessionOptions),
+    handle: new SmtpSession(conn, probe, tlsOf(conn), tlsFallback, sessionOptions, tracer),
   };
 }

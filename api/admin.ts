@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ControlClient, PauseTarget } from '../adapters/control-client.js';
@@ -5,6 +6,7 @@ import type { DeliveryHealth, HealthDimension } from '../adapters/postgres/deliv
 import type { EventFilter, EventRow } from '../adapters/postgres/events-query.js';
 import type { MessageTimeline } from '../adapters/postgres/message-timeline.js';
 import type { IpRow, RoutingStore } from '../adapters/postgres/routing.js';
+import type { SmtpTraceBus } from '../adapters/smtp-trace.js';
 import type { IpRouteState } from '../core/routing/ip-actor-types.js';
 import type { Pause } from '../core/routing/pauses.js';
 import type { PoolDef } from '../core/routing/pools.js';
@@ -30,6 +32,8 @@ export interface AdminRoutesDeps {
     bucketMs: number;
     key?: string;
   }) => Promise<DeliveryHealth>;
+  /** This node's live SMTP trace. */
+  readonly smtpTrace: Pick<SmtpTraceBus, 'subscribe'>;
   /** Where the Temporal Web UI is (null: unknown, e.g. an external server without a URL set). */
   readonly temporalUi: { readonly url: string; readonly namespace: string } | null;
   readonly nodeId: string;
@@ -68,6 +72,17 @@ const ipSchema = z.object({
   /** The IP's own warmup plan (core/routing/warmup.ts WarmupPlan); absent: the default plan. */
   warmup_plan: z.unknown().optional(),
 });
+
+const traceSchema = z
+  .object({
+    domain: z.string().min(1).max(253).optional(),
+    ip: z.union([z.ipv4(), z.ipv6()], { error: 'not an IPv4 or IPv6 address' }).optional(),
+    tenant: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** A quiet trace stream still writes a newline this often, ms, so proxies keep it open. */
+const TRACE_KEEPALIVE_MS = 15_000;
 
 const healthSchema = z
   .object({
@@ -114,6 +129,11 @@ function toTarget(t: z.infer<typeof targetSchema>): PauseTarget {
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): void {
   const token = deps.adminToken;
   if (!token) return;
+  // Open trace streams end when the node stops; they would hold the server open otherwise.
+  const traces = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of traces) res.end();
+  });
 
   app.get('/admin/egress', async (req) => {
     requireOperator(req, token, deps.now());
@@ -151,6 +171,41 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps)
       bucketMs: Math.max(1, Math.floor(q.hours / 24)) * 3_600_000,
     });
     return { object: 'delivery_health', by: q.by, ...health };
+  });
+
+  // The live SMTP trace of this node, one JSON line per SMTP line (NDJSON), until the
+  // client goes away. Other nodes' sessions are on their own /admin/trace.
+  app.get('/admin/trace', async (req, reply) => {
+    requireOperator(req, token, deps.now());
+    const q = parsed(traceSchema, req.query);
+    const tenantId = q.tenant === undefined ? undefined : await deps.tenantIdByName(q.tenant);
+    if (q.tenant !== undefined && !tenantId)
+      throw new ApiError(422, 'validation_error', `No tenant named ${q.tenant}.`);
+    reply.hijack();
+    const res = reply.raw;
+    traces.add(res);
+    res.writeHead(200, {
+      'content-type': 'application/x-ndjson; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    res.write(`${JSON.stringify({ node: deps.nodeId, tracing: q })}\n`);
+    const unsubscribe = deps.smtpTrace.subscribe(
+      {
+        ...(q.domain ? { domain: q.domain.toLowerCase() } : {}),
+        ...(q.ip ? { ip: q.ip } : {}),
+        ...(tenantId ? { tenantId } : {}),
+      },
+      // A reader that does not keep up loses lines rather than growing the node's memory.
+      (line) => {
+        if (res.writableLength < 1_000_000) res.write(`${JSON.stringify(line)}\n`);
+      },
+    );
+    const keepalive = setInterval(() => res.write('\n'), TRACE_KEEPALIVE_MS);
+    await new Promise<void>((resolve) => res.once('close', () => resolve()));
+    clearInterval(keepalive);
+    unsubscribe();
+    traces.delete(res);
   });
 
   app.get('/admin/pauses', async (req) => {

@@ -19,6 +19,7 @@ import {
 } from './runtime.js';
 import { serve } from './serve.js';
 import { parseTenantsArgs, runTenantsCommand } from './tenant-commands.js';
+import { traceCommand } from './trace-command.js';
 
 const USAGE = `usage: posthorn <command>
 
@@ -40,6 +41,8 @@ const USAGE = `usage: posthorn <command>
   events [--tenant T] [--message ID] [--domain D] [--provider P] [--ip IP] [--event E]
         [--category C] [--type T] [--since 2h|ISO] [--until 2h|ISO] [--limit N] [--json]
                          the delivery log cut by customer, domain, provider, IP, type, event
+  trace [--domain D] [--ip A] [--tenant T] [--url URL] [--json]
+                         stream this node's SMTP conversations as they happen
   pools add NAME [--tenant T] [--type transactional|marketing] | pools list
   ips add ADDR --pool P [--ehlo NAME] [--node ID] [--weight W] [--warmup [--warmup-plan FILE]] | ips list
   classify --reply "550 5.1.1 …" | --jsonl | FILE.eml …
@@ -321,6 +324,17 @@ export async function main(argv: string[]): Promise<number> {
           process.stdout.write(`${await eventsCommand(rest, db)}\n`);
           return 0;
         });
+      case 'trace': {
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        process.once('SIGTERM', () => stop.abort());
+        return await traceCommand(
+          rest,
+          configOrExit(),
+          (line) => process.stdout.write(`${line}\n`),
+          stop.signal,
+        );
+      }
       case 'pools':
       case 'ips': {
         const config = configOrExit();

@@ -22,6 +22,7 @@ import { migrate } from '../adapters/postgres/migrate.js';
 import { routingStore } from '../adapters/postgres/routing.js';
 import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
+import { createSmtpTraceBus } from '../adapters/smtp-trace.js';
 import {
   connectTemporal,
   egressTaskQueue,
@@ -188,6 +189,7 @@ export async function serve(
         allowLoopback: config.allowLoopback,
       })
     : null;
+  const smtpTrace = createSmtpTraceBus();
   const dispatcher = createDispatcher({
     openSession: createSessionOpener({
       port: config.smtpPort,
@@ -199,6 +201,7 @@ export async function serve(
       ehloNameOf: routing.ehloNameOf,
       hostname: config.hostname,
       ca: trusted,
+      trace: smtpTrace,
     }),
   });
   const starter = temporalMessageStarter(client);
@@ -304,6 +307,7 @@ export async function serve(
     tenantIdByName: (name) => tenants.tenantIdByName(name),
     timeline: (id) => messageTimeline(db, id),
     deliveryHealth: (q) => deliveryHealth(db, q),
+    smtpTrace,
     temporalUi: temporalUiOf(config.temporalUiUrl ?? deps.temporalUiUrl ?? null, config.temporalNamespace),
     nodeId: config.nodeId,
     hostname: config.hostname,

@@ -16,6 +16,8 @@ export function createSessionOpener(deps: {
   readonly hostname: string;
   /** Trust anchors for `verify` (MTA-STS enforce, RFC 8461 §4.2); undefined: Node's bundled CAs. */
   readonly ca: SmtpSessionParams['ca'];
+  /** The node's live SMTP trace. */
+  readonly trace?: SmtpSessionParams['trace'];
 }): OpenSession {
   return (target) =>
     openSmtpSession({
@@ -29,5 +31,6 @@ export function createSessionOpener(deps: {
       // The TLS mode is part of the session's identity in the dispatcher (egress/session.ts).
       tls: target.tls,
       ca: target.tls === 'verify' ? deps.ca : undefined,
+      trace: deps.trace,
     });
 }

@@ -15,7 +15,7 @@ import { mxMatchesPolicy } from '../core/delivery/mta-sts.js';
 import { type SiteKey, siteKey } from '../core/delivery/site.js';
 import { formatSmtpReply, type SmtpPhase } from '../core/delivery/smtp-reply.js';
 import type { SmtpSendResult } from '../core/delivery/smtp-result.js';
-import type { SessionFailure, TlsMode } from '../core/delivery/smtp-session-types.js';
+import type { SessionFailure, TlsMode, TraceTag } from '../core/delivery/smtp-session-types.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { TlsMemory } from './tls-memory.js';
 
@@ -75,6 +75,8 @@ export interface SmtpAttemptArgs {
   readonly signal: AbortSignal;
   /** The tenant requires TLS: STARTTLS with any certificate, never plaintext. */
   readonly requireTls: boolean;
+  /** Whose delivery this is, for the live SMTP trace. */
+  readonly trace?: TraceTag;
 }
 
 function same(recipients: readonly string[], outcome: RecipientOutcome): Map<string, RecipientOutcome> {
@@ -226,7 +228,7 @@ export async function smtpAttempt(
         a.heartbeat('connect');
         const result = await lease.send(
           { mxHost: host, address, tls: mode },
-          { mailFrom: a.mailFrom, recipients: a.recipients },
+          { mailFrom: a.mailFrom, recipients: a.recipients, ...(a.trace ? { trace: a.trace } : {}) },
           a.message,
         );
         if (result.kind === 'session_failed') {

@@ -496,18 +496,122 @@ async function egress() {
   }
 }
 
+// ---- Live SMTP trace ----------------------------------------------------------------
+
+/** The stream being shown; a new page or a new trace stops it. */
+let traceStream = null;
+const TRACE_LINES = 2000;
+const ARROW = { client: '>', server: '<', info: '*' };
+
+function trace(params) {
+  const lines = h('tbody', {});
+  const state = h('p', { class: 'count', id: 'trace-state' });
+  const form = h(
+    'form',
+    { class: 'filters', id: 'trace-form' },
+    [
+      ['domain', 'Recipient domain'],
+      ['ip', 'IP'],
+      ['tenant', 'Tenant'],
+    ].map(([name, label]) =>
+      h('label', {}, label, h('input', { name, value: params.get(name) ?? '', autocomplete: 'off' })),
+    ),
+    h('button', { type: 'submit' }, 'Trace'),
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) if (String(v).trim()) q.set(k, String(v).trim());
+    location.hash = `#/trace?${q}`;
+  });
+  view.replaceChildren(
+    h('h1', {}, 'Live SMTP trace (this node)'),
+    form,
+    state,
+    h(
+      'table',
+      { class: 'trace' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Time', 'Session', 'IP', 'MX', 'Message', '', 'Line'].map((t) => h('th', {}, t)),
+        ),
+      ),
+      lines,
+    ),
+  );
+  const q = new URLSearchParams();
+  for (const k of ['domain', 'ip', 'tenant']) if (params.get(k)) q.set(k, params.get(k));
+  const controller = new AbortController();
+  traceStream = controller;
+  state.textContent = 'Connecting…';
+  (async () => {
+    const res = await fetch(`/admin/trace?${q}`, {
+      credentials: 'same-origin',
+      headers: { 'x-posthorn-console': '1' },
+      signal: controller.signal,
+    });
+    if (!res.ok) throw new Error((await res.json().catch(() => ({}))).message ?? `HTTP ${res.status}`);
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let pending = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      pending += decoder.decode(value, { stream: true });
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const text = pending.slice(0, nl).trim();
+        pending = pending.slice(nl + 1);
+        if (!text) continue;
+        const l = JSON.parse(text);
+        if ('node' in l) {
+          state.textContent = `Tracing on node ${l.node}; lines appear as deliveries happen.`;
+          continue;
+        }
+        lines.append(
+          h(
+            'tr',
+            { class: l.direction },
+            h('td', {}, new Date(l.atMs).toISOString().slice(11, 23)),
+            h('td', {}, `#${l.session}`),
+            h('td', {}, l.ip ?? 'default'),
+            h('td', {}, `${l.mxHost} [${l.mxAddress}]`),
+            h(
+              'td',
+              {},
+              l.tag ? h('a', { href: `#/message/${l.tag.messageId}` }, l.tag.messageId.slice(0, 8)) : '',
+            ),
+            h('td', {}, ARROW[l.direction] ?? ''),
+            h('td', { class: 'line' }, l.text),
+          ),
+        );
+        while (lines.childElementCount > TRACE_LINES) lines.firstElementChild.remove();
+      }
+    }
+    state.textContent = 'The node ended the trace.';
+  })().catch((err) => {
+    if (!controller.signal.aborted) state.replaceChildren(failure(err));
+  });
+}
+
 // ---- Router -------------------------------------------------------------------------
 
 function route() {
   const [path, query] = (location.hash.replace(/^#/, '') || '/search').split('?');
   const params = new URLSearchParams(query ?? '');
   const [, page, arg] = path.split('/');
+  traceStream?.abort();
+  traceStream = null;
   for (const a of document.querySelectorAll('[data-nav]'))
     a.classList.toggle('on', a.dataset.nav === page || (page === 'message' && a.dataset.nav === 'search'));
   if (page === 'message' && arg) return message(decodeURIComponent(arg));
   if (page === 'health') return health(params);
   if (page === 'pauses') return pauses();
   if (page === 'egress') return egress();
+  if (page === 'trace') return trace(params);
   return search(params);
 }
 

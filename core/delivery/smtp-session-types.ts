@@ -11,6 +11,13 @@ import type { SmtpSendResult } from './smtp-result.js';
 export interface Envelope {
   readonly mailFrom: string;
   readonly recipients: readonly string[];
+  /** Whose transaction this is, for the live SMTP trace (adapters/smtp-trace.ts). */
+  readonly trace?: TraceTag;
+}
+
+export interface TraceTag {
+  readonly tenantId: string;
+  readonly messageId: string;
 }
 
 /**

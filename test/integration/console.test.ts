@@ -205,6 +205,17 @@ describe('the delivery console', () => {
     assert.equal((await settled(stack, held, 60_000))[0]!.state, 'delivered');
   });
 
+  test('the trace page streams a delivery’s SMTP conversation as it happens', async () => {
+    await page.goto(url('/console#/trace?domain=other.test'));
+    await page.locator('#trace-state', { hasText: 'Tracing on node' }).waitFor();
+    const id = await sendText(resend, 'traced@other.test');
+    await page.locator('table.trace tr.client', { hasText: 'RCPT TO:<traced@other.test>' }).waitFor();
+    await page.locator('table.trace tr.server', { hasText: '354' }).waitFor();
+    assert.equal((await settled(stack, id, 60_000))[0]!.state, 'delivered');
+    assert.equal(await page.locator('table.trace', { hasText: 'gmail' }).count(), 0);
+    await shot('7-trace');
+  });
+
   test('the egress page lists this node’s queues', async () => {
     await page.goto(url('/console#/egress'));
     await page.locator('main tbody tr', { hasText: 'google' }).first().waitFor();
