@@ -6,6 +6,7 @@ import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
 import { generateApiKey } from '../api/api-keys.js';
 import { parseAddress } from '../core/address.js';
+import { backupCommand, restoreCommand } from './backup-commands.js';
 import { parsePauseArgs, poolsAndIps, withControl } from './control-commands.js';
 import { domainRecords, ensureDkimKeys } from './domains.js';
 import { eventsCommand } from './events-command.js';
@@ -41,6 +42,9 @@ const USAGE = `usage: posthorn <command>
   events [--tenant T] [--message ID] [--domain D] [--provider P] [--ip IP] [--event E]
         [--category C] [--type T] [--since 2h|ISO] [--until 2h|ISO] [--limit N] [--json]
                          the delivery log cut by customer, domain, provider, IP, type, event
+  backup FILE | restore FILE
+                         a consistent backup of the node's PostgreSQL data (while it runs);
+                         restore loads one into an empty database and upgrades it
   trace [--domain D] [--ip A] [--tenant T] [--url URL] [--json]
                          stream this node's SMTP conversations as they happen
   pools add NAME [--tenant T] [--type transactional|marketing] | pools list
@@ -324,6 +328,16 @@ export async function main(argv: string[]): Promise<number> {
           process.stdout.write(`${await eventsCommand(rest, db)}\n`);
           return 0;
         });
+      case 'backup':
+      case 'restore': {
+        const file = rest[0];
+        if (!file || rest.length > 1) {
+          process.stderr.write(`usage: posthorn ${command} FILE\n`);
+          return 2;
+        }
+        const run = command === 'backup' ? backupCommand : restoreCommand;
+        return await run(file, configOrExit(), (line) => process.stdout.write(`${line}\n`));
+      }
       case 'trace': {
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());

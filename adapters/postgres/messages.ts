@@ -1,5 +1,5 @@
 import type { DeliveryEvent } from '../../core/events.js';
-import type { Db } from './db.js';
+import type { Db, Queryable } from './db.js';
 
 export interface NewMessage {
   readonly id: string;
@@ -281,3 +281,18 @@ export function messageStore(db: Db) {
 }
 
 export type MessageStore = ReturnType<typeof messageStore>;
+
+/**
+ * After a restore into a new deployment (its Temporal knows none of these messages):
+ * messages with a recipient still queued or deferred are handed to Temporal again by the
+ * start sweeper, as if just accepted; their wave claim is cleared so a new wave can take
+ * them. Returns how many.
+ */
+export async function handBackUnfinished(q: Queryable): Promise<number> {
+  const r = await q.query(
+    `UPDATE messages m SET workflow_started = false, wave_id = NULL
+     WHERE m.workflow_started AND EXISTS (
+       SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state IN ('queued', 'deferred'))`,
+  );
+  return r.rowCount ?? 0;
+}
