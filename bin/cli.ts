@@ -7,6 +7,7 @@ import { generateApiKey } from '../api/api-keys.js';
 import { parseAddress } from '../core/address.js';
 import { parsePauseArgs, poolsAndIps, withControl } from './control-commands.js';
 import { domainRecords, ensureDkimKeys } from './domains.js';
+import { egressCommand } from './egress-command.js';
 import { eventsCommand } from './events-command.js';
 import { configOrExit, loggerFor, masterKeyFor, openDatabase, openTemporal } from './runtime.js';
 import { serve } from './serve.js';
@@ -32,6 +33,9 @@ const USAGE = `usage: posthorn <command>
   events [--tenant T] [--message ID] [--domain D] [--provider P] [--ip IP] [--event E]
         [--category C] [--type T] [--since 2h] [--limit N] [--json]
                          the delivery log cut by customer, domain, provider, IP, type, event
+  egress [--url URL] [--json]
+                         the running node's ready queues: load, adaptive connection limit and rate,
+                         IP suspensions made on the node (needs POSTHORN_ADMIN_TOKEN)
   pools add NAME [--tenant T] [--type transactional|marketing] | pools list
   ips add ADDR --pool P [--ehlo NAME] [--node ID] [--weight W] [--warmup [--warmup-plan FILE]] | ips list
   classify --reply "550 5.1.1 …" | --jsonl | FILE.eml …
@@ -305,6 +309,9 @@ export async function main(argv: string[]): Promise<number> {
           process.stdout.write(`${await eventsCommand(rest, db)}\n`);
           return 0;
         });
+      case 'egress':
+        process.stdout.write(`${await egressCommand(rest, configOrExit())}\n`);
+        return 0;
       case 'pools':
       case 'ips': {
         const config = configOrExit();
