@@ -569,7 +569,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
               target.tls ?? 'opportunistic',
               allowReuse,
             );
-            if ('failure' in got) return got.failure;
+            if ('failure' in got) {
+              // A refused greeting ("421 too many connections", "[TS04]") is a reply too.
+              feedback(q, got.failure, epoch);
+              return got.failure;
+            }
             current = got.session;
             if (!cellTaken) {
               cellTaken = true;
