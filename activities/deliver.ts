@@ -86,8 +86,10 @@ export interface DeliverDeps extends SmtpAttemptDeps {
 /**
  * One delivery attempt of one message to one recipient domain: MX lookup, provider
  * detection, the operator-pause check, the pool's IP choice (warmup caps, suspensions,
- * weights), then SMTP through the node's ready queue. Every outcome is a value; only
- * infrastructure failures throw (and Temporal retries them).
+ * weights), then SMTP through the node's ready queue; a refusal about the IP itself sends
+ * the message through another IP of the pool in the same attempt (docs/architecture.md,
+ * "The reroute path"). Every outcome is a value; only infrastructure failures throw (and
+ * Temporal retries them).
  */
 export function createDeliver(deps: DeliverDeps) {
   /**

@@ -61,7 +61,7 @@ export function formatEgress(view: EgressView): string {
       String(q.connections),
       // Adaptive / configured: "3/10" after rate-limit replies, "10/10" at the configured limit.
       `${q.concurrency}/${q.maxConnections}`,
-      q.messageRate ? `${q.currentMessageRate}/${q.messageRate}` : 'unlimited',
+      q.messageRate ? `${q.currentMessageRate} of ${q.messageRate}` : 'unlimited',
       String(q.congestionDecreases),
       q.lastCongestionAt ?? '-',
     ]),
