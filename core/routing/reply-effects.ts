@@ -15,8 +15,9 @@ export interface ReplyEffects {
    */
   readonly ipScoped: boolean;
   /**
-   * The receiver asked for less (the classifier's `rate_limited`, or a reputation rule that
-   * throttles): the (IP × site) queue lowers its concurrency and rate (core/delivery/aimd.ts).
+   * The receiver asked for less (the classifier's `rate_limited`, unless scoped to one
+   * recipient, or a reputation rule that throttles): the (IP × site) queue lowers its
+   * concurrency and rate (core/delivery/aimd.ts).
    */
   readonly congested: boolean;
   /**
@@ -37,7 +38,9 @@ export function replyEffects(reply: SmtpReply, phase: SmtpPhase, provider: Provi
   const effect = rule ? effectFor(rule, provider) : null;
   return {
     ipScoped: c.scope === 'ip',
-    congested: c.category === 'rate_limited' || effect?.kind === 'throttle',
+    // A rate limit the classifier scopes to the recipient (Gmail's "receiving mail at a rate
+    // that prevents additional messages") is about one mailbox, not about our connections.
+    congested: (c.category === 'rate_limited' && c.scope !== 'recipient') || effect?.kind === 'throttle',
     suspend:
       rule && effect?.kind === 'suspend' ? { ruleId: rule.ruleId, durationMs: effect.durationMs } : null,
   };

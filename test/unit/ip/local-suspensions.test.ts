@@ -162,6 +162,12 @@ test("reply effects: what the classifier and the reputation rules say, read for 
     text: 'The mail server [192.0.2.10] has been temporarily rate limited due to IP reputation.',
   };
   assert.equal(replyEffects(outlook, 'rcpt', 'microsoft').congested, true);
+  const oneMailbox = {
+    code: 450,
+    enhanced: '4.2.1',
+    text: 'The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered.',
+  };
+  assert.equal(replyEffects(oneMailbox, 'rcpt', 'google').congested, false, "one recipient's rate, not ours");
   const unknownUser = { code: 550, enhanced: '5.1.1', text: 'user unknown' };
   assert.deepEqual(replyEffects(unknownUser, 'rcpt', 'yahoo'), {
     ipScoped: false,
