@@ -8,6 +8,7 @@ import type { MessageTimeline } from '../adapters/postgres/message-timeline.js';
 import type { IpRow, RoutingStore } from '../adapters/postgres/routing.js';
 import type { SmtpTraceBus } from '../adapters/smtp-trace.js';
 import type { IpRouteState } from '../core/routing/ip-actor-types.js';
+import type { LocalSuspensions } from '../core/routing/local-suspensions.js';
 import type { Pause } from '../core/routing/pauses.js';
 import type { PoolDef } from '../core/routing/pools.js';
 import { parseWarmupPlan } from '../core/routing/warmup-plan.js';
@@ -20,6 +21,8 @@ export interface AdminRoutesDeps {
   /** The operator token (POSTHORN_ADMIN_TOKEN); admin routes do not exist without one. */
   readonly adminToken: string | null;
   readonly egressStats: () => QueueStats[];
+  /** This node's own IP × provider suspensions, not yet replaced by the IP workflows' state. */
+  readonly localSuspensions?: () => LocalSuspensions;
   readonly control: Pick<ControlClient, 'pause' | 'resume' | 'pauses'>;
   readonly routing: Pick<RoutingStore, 'pools' | 'ips' | 'addPool' | 'addIp' | 'routeStates'>;
   readonly events: (filter: EventFilter) => Promise<EventRow[]>;
@@ -137,7 +140,19 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps)
 
   app.get('/admin/egress', async (req) => {
     requireOperator(req, token, deps.now());
-    return { object: 'list', data: deps.egressStats() };
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    return {
+      object: 'list',
+      data: deps.egressStats(),
+      local_suspensions: (deps.localSuspensions?.() ?? []).map((s) => ({
+        ip: s.ip,
+        provider: s.provider,
+        rule_id: s.ruleId,
+        since: iso(s.sinceMs),
+        until: iso(s.untilMs),
+        reported_at: iso(s.reportedAtMs),
+      })),
+    };
   });
 
   app.get('/admin/events', async (req) => {

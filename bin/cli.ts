@@ -1,4 +1,3 @@
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDb } from '../adapters/postgres/db.js';
 import { migrate } from '../adapters/postgres/migrate.js';
@@ -9,7 +8,9 @@ import { parseAddress } from '../core/address.js';
 import { backupCommand, restoreCommand } from './backup-commands.js';
 import { parsePauseArgs, poolsAndIps, withControl } from './control-commands.js';
 import { domainRecords, ensureDkimKeys } from './domains.js';
+import { egressCommand } from './egress-command.js';
 import { eventsCommand } from './events-command.js';
+import { adminTokenFile } from './node-api.js';
 import {
   adminTokenFor,
   configOrExit,
@@ -47,6 +48,9 @@ const USAGE = `usage: posthorn <command>
                          restore loads one into an empty database and upgrades it
   trace [--domain D] [--ip A] [--tenant T] [--url URL] [--json]
                          stream this node's SMTP conversations as they happen
+  egress [--url URL] [--json]
+                         the running node's ready queues: load, adaptive connection limit and rate,
+                         IP suspensions made on the node (needs POSTHORN_ADMIN_TOKEN)
   pools add NAME [--tenant T] [--type transactional|marketing] | pools list
   ips add ADDR --pool P [--ehlo NAME] [--node ID] [--weight W] [--warmup [--warmup-plan FILE]] | ips list
   classify --reply "550 5.1.1 …" | --jsonl | FILE.eml …
@@ -83,7 +87,7 @@ async function runNode(embedded: boolean): Promise<number> {
   if (adminToken && !config.adminToken) {
     log.info(
       { event: 'node.console', console: `${node.apiUrl}/console` },
-      `Delivery console: ${node.apiUrl}/console (operator token in ${join(resolve(config.dataDir), 'admin-token')})`,
+      `Delivery console: ${node.apiUrl}/console (operator token in ${adminTokenFile(config)})`,
     );
   }
   const signal = new Promise<string>((resolve) => {
@@ -349,6 +353,9 @@ export async function main(argv: string[]): Promise<number> {
           stop.signal,
         );
       }
+      case 'egress':
+        process.stdout.write(`${await egressCommand(rest, configOrExit())}\n`);
+        return 0;
       case 'pools':
       case 'ips': {
         const config = configOrExit();

@@ -9,6 +9,7 @@ import { listen } from '../adapters/postgres/listen.js';
 import { ROUTE_CHANNEL, routingStore } from '../adapters/postgres/routing.js';
 import type { Config } from '../config/schema.js';
 import { createIpChooser } from '../egress/routing/choose-ip.js';
+import { createLocalSuspensionTable } from '../egress/routing/local-suspensions.js';
 import { createOutcomeFeed } from '../egress/routing/outcome-feed.js';
 import { createPauseGate } from '../egress/routing/pause-gate.js';
 import { createRouteCache } from '../egress/routing/route-cache.js';
@@ -51,6 +52,10 @@ export async function startRouting(args: {
     );
   }
   const cache = createRouteCache(store, ROUTE_REFRESH_MS);
+  // The node's own IP × provider suspensions: the IP workflows' published state replaces
+  // them at every reload once the workflows have heard of the refusals behind them.
+  const suspensions = createLocalSuspensionTable({ now: Date.now, durationScale: config.reputationScale });
+  cache.onLoad(async (snap) => suspensions.reconcile(snap.routes));
   const rowOf = (ip: string) => cache.current().ips.find((r) => r.address === ip);
   const control = controlClient(args.client, (ip) => ({
     warm: rowOf(ip)?.warm ?? true,
@@ -88,6 +93,7 @@ export async function startRouting(args: {
     send: (summary) => control.sendOutcomes(summary),
     now: Date.now,
     windowMs: config.feedbackWindow,
+    onReported: (ip, provider, atMs) => suspensions.reported(ip, provider, atMs),
     onError: (err, ip) =>
       log.warn(
         { err, event: 'feedback.signal_failed', ip },
@@ -99,8 +105,10 @@ export async function startRouting(args: {
     cache,
     control,
     feed,
+    suspensions,
     chooseIp: createIpChooser({
       cache,
+      suspensions,
       routing: store,
       nodeId: config.nodeId,
       dayMs: config.warmupDay,

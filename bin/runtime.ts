@@ -13,6 +13,7 @@ import { findTemporalCli, installTemporalCli } from '../adapters/temporal-cli.js
 import { startDevServer } from '../adapters/temporal-dev-server.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { adminTokenFile } from './node-api.js';
 
 /** Loads the config or prints every problem and exits with status 2. */
 export function configOrExit(): Config {
@@ -52,7 +53,7 @@ export function masterKeyFor(config: Config, opts: { generate: boolean }): Buffe
 export function adminTokenFor(config: Config, opts: { generate: boolean }): string | null {
   if (config.adminToken) return config.adminToken;
   if (!opts.generate) return null;
-  const file = join(resolve(config.dataDir), 'admin-token');
+  const file = adminTokenFile(config);
   if (!existsSync(file)) {
     mkdirSync(resolve(config.dataDir), { recursive: true });
     // 24 random bytes: 192 bits, as API keys.

@@ -203,6 +203,7 @@ export async function serve(
       ca: trusted,
       trace: smtpTrace,
     }),
+    suspensions: routing.suspensions,
   });
   const starter = temporalMessageStarter(client);
   const activities = createActivities({
@@ -218,6 +219,7 @@ export async function serve(
     pauseGate: routing.pauseGate,
     routeHold: routing.routeHold,
     feed: routing.feed,
+    suspensions: routing.suspensions,
     sign: createDkimSigner({ keys: dkimKeyStore(db), masterKey: deps.masterKey, now: Date.now }),
     returnPath: createReturnPath({ subdomain: config.returnPathSubdomain, mac: verp.mac }),
     random: () => randomInt(0, 2 ** 32) / 2 ** 32,
@@ -301,6 +303,7 @@ export async function serve(
     logger: log,
     adminToken: config.adminToken ?? null,
     egressStats: () => dispatcher.stats(),
+    localSuspensions: () => routing.suspensions.current(),
     control: routing.control,
     routing: routingStore(db),
     events: (filter) => queryEvents(db, filter),

@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SmtpTraceLine } from '../adapters/smtp-trace.js';
 import type { Config } from '../config/schema.js';
+import { nodeUrl, operatorToken } from './node-api.js';
 
 const ARROW: Record<SmtpTraceLine['direction'], string> = { client: '>', server: '<', info: '*' };
 
@@ -11,13 +10,6 @@ export function formatTraceLine(l: SmtpTraceLine): string {
   const time = new Date(l.atMs).toISOString().slice(11, 23);
   const who = l.tag ? ` ${l.tag.messageId.slice(0, 8)}` : '';
   return `${time} #${l.session} ${l.ip ?? 'default'} -> ${l.mxHost} [${l.mxAddress}]${who} ${ARROW[l.direction]} ${l.text}`;
-}
-
-/** The operator token a CLI beside a node uses: the setting, or the one `posthorn dev` generated. */
-function operatorToken(config: Config): string | null {
-  if (config.adminToken) return config.adminToken;
-  const file = join(resolve(config.dataDir), 'admin-token');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() : null;
 }
 
 /**
@@ -46,7 +38,7 @@ export async function traceCommand(
     process.stderr.write('posthorn trace needs the operator token: set POSTHORN_ADMIN_TOKEN\n');
     return 2;
   }
-  const base = values.url ?? `http://127.0.0.1:${config.apiPort}`;
+  const base = (values.url ?? nodeUrl(config)).replace(/\/+$/, '');
   const query = new URLSearchParams();
   for (const k of ['domain', 'ip', 'tenant'] as const) if (values[k]) query.set(k, values[k]);
   const res = await fetch(`${base}/admin/trace?${query}`, {

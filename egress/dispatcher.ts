@@ -1,7 +1,27 @@
+import {
+  type AimdState,
+  aimdCongested,
+  aimdLimits,
+  aimdRecovered,
+  aimdStale,
+  aimdStart,
+  aimdSucceeded,
+} from '../core/delivery/aimd.js';
 import type { EgressLimits } from '../core/delivery/egress-limits.js';
+import { OTHER_PROVIDER } from '../core/delivery/providers.js';
+import type { SmtpPhase, SmtpReply } from '../core/delivery/smtp-reply.js';
 import type { SmtpSendResult } from '../core/delivery/smtp-result.js';
 import type { Envelope, SessionFailure, TlsMode } from '../core/delivery/smtp-session-types.js';
-import { type GcraState, gcraTake, gcraWaitMs } from '../core/delivery/throttle-spec.js';
+import {
+  formatThrottleSpec,
+  type GcraState,
+  gcraTake,
+  gcraWaitMs,
+  type ThrottleSpec,
+} from '../core/delivery/throttle-spec.js';
+import type { LocalSuspension } from '../core/routing/local-suspensions.js';
+import { type ReplyEffects, replyEffects } from '../core/routing/reply-effects.js';
+import type { LocalSuspensionTable } from './routing/local-suspensions.js';
 import { type Clock, type OpenSession, type SessionHandle, systemClock } from './session.js';
 
 /**
@@ -18,6 +38,15 @@ import { type Clock, type OpenSession, type SessionHandle, systemClock } from '.
  * A delivery that would wait too long (queue full, or the rate puts it past maxWaitMs) is
  * answered "throttled, retry after T" at once, so the workflow sleeps durably instead of an
  * activity slot being held.
+ *
+ * It also reads every reply its sessions get (docs/architecture.md, "The reroute path"):
+ *  - a refusal the reputation rules read as a suspension of the IP for the provider
+ *    suspends it on this node at once (egress/routing/local-suspensions.ts): the deliveries
+ *    queued for that IP × provider are answered "suspended" and routed again by their
+ *    callers, and new ones are refused until the IP workflow's state replaces the entry;
+ *  - "too many connections" and other rate limits halve the queue's connection limit and
+ *    rate, and successes give them back step by step (AIMD, core/delivery/aimd.ts), within
+ *    the configured limits.
  */
 export interface DispatcherOptions {
   readonly openSession: OpenSession;
@@ -28,6 +57,8 @@ export interface DispatcherOptions {
   readonly heartbeatMs?: number;
   /** retryAfter for a full queue when no message rate gives a better estimate, ms. */
   readonly queueFullRetryMs?: number;
+  /** The node's own IP × provider suspensions; without it no refusal suspends anything. */
+  readonly suspensions?: Pick<LocalSuspensionTable, 'suspend' | 'active'>;
 }
 
 export interface AcquireRequest {
@@ -41,6 +72,8 @@ export interface AcquireRequest {
   readonly signal?: AbortSignal | undefined;
   /** Called every heartbeatMs while waiting. */
   readonly onWait?: (() => void) | undefined;
+  /** The site's mailbox provider (core/delivery/providers.ts): replies are read for it. */
+  readonly provider?: string | null | undefined;
 }
 
 export type ThrottleReason = 'queue_full' | 'message_rate' | 'closed';
@@ -48,6 +81,8 @@ export type ThrottleReason = 'queue_full' | 'message_rate' | 'closed';
 export type AcquireResult =
   | { readonly kind: 'granted'; readonly lease: Lease; readonly waitedMs: number }
   | { readonly kind: 'throttled'; readonly retryAfterMs: number; readonly reason: ThrottleReason }
+  /** The IP is suspended on this node for the provider: route the delivery again. */
+  | { readonly kind: 'suspended'; readonly suspension: LocalSuspension }
   | { readonly kind: 'cancelled' };
 
 /** The right to deliver one message on one (IP × site): send it, then release. */
@@ -87,6 +122,20 @@ export interface QueueStats {
   readonly messagesSent: number;
   readonly sessionsOpened: number;
   readonly throttled: number;
+  /** The site's provider, as the latest delivery named it; null when none did. */
+  readonly provider: string | null;
+  /** Configured connection limit (egressLimits). */
+  readonly maxConnections: number;
+  /** Connections allowed now: the configured limit, or less after rate-limit replies (AIMD). */
+  readonly concurrency: number;
+  /** Configured message rate, e.g. "300/min,burst=20"; null: unlimited. */
+  readonly messageRate: string | null;
+  /** Message rate allowed now; null: unlimited. */
+  readonly currentMessageRate: string | null;
+  /** Times the receiver's rate-limit replies lowered this queue's limits. */
+  readonly congestionDecreases: number;
+  /** The last such decrease, ISO 8601; null: none. */
+  readonly lastCongestionAt: string | null;
 }
 
 export interface Dispatcher {
@@ -115,11 +164,20 @@ interface Waiter {
   readonly cleanup: () => void;
 }
 
+/** What a queue's AIMD state remembers of it once the queue itself is gone. */
+interface QueueId {
+  readonly ip: string | null;
+  readonly site: string;
+  readonly provider: string | null;
+  readonly limits: EgressLimits;
+}
+
 interface Queue {
   readonly key: string;
   readonly ip: string | null;
   readonly site: string;
   limits: EgressLimits;
+  provider: string | null;
   readonly waiters: Waiter[];
   leases: number;
   /** Open (or closing) sessions; opening ones are counted in `opening`. */
@@ -143,6 +201,25 @@ interface Queue {
 
 const count = (q: Queue, state: Session['state']) => [...q.sessions].filter((s) => s.state === state).length;
 const openConnections = (q: Queue) => q.sessions.size + q.opening;
+const rateText = (r: ThrottleSpec | null) => (r ? formatThrottleSpec(r) : null);
+
+/** Every reply in a session's result, with the phase it answered. */
+function repliesOf(result: SmtpSendResult): { reply: SmtpReply; phase: SmtpPhase }[] {
+  switch (result.kind) {
+    case 'session_failed':
+      return result.reply ? [{ reply: result.reply, phase: result.phase }] : [];
+    case 'mail_rejected':
+      return result.reply ? [{ reply: result.reply, phase: 'mail' }] : [];
+    case 'transaction': {
+      const out: { reply: SmtpReply; phase: SmtpPhase }[] = [];
+      for (const r of result.recipients)
+        if (!r.accepted && r.reply) out.push({ reply: r.reply, phase: 'rcpt' });
+      if ((result.data.kind === 'accepted' || result.data.kind === 'rejected') && result.data.reply)
+        out.push({ reply: result.data.reply, phase: 'dot' });
+      return out;
+    }
+  }
+}
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const clock = options.clock ?? systemClock;
@@ -150,10 +227,17 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const heartbeatMs = options.heartbeatMs ?? 1_000;
   const queueFullRetryMs = options.queueFullRetryMs ?? 1_000;
   const queues = new Map<string, Queue>();
+  /** AIMD state per queue key; kept while reduced, even when the queue itself is gone. */
+  const adaptive = new Map<string, AimdState & { readonly queue: QueueId }>();
   let closed = false;
   let idleSeq = 0;
 
-  function queueFor(ip: string | null, site: string, limits: EgressLimits): Queue {
+  /** The limits the queue runs under now: configured, lowered by its AIMD state. */
+  function lim(q: Queue): EgressLimits {
+    return aimdLimits(adaptive.get(q.key), q.limits);
+  }
+
+  function queueFor(ip: string | null, site: string, limits: EgressLimits, provider: string | null): Queue {
     // An address is never empty, so the default source address's queues cannot collide with an IP's.
     const key = `${ip ?? ''} ${site}`;
     let q = queues.get(key);
@@ -163,6 +247,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         ip,
         site,
         limits,
+        provider,
         waiters: [],
         leases: 0,
         sessions: new Set(),
@@ -182,6 +267,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       queues.set(key, q);
     }
     q.limits = limits;
+    if (provider !== null) q.provider = provider;
     if (q.disposeTimer !== null) {
       clock.clearTimeout(q.disposeTimer);
       q.disposeTimer = null;
@@ -261,7 +347,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       healthy &&
       s.handle.healthy &&
       s.messages < q.limits.maxMessagesPerConnection &&
-      openConnections(q) <= q.limits.maxConnections;
+      openConnections(q) <= lim(q).maxConnections;
     if (!usable) {
       void closeSession(q, s);
       return;
@@ -329,7 +415,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         await closeSession(q, idle);
         continue;
       }
-      if (openConnections(q) >= q.limits.maxConnections) {
+      if (openConnections(q) >= lim(q).maxConnections) {
         // At the limit: make room by closing an idle connection to another target, and wait
         // for its socket to be gone (or for any other change) before opening.
         const victim = oldestIdle(q);
@@ -337,7 +423,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         else await waitForChange(q, null);
         continue;
       }
-      const rate = q.limits.connectionRate;
+      const rate = lim(q).connectionRate;
       if (rate) {
         const d = gcraTake(q.connectionGcra, rate, clock.now());
         if (!d.allowed) {
@@ -393,7 +479,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
    */
   async function takeMessageCell(q: Queue): Promise<void> {
     for (;;) {
-      const rate = q.limits.messageRate;
+      const rate = lim(q).messageRate;
       if (!rate || closed) break;
       const d = gcraTake(q.messageGcra, rate, clock.now());
       if (d.allowed) {
@@ -405,7 +491,58 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     q.untaken--;
   }
 
+  /** Takes the queues' AIMD states that say nothing any more out of the table. */
+  function pruneAdaptive(now: number): void {
+    for (const [key, a] of adaptive) {
+      const limits = queues.get(key)?.limits ?? a.queue.limits;
+      if (aimdStale(a, now) || aimdRecovered(a, limits)) adaptive.delete(key);
+    }
+  }
+
+  /** Answers the deliveries queued for a suspended IP × provider: their callers route them again. */
+  function evict(ip: string, provider: string, suspension: LocalSuspension): void {
+    for (const q of queues.values()) {
+      if (q.ip !== ip || (q.provider ?? OTHER_PROVIDER) !== provider) continue;
+      for (const w of q.waiters.splice(0)) {
+        w.cleanup();
+        w.resolve({ kind: 'suspended', suspension });
+      }
+      maybeDispose(q);
+    }
+  }
+
+  /**
+   * What a session's replies mean for the IP and the queue: a suspension of the IP for the
+   * provider, congestion (the limits halve), or a success (they grow back).
+   */
+  function feedback(q: Queue, result: SmtpSendResult, leaseEpoch: number): void {
+    const provider = q.provider ?? OTHER_PROVIDER;
+    const effects: ReplyEffects[] = repliesOf(result).map(({ reply, phase }) =>
+      replyEffects(reply, phase, provider),
+    );
+    const suspend = effects.find((e) => e.suspend !== null)?.suspend;
+    if (suspend && q.ip !== null && options.suspensions) {
+      const created = options.suspensions.suspend(q.ip, provider, suspend.ruleId, suspend.durationMs);
+      if (created) evict(q.ip, provider, created);
+    }
+    const now = clock.now();
+    const state = adaptive.get(q.key);
+    const where = { queue: { ip: q.ip, site: q.site, provider: q.provider, limits: q.limits } };
+    if (effects.some((e) => e.congested)) {
+      const next = aimdCongested(state ?? aimdStart(q.limits, now), q.limits, leaseEpoch, now);
+      adaptive.set(q.key, { ...next, ...where });
+    } else if (state && result.kind !== 'session_failed') {
+      const next = aimdSucceeded(state, q.limits, now);
+      if (aimdRecovered(next, q.limits)) adaptive.delete(q.key);
+      else adaptive.set(q.key, { ...next, ...where });
+      // One more connection may be allowed now.
+      changed(q);
+      pump(q);
+    }
+  }
+
   function makeLease(q: Queue): Lease {
+    const epoch = adaptive.get(q.key)?.epoch ?? 0;
     let current: Session | null = null;
     let released = false;
     let sending = false;
@@ -432,7 +569,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
               target.tls ?? 'opportunistic',
               allowReuse,
             );
-            if ('failure' in got) return got.failure;
+            if ('failure' in got) {
+              // A refused greeting ("421 too many connections", "[TS04]") is a reply too.
+              feedback(q, got.failure, epoch);
+              return got.failure;
+            }
             current = got.session;
             if (!cellTaken) {
               cellTaken = true;
@@ -446,6 +587,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
                 detail: String(err),
               }),
             );
+            feedback(q, result, epoch);
             if (result.kind !== 'session_failed') {
               current.messages++;
               q.messagesSent++;
@@ -484,14 +626,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
     while (q.waiters.length > 0) {
       // Every lease may need a connection; closing ones still hold a slot at the receiver.
-      if (q.leases + count(q, 'closing') >= q.limits.maxConnections) return;
+      const limits = lim(q);
+      if (q.leases + count(q, 'closing') >= limits.maxConnections) return;
       const now = clock.now();
       // The head's message cell comes after those of the leases granted before it.
-      let wait = q.limits.messageRate ? gcraWaitMs(q.messageGcra, q.limits.messageRate, now, q.untaken) : 0;
+      let wait = limits.messageRate ? gcraWaitMs(q.messageGcra, limits.messageRate, now, q.untaken) : 0;
       // With no idle connection the lease will open one: wait here, in FIFO order, for the
       // connection-rate cell rather than inside the lease.
-      if (wait === 0 && q.limits.connectionRate && count(q, 'idle') === 0) {
-        const d = gcraTake(q.connectionGcra, q.limits.connectionRate, now);
+      if (wait === 0 && limits.connectionRate && count(q, 'idle') === 0) {
+        const d = gcraTake(q.connectionGcra, limits.connectionRate, now);
         if (!d.allowed) wait = d.retryAfterMs;
       }
       if (wait > 0) {
@@ -520,10 +663,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   async function acquire(req: AcquireRequest): Promise<AcquireResult> {
     if (req.signal?.aborted) return { kind: 'cancelled' };
     if (closed) return throttled(null, queueFullRetryMs, 'closed');
-    const q = queueFor(req.ip, req.site, req.limits);
+    const suspension =
+      req.ip !== null && options.suspensions
+        ? options.suspensions.active(req.ip, req.provider ?? OTHER_PROVIDER)
+        : null;
+    if (suspension) return { kind: 'suspended', suspension };
+    const q = queueFor(req.ip, req.site, req.limits, req.provider ?? null);
     const now = clock.now();
     const ahead = q.waiters.length;
-    const rate = q.limits.messageRate;
+    const rate = lim(q).messageRate;
     const rateWait = rate ? gcraWaitMs(q.messageGcra, rate, now, ahead + q.untaken) : 0;
     if (ahead >= q.limits.maxQueueDepth) {
       return throttled(q, Math.max(rateWait, queueFullRetryMs), 'queue_full');
@@ -566,7 +714,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   return {
     acquire,
     stats() {
-      return [...queues.values()].map((q) => ({
+      pruneAdaptive(clock.now());
+      const adaptiveOf = (key: string) => {
+        const a = adaptive.get(key);
+        return {
+          congestionDecreases: a?.decreases ?? 0,
+          lastCongestionAt: a?.lastDecreaseMs != null ? new Date(a.lastDecreaseMs).toISOString() : null,
+        };
+      };
+      const live = [...queues.values()].map((q) => ({
         ip: q.ip,
         site: q.site,
         queued: q.waiters.length,
@@ -578,7 +734,37 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         messagesSent: q.messagesSent,
         sessionsOpened: q.sessionsOpened,
         throttled: q.throttled,
+        provider: q.provider,
+        maxConnections: q.limits.maxConnections,
+        concurrency: lim(q).maxConnections,
+        messageRate: rateText(q.limits.messageRate),
+        currentMessageRate: rateText(lim(q).messageRate),
+        ...adaptiveOf(q.key),
       }));
+      // A queue with nothing left to do is gone, but a reduced limit stays until it recovers
+      // or goes stale: the next delivery to the site starts from it.
+      const resting = [...adaptive]
+        .filter(([key]) => !queues.has(key))
+        .map(([key, a]) => ({
+          ip: a.queue.ip,
+          site: a.queue.site,
+          queued: 0,
+          active: 0,
+          connections: 0,
+          idleConnections: 0,
+          peakQueued: 0,
+          peakConnections: 0,
+          messagesSent: 0,
+          sessionsOpened: 0,
+          throttled: 0,
+          provider: a.queue.provider,
+          maxConnections: a.queue.limits.maxConnections,
+          concurrency: aimdLimits(a, a.queue.limits).maxConnections,
+          messageRate: rateText(a.queue.limits.messageRate),
+          currentMessageRate: rateText(aimdLimits(a, a.queue.limits).messageRate),
+          ...adaptiveOf(key),
+        }));
+      return [...live, ...resting];
     },
     async close() {
       closed = true;

@@ -16,6 +16,7 @@ import { type SiteKey, siteKey } from '../core/delivery/site.js';
 import { formatSmtpReply, type SmtpPhase } from '../core/delivery/smtp-reply.js';
 import type { SmtpSendResult } from '../core/delivery/smtp-result.js';
 import type { SessionFailure, TlsMode, TraceTag } from '../core/delivery/smtp-session-types.js';
+import type { LocalSuspension } from '../core/routing/local-suspensions.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { TlsMemory } from './tls-memory.js';
 
@@ -30,6 +31,11 @@ export interface AttemptRecord {
 /** The ready queue answered "not now": nothing was tried. */
 export interface Throttled {
   readonly throttled: { readonly retryAfterMs: number; readonly reason: string };
+}
+
+/** The IP is suspended on this node for the provider: nothing was tried; route again. */
+export interface Suspended {
+  readonly suspended: LocalSuspension;
 }
 
 export interface SmtpAttemptDeps {
@@ -172,7 +178,7 @@ function tlsRecord(
 export async function smtpAttempt(
   deps: SmtpAttemptDeps,
   a: SmtpAttemptArgs,
-): Promise<AttemptRecord | Throttled> {
+): Promise<AttemptRecord | Throttled | Suspended> {
   // Before the lease: a policy fetch may take seconds and must not hold a connection slot.
   const plan = await planTls(deps, a);
   if ('refused' in plan) {
@@ -187,10 +193,13 @@ export async function smtpAttempt(
     limits,
     signal: a.signal,
     onWait: () => a.heartbeat('connect'),
+    provider: a.provider,
   });
   switch (acquired.kind) {
     case 'throttled':
       return { throttled: { retryAfterMs: acquired.retryAfterMs, reason: acquired.reason } };
+    case 'suspended':
+      return { suspended: acquired.suspension };
     case 'cancelled':
       throw new CancelledFailure('delivery cancelled while waiting in the ready queue');
     case 'granted':

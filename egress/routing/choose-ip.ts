@@ -1,7 +1,9 @@
 import type { IpRow, RoutingStore } from '../../adapters/postgres/routing.js';
 import type { IpRouteState } from '../../core/routing/ip-actor-types.js';
+import { withLocalSuspensions } from '../../core/routing/local-suspensions.js';
 import { poolFor } from '../../core/routing/pools.js';
 import { chooseIp, type RouteCandidate } from '../../core/routing/routing.js';
+import type { LocalSuspensionTable } from './local-suspensions.js';
 import type { RouteCache } from './route-cache.js';
 
 export type IpPick =
@@ -25,7 +27,9 @@ function unpublished(ip: string, warm: boolean, weight: number, nowMs: number): 
  * the IP is used, so caps hold exactly even when nodes race; a lost race picks again. This
  * node's IPs come first (no hop between nodes; the load balancer spreads accepts); only
  * when none of them may send is an IP of another node named, for the workflow to deliver on
- * that node.
+ * that node. This node's own suspensions (egress/routing/local-suspensions.ts) are laid over
+ * the published route states: an IP the node has just seen refused is out of the choice
+ * before its IP workflow says so.
  */
 export function createIpChooser(deps: {
   cache: Pick<RouteCache, 'current'>;
@@ -34,18 +38,22 @@ export function createIpChooser(deps: {
   dayMs: number;
   random: () => number;
   now: () => number;
+  suspensions?: Pick<LocalSuspensionTable, 'current'>;
 }) {
   return async function choose(a: {
     tenantId: string;
     messageType: string;
     provider: string;
     preferredIp: string | null;
+    /** IPs that refused this delivery just now: not chosen again for it. */
+    exclude?: readonly string[];
   }): Promise<IpPick | null> {
     const snap = deps.cache.current();
     const pool = poolFor(snap.pools, a.tenantId, a.messageType);
     if (!pool) return null;
     const now = deps.now();
-    const inPool = snap.ips.filter((r) => r.pool === pool.name);
+    const inPool = snap.ips.filter((r) => r.pool === pool.name && !a.exclude?.includes(r.address));
+    const local = deps.suspensions?.current() ?? [];
     // Usage matters only for warming IPs; a pool of warm IPs skips the query.
     const capped = inPool.some((r) => snap.routes.get(r.address)?.caps || !r.warm);
     const used = capped ? await deps.routing.usage(now, deps.dayMs) : [];
@@ -56,7 +64,9 @@ export function createIpChooser(deps: {
     const candidatesOf = (rows: readonly IpRow[]): RouteCandidate[] =>
       rows.flatMap((r) => {
         const route = snap.routes.get(r.address) ?? unpublished(r.address, r.warm, r.weight, now);
-        return route ? [{ ip: r.address, route, usage: usageOf(r.address) }] : [];
+        return route
+          ? [{ ip: r.address, route: withLocalSuspensions(route, local, now), usage: usageOf(r.address) }]
+          : [];
       });
     const pick = (candidates: RouteCandidate[]) =>
       chooseIp({
@@ -76,10 +86,10 @@ export function createIpChooser(deps: {
       pool: pool.name,
     });
 
-    const local = inPool.filter((r) => r.nodeId === deps.nodeId);
+    const mine = inPool.filter((r) => r.nodeId === deps.nodeId);
     let here: IpPick = wait(`pool ${pool.name} has no IP on node ${deps.nodeId}`, 60_000);
-    let candidates = candidatesOf(local);
-    for (let tries = 0; local.length > 0 && tries <= local.length; tries++) {
+    let candidates = candidatesOf(mine);
+    for (let tries = 0; mine.length > 0 && tries <= mine.length; tries++) {
       const choice = pick(candidates);
       if (choice.kind === 'wait') {
         here = wait(choice.reason, choice.retryAfterMs);

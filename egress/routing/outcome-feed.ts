@@ -9,6 +9,8 @@ interface Counts {
   bounced: number;
   complaints: number;
   notable: NotableReply[];
+  /** A reply in `notable` made this node suspend the IP for the provider. */
+  suspends: boolean;
 }
 
 export interface OutcomeRecord {
@@ -17,6 +19,12 @@ export interface OutcomeRecord {
   readonly verdict: 'delivered' | 'deferred' | 'bounced' | 'complained';
   /** The remote's reply when it was not a success. */
   readonly reply: NotableReply | null;
+  /**
+   * The reply suspended the IP for the provider on this node, and the IP workflow has not
+   * been told yet: it goes into the next summary whatever else the window holds, and the
+   * summary leaves at once rather than at the end of the window.
+   */
+  readonly suspends?: boolean;
 }
 
 /**
@@ -30,7 +38,13 @@ export function createOutcomeFeed(deps: {
   now: () => number;
   windowMs: number;
   onError: (err: unknown, ip: string) => void;
+  /**
+   * A summary carrying a reply that suspended the IP on this node reached its IP workflow;
+   * `atMs` is when the send began (egress/routing/local-suspensions.ts).
+   */
+  onReported?: (ip: string, provider: string, atMs: number) => void;
 }) {
+  let soon: ReturnType<typeof setTimeout> | null = null;
   let windowStart = deps.now();
   let byIp = new Map<string, Map<string, Counts>>();
   let flushing: Promise<void> = Promise.resolve();
@@ -43,7 +57,7 @@ export function createOutcomeFeed(deps: {
     }
     let c = providers.get(provider);
     if (!c) {
-      c = { delivered: 0, deferred: 0, bounced: 0, complaints: 0, notable: [] };
+      c = { delivered: 0, deferred: 0, bounced: 0, complaints: 0, notable: [], suspends: false };
       providers.set(provider, c);
     }
     return c;
@@ -66,12 +80,17 @@ export function createOutcomeFeed(deps: {
         break;
     }
     const reply = r.reply;
-    if (
-      reply &&
-      c.notable.length < NOTABLE_PER_WINDOW &&
-      !c.notable.some((n) => n.code === reply.code && n.text === reply.text)
-    ) {
-      c.notable.push(reply);
+    if (!reply || c.notable.some((n) => n.code === reply.code && n.text === reply.text)) return;
+    if (c.notable.length < NOTABLE_PER_WINDOW) c.notable.push(reply);
+    else if (r.suspends && !c.suspends) c.notable[c.notable.length - 1] = reply;
+    else return;
+    if (r.suspends && !c.suspends) {
+      c.suspends = true;
+      // The IP workflow should confirm the node's suspension soon: no need to wait for the window.
+      soon ??= setTimeout(() => {
+        soon = null;
+        flushing = flushing.then(flush);
+      }, 0);
     }
   }
 
@@ -83,9 +102,13 @@ export function createOutcomeFeed(deps: {
     windowStart = end;
     await Promise.all(
       [...batch].map(async ([ip, providers]) => {
-        const byProvider: Record<string, ProviderOutcomes> = Object.fromEntries(providers);
+        const byProvider: Record<string, ProviderOutcomes> = Object.fromEntries(
+          [...providers].map(([p, { suspends: _, ...c }]) => [p, c]),
+        );
+        const sentAt = deps.now();
         try {
           await deps.send({ ip, windowStartMs: start, windowEndMs: end, byProvider });
+          for (const [provider, c] of providers) if (c.suspends) deps.onReported?.(ip, provider, sentAt);
         } catch (err) {
           deps.onError(err, ip);
           // Merge back: the next window carries these counts.
@@ -95,6 +118,7 @@ export function createOutcomeFeed(deps: {
             into.deferred += c.deferred;
             into.bounced += c.bounced;
             into.complaints += c.complaints;
+            into.suspends ||= c.suspends;
             for (const n of c.notable) if (into.notable.length < NOTABLE_PER_WINDOW) into.notable.push(n);
           }
         }
@@ -116,6 +140,7 @@ export function createOutcomeFeed(deps: {
     },
     async close(): Promise<void> {
       clearInterval(timer);
+      if (soon !== null) clearTimeout(soon);
       await this.flush();
     },
   };

@@ -10,6 +10,11 @@ export interface SinkReply {
 
 /** Scripted behaviour: return a reply to refuse, or null to accept. */
 export interface SinkScript {
+  /**
+   * Refuses a new connection with this greeting instead of 220 (then closes it), e.g. 421
+   * "too many connections"; `openFromIp` counts this one with the others open from its IP.
+   */
+  connect?(session: SMTPServerSession, openFromIp: number): SinkReply | null;
   rcpt?(address: string, session: SMTPServerSession): SinkReply | null;
   data?(session: SMTPServerSession, body: Buffer): SinkReply | null;
   /** Wait this long before answering the final dot, ms: a slow receiver. */
@@ -87,7 +92,10 @@ export async function startSink(host: string, port: number, script: SinkScript =
       const now = (open.get(ip) ?? 0) + 1;
       open.set(ip, now);
       peak.set(ip, Math.max(peak.get(ip) ?? 0, now));
-      void (script.hooks?.beforeGreeting?.() ?? Promise.resolve()).then(() => cb());
+      void (script.hooks?.beforeGreeting?.() ?? Promise.resolve()).then(() => {
+        const r = script.connect?.(session, now);
+        cb(r ? refusal(r) : undefined);
+      });
     },
     onClose(session) {
       const ip = peerIp(session.remoteAddress);

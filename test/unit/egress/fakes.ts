@@ -1,5 +1,5 @@
 import type { SmtpSendResult } from '../../../core/delivery/smtp-result.js';
-import type { Envelope } from '../../../core/delivery/smtp-session-types.js';
+import type { Envelope, SessionFailure } from '../../../core/delivery/smtp-session-types.js';
 import type { Clock, OpenResult, SessionHandle, SessionTarget } from '../../../egress/session.js';
 
 /** Lets pending promise callbacks and I/O-free continuations run. */
@@ -84,6 +84,8 @@ export interface FakeBehaviour {
   result?: (session: FakeSession, n: number) => SmtpSendResult | 'broken' | undefined;
   /** Opening fails for these targets. */
   refuse?: (target: SessionTarget) => boolean;
+  /** Opening fails with this failure (a refused greeting, say); `open` counts this socket. */
+  refuseWith?: (target: SessionTarget, open: number) => SessionFailure | null;
   /** RSET answer. */
   resetOk?: (session: FakeSession) => boolean;
 }
@@ -163,6 +165,11 @@ export class FakeSessions {
     this.peakOpen = Math.max(this.peakOpen, this.open);
     this.openTimes.push(this.clock.now());
     await this.clock.sleep(this.behaviour.openMs ?? 1);
+    const failure = this.behaviour.refuseWith?.(target, this.open) ?? null;
+    if (failure) {
+      this.open--;
+      return { ok: false, failure };
+    }
     if (this.behaviour.refuse?.(target)) {
       this.open--;
       return {
