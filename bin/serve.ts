@@ -50,6 +50,7 @@ import { createTlsMemory } from '../egress/tls-memory.js';
 import { startBounceListener } from '../inbound/bounce-listener.js';
 import { createIntake } from '../inbound/intake.js';
 import { SHARED_EGRESS_TASK_QUEUE } from '../workflows/contract.js';
+import { startDomains } from './domains-runtime.js';
 import { startRouting } from './routing-runtime.js';
 
 export interface Running {
@@ -150,9 +151,14 @@ export async function serve(
     now: Date.now,
     maxEntries: 10_000,
   });
+  const domainsApi = startDomains({ db, client, config, masterKey: deps.masterKey, log });
   const tenants = {
     ...tenantRows,
-    principalByTokenHash: lookups.principalByTokenHash,
+    async principalByTokenHash(tokenHash: Buffer) {
+      const principal = await lookups.principalByTokenHash(tokenHash);
+      if (principal) domainsApi.keyUsage.used(principal.keyId);
+      return principal;
+    },
     domainByName: lookups.domainByName,
   };
   const authChanges = listen(
@@ -250,7 +256,12 @@ export async function serve(
     ...common,
     taskQueue: MESSAGE_TASK_QUEUE,
     workflowBundle: await bundleWorkflows(WORKFLOWS_PATH, PRELOADED_WORKFLOW_MODULES),
-    activities: { expire: activities.expire, deliverWave: activities.deliverWave, ...routing.activities },
+    activities: {
+      expire: activities.expire,
+      deliverWave: activities.deliverWave,
+      ...routing.activities,
+      ...domainsApi.activities,
+    },
     // A wave holds its workflow task slot while its local activity delivers, so slots bound
     // the waves in progress. With the SDK's 40 slots most eager starts were refused (the
     // task then goes through matching); 200 took them all (docs/architecture.md, "Cost per
@@ -301,6 +312,10 @@ export async function serve(
     tenants,
     messages,
     suppressions,
+    domains: domainsApi.service,
+    apiKeys: domainsApi.apiKeys,
+    keyDomains: domainsApi.service.store,
+    forgetCachedKeys: () => lookups.invalidate(),
     idempotency: idempotencyStore(db),
     now: Date.now,
     rateLimit: createTenantRateLimit(config.apiRate, Date.now),
