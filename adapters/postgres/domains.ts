@@ -175,11 +175,11 @@ export function domainStore(db: Db) {
       });
     },
 
-    /** The domain's active DKIM public keys, newest first (what its records publish). */
+    /** The domain's active DKIM public keys, newest first, RSA before Ed25519 (what its records publish). */
     async dkimKeys(id: string): Promise<DkimPublicKey[]> {
       const r = await db.query<DkimPublicKey>(
         `SELECT selector, algorithm, public_key AS "publicKey" FROM dkim_keys
-         WHERE domain_id = $1 AND status = 'active' ORDER BY created_at DESC, selector`,
+         WHERE domain_id = $1 AND status = 'active' ORDER BY created_at DESC, algorithm DESC`,
         [id],
       );
       return r.rows;
