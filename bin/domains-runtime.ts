@@ -62,6 +62,14 @@ export function startDomains(args: {
   const keys = apiKeyStore(db);
   return {
     service,
+    /**
+     * Makes sure every pending or flagged domain has its actor. A verify request marks the
+     * domain pending, then starts the actor; if Temporal was away in between (the request
+     * got a 503), the domain would wait for ever without this look at each start.
+     */
+    async ensureActors(): Promise<void> {
+      for (const d of await store.awaitingChecks()) await actor.ensureRunning(d);
+    },
     apiKeys: keys,
     keyUsage: keyUsageRecorder({
       write: (uses) => keys.touch(uses),

@@ -289,6 +289,9 @@ export async function serve(
     () => undefined,
   );
   done.catch((err) => log.fatal({ err, event: 'worker.failed' }, 'a Temporal worker stopped'));
+  void domainsApi
+    .ensureActors()
+    .catch((err) => log.warn({ err, event: 'domains.ensure_actors_failed' }, 'domain actors not checked'));
 
   // Concurrent requests share their suppression check and their insert (group commit):
   // one round trip and one WAL flush for many requests under load.

@@ -175,6 +175,15 @@ export function domainStore(db: Db) {
       });
     },
 
+    /** Live domains whose actor should be running: pending or flagged. */
+    async awaitingChecks(): Promise<{ id: string; name: string; tenantName: string }[]> {
+      const r = await db.query<{ id: string; name: string; tenantName: string }>(
+        `SELECT d.id, d.name, t.name AS "tenantName" FROM domains d JOIN tenants t ON t.id = d.tenant_id
+         WHERE d.deleted_at IS NULL AND d.status IN ('pending', 'temporary_failure')`,
+      );
+      return r.rows;
+    },
+
     /** The domain's active DKIM public keys, newest first, RSA before Ed25519 (what its records publish). */
     async dkimKeys(id: string): Promise<DkimPublicKey[]> {
       const r = await db.query<DkimPublicKey>(

@@ -238,6 +238,18 @@ describe('Domains API', () => {
     assert.equal(taken.error?.statusCode, 422, "another tenant's domain name is taken");
   });
 
+  test('a pending domain without an actor (its verify request met Temporal away) gets one at the next start', async () => {
+    const created = await create(acme, 'orphan.test');
+    publish(stack.dns, 'orphan.test', created.records as unknown as WireRecord[]);
+    // What a verify request leaves when the actor's start fails after the status changed.
+    await stack.db.query(`UPDATE domains SET status = 'pending', status_since = now() WHERE id = $1`, [
+      created.id,
+    ]);
+    await stack.node.stop();
+    await stack.node.start();
+    await statusBecomes(acme, created.id, 'verified');
+  });
+
   test("tenant isolation: another tenant's key gets 404 on every domain route and never lists it", async () => {
     const created = await create(acme, 'private.test');
     assert.equal((await other.domains.get(created.id)).error?.statusCode, 404);
