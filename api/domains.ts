@@ -22,6 +22,12 @@ export interface DomainService {
   checkNow(domain: { id: string; name: string; tenantName: string }): Promise<void>;
   /** Wakes a running actor (after a deletion, so that it ends); nothing when none runs. */
   wake(domainId: string): Promise<void>;
+  /**
+   * Drops this node's cached domains and keys. Every node hears of a deletion by NOTIFY
+   * (migration 008), this one a moment after the commit: it forgets before it answers, so
+   * a send right after the deletion is refused.
+   */
+  forgetCached(): void;
 }
 
 export interface DomainRoutesDeps {
@@ -182,6 +188,7 @@ export function registerDomainRoutes(app: FastifyInstance, deps: DomainRoutesDep
     const principal = await authenticate(req, deps.tenants, 'full');
     const row = await owned(principal, req.params.id);
     if (!(await svc.store.remove(principal.tenantId, row.id))) throw notFound('Domain');
+    svc.forgetCached();
     // The actor, if one runs, sees the deletion at its next check; waking it ends it now.
     await svc.wake(row.id);
     return { object: 'domain', id: row.id, deleted: true };

@@ -26,6 +26,8 @@ export function startDomains(args: {
   config: Config;
   masterKey: Buffer;
   log: Logger;
+  /** Drops the node's cached keys and domains (api/tenant-cache.ts). */
+  forgetCached: () => void;
 }) {
   const { db, config, log } = args;
   const store = domainStore(db);
@@ -58,6 +60,7 @@ export function startDomains(args: {
     recordSettings,
     checkNow: (d) => actor.checkNow(d),
     wake: (id) => actor.wake(id),
+    forgetCached: args.forgetCached,
   };
   const keys = apiKeyStore(db);
   return {

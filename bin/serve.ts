@@ -151,7 +151,14 @@ export async function serve(
     now: Date.now,
     maxEntries: 10_000,
   });
-  const domainsApi = startDomains({ db, client, config, masterKey: deps.masterKey, log });
+  const domainsApi = startDomains({
+    db,
+    client,
+    config,
+    masterKey: deps.masterKey,
+    log,
+    forgetCached: () => lookups.invalidate(),
+  });
   const tenants = {
     ...tenantRows,
     async principalByTokenHash(tokenHash: Buffer) {
@@ -318,7 +325,7 @@ export async function serve(
     domains: domainsApi.service,
     apiKeys: domainsApi.apiKeys,
     keyDomains: domainsApi.service.store,
-    forgetCachedKeys: () => lookups.invalidate(),
+    forgetCachedKeys: domainsApi.service.forgetCached,
     idempotency: idempotencyStore(db),
     now: Date.now,
     rateLimit: createTenantRateLimit(config.apiRate, Date.now),
