@@ -10,7 +10,7 @@ import { waitFor } from '../support/wait.js';
 
 const MX = '127.0.1.1';
 /** The give-up the node runs with: short, so that "eventually failed" happens in the test. */
-const GIVE_UP = '8s';
+const GIVE_UP = '12s';
 
 interface WireRecord {
   record: string;
