@@ -11,6 +11,7 @@ import {
 } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
+import { dkimTxtValue } from '../core/domains/records.js';
 import { deriveSubkey, MASTER_KEY_BYTES } from './hmac.js';
 
 /**
@@ -157,7 +158,7 @@ export interface DkimTxtRecord {
 }
 
 export function dkimTxtRecord(domain: string, selector: string, algorithm: DkimAlgorithm, publicKey: string) {
-  const value = `v=DKIM1; k=${algorithm}; p=${publicKey}`;
+  const value = dkimTxtValue(algorithm, publicKey);
   const strings: string[] = [];
   for (let i = 0; i < value.length; i += 255) strings.push(value.slice(i, i + 255));
   return { name: `${selector}._domainkey.${domain.toLowerCase()}`, value, strings } satisfies DkimTxtRecord;

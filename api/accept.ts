@@ -4,6 +4,7 @@ import type { MessageStore, NewMessage } from '../adapters/postgres/messages.js'
 import type { KeyPrincipal, SendingDomain, TenantStore } from '../adapters/postgres/tenants.js';
 import type { Mailbox } from '../core/address.js';
 import type { RetrySchedule } from '../core/delivery/retry-schedule.js';
+import { domainMaySend } from '../core/domains/lifecycle.js';
 import { blankEvent, type DeliveryEvent } from '../core/events.js';
 import { suppressionKey } from '../core/suppression.js';
 import type { PendingStart } from '../workflows/contract.js';
@@ -57,7 +58,7 @@ export function createAccept(deps: AcceptDeps) {
         `The ${draft.from.domain} domain is not registered for this API key. Please, add and verify your domain.`,
       );
     }
-    if (domain.status !== 'verified') {
+    if (!domainMaySend(domain.status)) {
       throw new ApiError(
         403,
         'validation_error',

@@ -15,6 +15,8 @@ export type ErrorName =
   | 'concurrent_idempotent_requests'
   | 'invalid_attachment'
   | 'invalid_from_address'
+  | 'invalid_access'
+  | 'invalid_region'
   | 'invalid_parameter'
   | 'missing_required_field'
   | 'rate_limit_exceeded'

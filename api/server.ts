@@ -1,6 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type AdminRoutesDeps, registerAdminRoutes } from './admin.js';
+import { type ApiKeyRoutesDeps, registerApiKeyRoutes } from './api-key-routes.js';
 import { registerConsole } from './console.js';
+import { type DomainRoutesDeps, registerDomainRoutes } from './domains.js';
 import { type EmailRoutesDeps, registerEmailRoutes } from './emails.js';
 import { ApiError } from './errors.js';
 import { inputProblem } from './input-guard.js';
@@ -12,7 +14,9 @@ export type HealthCheck = () => Promise<Record<string, boolean>>;
 
 export type ApiDeps = EmailRoutesDeps &
   SuppressionRoutesDeps &
-  AdminRoutesDeps & {
+  AdminRoutesDeps &
+  DomainRoutesDeps &
+  ApiKeyRoutesDeps & {
     readonly health: HealthCheck;
     readonly logger: FastifyBaseLogger;
   };
@@ -26,6 +30,8 @@ const KNOWN_PATHS = [
   /^\/emails\/batch$/,
   /^\/emails\/[^/]+$/,
   /^\/suppressions(\/[^/]+|\/batch\/(add|remove))?$/,
+  /^\/domains(\/[^/]+(\/verify)?)?$/,
+  /^\/api-keys(\/[^/]+)?$/,
   /^\/health$/,
   /^\/console(\/(login|logout))?$/,
 ];
@@ -119,6 +125,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   registerEmailRoutes(app, deps);
   registerSuppressionRoutes(app, deps);
+  registerDomainRoutes(app, deps);
+  registerApiKeyRoutes(app, deps);
   registerAdminRoutes(app, deps);
   registerConsole(app, deps);
   return app;

@@ -220,7 +220,10 @@ async function domainsShow(args: string[]): Promise<number> {
   }
   const config = configOrExit();
   return withDatabase(async (db) => {
-    const found = await db.query<{ status: string }>('SELECT status FROM domains WHERE name = $1', [name]);
+    const found = await db.query<{ status: string }>(
+      'SELECT status FROM domains WHERE name = $1 AND deleted_at IS NULL',
+      [name],
+    );
     if (!found.rows[0]) {
       process.stderr.write(`posthorn domains show: no domain ${name}\n`);
       return 1;

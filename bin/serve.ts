@@ -53,6 +53,7 @@ import { createTlsMemory } from '../egress/tls-memory.js';
 import { startBounceListener } from '../inbound/bounce-listener.js';
 import { createIntake } from '../inbound/intake.js';
 import { SHARED_EGRESS_TASK_QUEUE } from '../workflows/contract.js';
+import { startDomains } from './domains-runtime.js';
 import { startRouting } from './routing-runtime.js';
 
 export interface Running {
@@ -157,9 +158,21 @@ export async function serve(
     now: Date.now,
     maxEntries: 10_000,
   });
+  const domainsApi = startDomains({
+    db,
+    client,
+    config,
+    masterKey: deps.masterKey,
+    log,
+    forgetCached: () => lookups.invalidate(),
+  });
   const tenants = {
     ...tenantRows,
-    principalByTokenHash: lookups.principalByTokenHash,
+    async principalByTokenHash(tokenHash: Buffer) {
+      const principal = await lookups.principalByTokenHash(tokenHash);
+      if (principal) domainsApi.keyUsage.used(principal.keyId);
+      return principal;
+    },
     domainByName: lookups.domainByName,
   };
   const authChanges = listen(
@@ -261,7 +274,12 @@ export async function serve(
     ...common,
     taskQueue: MESSAGE_TASK_QUEUE,
     workflowBundle: await bundleWorkflows(WORKFLOWS_PATH, PRELOADED_WORKFLOW_MODULES),
-    activities: { expire: activities.expire, deliverWave: activities.deliverWave, ...routing.activities },
+    activities: {
+      expire: activities.expire,
+      deliverWave: activities.deliverWave,
+      ...routing.activities,
+      ...domainsApi.activities,
+    },
     // A wave holds its workflow task slot while its local activity delivers, so slots bound
     // the waves in progress. With the SDK's 40 slots most eager starts were refused (the
     // task then goes through matching); 200 took them all (docs/architecture.md, "Cost per
@@ -289,6 +307,9 @@ export async function serve(
     () => undefined,
   );
   done.catch((err) => log.fatal({ err, event: 'worker.failed' }, 'a Temporal worker stopped'));
+  void domainsApi
+    .ensureActors()
+    .catch((err) => log.warn({ err, event: 'domains.ensure_actors_failed' }, 'domain actors not checked'));
 
   // Concurrent requests share their suppression check and their insert (group commit):
   // one round trip and one WAL flush for many requests under load.
@@ -317,6 +338,10 @@ export async function serve(
     tenants,
     messages,
     suppressions,
+    domains: domainsApi.service,
+    apiKeys: domainsApi.apiKeys,
+    keyDomains: domainsApi.service.store,
+    forgetCachedKeys: domainsApi.service.forgetCached,
     idempotency: idempotencyStore(db),
     now: Date.now,
     rateLimit: createTenantRateLimit(config.apiRate, Date.now),

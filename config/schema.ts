@@ -65,6 +65,12 @@ export const configSchema = z.object({
     .string()
     .regex(/^[a-z0-9-]+$/, 'a single DNS label')
     .default('send'),
+  /** How often the domain actor looks at a pending or flagged domain's records. */
+  domainCheckInterval: duration.prefault('5m'),
+  /** How often a verified domain's records are checked again. */
+  domainRecheckInterval: duration.prefault('6h'),
+  /** A domain pending (or flagged) this long without its records fails (Resend: 72 h). */
+  domainVerifyTimeout: duration.prefault('72h'),
   /** Port of the SMTP listener for DSNs and complaints; 0 turns it off. */
   inboundPort: z.coerce.number().int().min(0).max(65535).default(2525),
   inboundHost: z.string().default('127.0.0.1'),

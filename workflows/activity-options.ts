@@ -1,5 +1,5 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import type { ControlActivities, MessageActivities, WaveActivities } from './contract.js';
+import type { ControlActivities, DomainActivities, MessageActivities, WaveActivities } from './contract.js';
 
 /**
  * The only proxyActivities calls. Activity exceptions mean infrastructure trouble (the
@@ -36,6 +36,12 @@ export const bookkeeping = proxyActivities<Pick<MessageActivities, 'expire'>>({
 });
 
 export const control = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '1m',
+  retry: INFRA_RETRY,
+});
+
+/** DNS lookups of a domain's records: each within the resolver's own timeouts. */
+export const domainActivities = proxyActivities<DomainActivities>({
   startToCloseTimeout: '1m',
   retry: INFRA_RETRY,
 });

@@ -2,6 +2,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Category } from '../core/bounce/taxonomy.js';
 import type { RetrySchedule } from '../core/delivery/retry-schedule.js';
+import type { DomainStatus, RecordStatus } from '../core/domains/lifecycle.js';
+import type { RecordFinding } from '../core/domains/records.js';
 import type { IpControl, IpRouteState, OutcomeSummary } from '../core/routing/ip-actor-types.js';
 import type { HoldKey, Pause, PauseScope } from '../core/routing/pauses.js';
 import type { WarmupPlan } from '../core/routing/warmup.js';
@@ -101,6 +103,25 @@ export const resumeSignal =
   defineSignal<[{ scope: PauseScope; value: string; reason: string; actor: string }]>('resume');
 export const pausesQuery = defineQuery<Pause[]>('pauses');
 
+/**
+ * Input of a domain actor (workflow id = domainWorkflowId(domainId)): it checks the sending
+ * domain's DNS records while it is pending or flagged, and rechecks a verified one
+ * (docs/operations.md, "Sending domains").
+ */
+export interface DomainWorkflowInput {
+  readonly domainId: string;
+  /** Between checks while pending or temporary_failure, ms. */
+  readonly checkIntervalMs: number;
+  /** Between rechecks of a verified domain, ms. */
+  readonly recheckIntervalMs: number;
+  /** Pending or flagged this long without every record: failed, ms. */
+  readonly giveUpMs: number;
+}
+
+export const domainWorkflowId = (domainId: string) => `domain-${domainId}`;
+/** Check now (a verify request, a deletion): ends the actor's wait early. */
+export const checkDomainSignal = defineSignal('check');
+
 // ---- Activities: plain JSON in and out, ids rather than bodies ----
 
 export interface DeliverInput {
@@ -170,6 +191,37 @@ export interface ControlActivities {
   publishPauses(pauses: readonly Pause[]): Promise<void>;
   /** Signals every message held by a lifted pause to go on; returns how many. */
   releaseHeld(key: HoldKey): Promise<number>;
+}
+
+/** What the domain actor's check found: the domain is gone, or each record's finding. */
+export type DomainCheck =
+  | { readonly kind: 'gone' }
+  | {
+      readonly kind: 'checked';
+      readonly status: DomainStatus;
+      readonly statusSinceMs: number;
+      readonly records: readonly {
+        readonly key: string;
+        readonly required: boolean;
+        readonly finding: RecordFinding;
+      }[];
+    };
+
+export interface DomainCheckResult {
+  readonly domainId: string;
+  /** The status the check read: the result is stored only if it is still the domain's. */
+  readonly expected: { readonly status: DomainStatus; readonly sinceMs: number };
+  readonly status: DomainStatus;
+  readonly sinceMs: number;
+  readonly records: Readonly<Record<string, RecordStatus>>;
+  readonly checkedAtMs: number;
+}
+
+/** Activities of the domain actor: the DNS lookups and storing what they showed. */
+export interface DomainActivities {
+  checkDomain(input: { domainId: string }): Promise<DomainCheck>;
+  /** False when the domain's status changed meanwhile (a verify request): nothing stored. */
+  recordDomainCheck(result: DomainCheckResult): Promise<boolean>;
 }
 
 // ---- Starting message workflows (api/ and the wave hand them over) ----

@@ -54,18 +54,20 @@ export function tenantStore(db: Db) {
     ): Promise<SendingDomain | { conflict: true }> {
       const inserted = await db.query<SendingDomain>(
         `INSERT INTO domains (id, tenant_id, name, status) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (name) DO NOTHING RETURNING id, tenant_id AS "tenantId", name, status`,
+         ON CONFLICT (name) WHERE deleted_at IS NULL DO NOTHING RETURNING id, tenant_id AS "tenantId", name, status`,
         [randomUUID(), tenantId, name, verified ? 'verified' : 'not_started'],
       );
       if (inserted.rows[0]) return inserted.rows[0];
       const existing = await db.query<SendingDomain>(
-        `SELECT id, tenant_id AS "tenantId", name, status FROM domains WHERE name = $1`,
+        `SELECT id, tenant_id AS "tenantId", name, status FROM domains WHERE name = $1 AND deleted_at IS NULL`,
         [name],
       );
       const domain = existing.rows[0]!;
       if (domain.tenantId !== tenantId) return { conflict: true };
       if (verified && domain.status !== 'verified') {
-        await db.query(`UPDATE domains SET status = 'verified' WHERE id = $1`, [domain.id]);
+        await db.query(`UPDATE domains SET status = 'verified', status_since = now() WHERE id = $1`, [
+          domain.id,
+        ]);
         return { ...domain, status: 'verified' };
       }
       return domain;
@@ -73,7 +75,8 @@ export function tenantStore(db: Db) {
 
     async domainByName(tenantId: string, name: string): Promise<SendingDomain | null> {
       const r = await db.query<SendingDomain>(
-        `SELECT id, tenant_id AS "tenantId", name, status FROM domains WHERE tenant_id = $1 AND name = $2`,
+        `SELECT id, tenant_id AS "tenantId", name, status FROM domains
+         WHERE tenant_id = $1 AND name = $2 AND deleted_at IS NULL`,
         [tenantId, name],
       );
       return r.rows[0] ?? null;

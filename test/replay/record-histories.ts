@@ -12,15 +12,16 @@
  * Scenarios, each message in its own workflow (POSTHORN_WAVE_MAX=1): delivered at once;
  * deferred (451) then delivered; bounced (550); two recipient domains in one message; held
  * by a domain pause, then released by resume. Then the control workflow that carried the
- * pause, the IP workflow of 127.0.0.2 after a Yahoo [TS04] suspended it for Yahoo, and, on
- * a node with waves, a delivery wave.
+ * pause, the IP workflow of 127.0.0.2 after a Yahoo [TS04] suspended it for Yahoo, on
+ * a node with waves, a delivery wave, and a domain actor taking a domain from pending to
+ * verified, to temporary_failure when its DKIM record vanishes, and to failed.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { MESSAGE_IDS } from '../../workflows/contract.js';
-import { mxZone } from '../support/dns-server.js';
+import { domainWorkflowId, MESSAGE_IDS } from '../../workflows/contract.js';
+import { mxZone, type ZoneEntry } from '../support/dns-server.js';
 import { startStack } from '../support/stack.js';
 import { settled, tenantClient } from '../support/tenant.js';
 import { waitFor } from '../support/wait.js';
@@ -170,4 +171,47 @@ try {
   await connection.close();
 } finally {
   await waves.stop();
+}
+
+// A domain actor (workflows/domain.ts) through its whole life, with short intervals.
+const domains = await startStack({
+  zones: mxZone('rcpt.test', MX),
+  sinks: { [MX]: {} },
+  env: {
+    POSTHORN_DOMAIN_CHECK_INTERVAL: '300ms',
+    POSTHORN_DOMAIN_RECHECK_INTERVAL: '500ms',
+    POSTHORN_DOMAIN_VERIFY_TIMEOUT: '3s',
+  },
+});
+try {
+  const { resend } = await tenantClient(domains, 'acme', 'acme.test');
+  const { data, error } = await resend.domains.create({ name: 'replay.test' });
+  if (error) throw new Error(JSON.stringify(error));
+  const status = async () => (await resend.domains.get(data!.id)).data?.status as string | undefined;
+  await resend.domains.verify(data!.id);
+  await waitFor('pending checks', async () => ((await status()) === 'pending' ? true : undefined));
+  const records = data!.records as unknown as {
+    name: string;
+    type: string;
+    value: string;
+    priority?: number;
+  }[];
+  const zone: Record<string, ZoneEntry> = {};
+  for (const r of records) {
+    const e = zone[`${r.name}.replay.test`] ?? {};
+    zone[`${r.name}.replay.test`] = e;
+    if (r.type === 'MX') e.mx = [{ exchange: r.value, priority: r.priority ?? 10 }];
+    else e.txt = [...(e.txt ?? []), r.value.replace(/^"(.*)"$/, '$1').match(/.{1,255}/g)!];
+  }
+  for (const [name, entry] of Object.entries(zone)) domains.dns.set(name, entry);
+  await waitFor('verified', async () => ((await status()) === 'verified' ? true : undefined));
+  domains.dns.set(`${records[0]!.name}.replay.test`, { nxdomain: true });
+  await waitFor('failed', async () => ((await status()) === 'failed' ? true : undefined), 60_000);
+  const connection = await Connection.connect({ address: domains.temporalAddress });
+  const client = new Client({ connection });
+  await client.workflow.getHandle(domainWorkflowId(data!.id)).result();
+  await save(client, 'domain-verified-flagged-failed', domainWorkflowId(data!.id));
+  await connection.close();
+} finally {
+  await domains.stop();
 }
