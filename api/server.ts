@@ -3,6 +3,7 @@ import { type AdminRoutesDeps, registerAdminRoutes } from './admin.js';
 import { type EmailRoutesDeps, registerEmailRoutes } from './emails.js';
 import { ApiError } from './errors.js';
 import { inputProblem } from './input-guard.js';
+import { registerScheduleRoutes, type ScheduleRoutesDeps } from './scheduled-emails.js';
 import { registerSuppressionRoutes, type SuppressionRoutesDeps } from './suppressions.js';
 import { isDependencyUnavailable } from './unavailable.js';
 
@@ -10,6 +11,7 @@ import { isDependencyUnavailable } from './unavailable.js';
 export type HealthCheck = () => Promise<Record<string, boolean>>;
 
 export type ApiDeps = EmailRoutesDeps &
+  ScheduleRoutesDeps &
   SuppressionRoutesDeps &
   AdminRoutesDeps & {
     readonly health: HealthCheck;
@@ -24,6 +26,7 @@ const KNOWN_PATHS = [
   /^\/emails$/,
   /^\/emails\/batch$/,
   /^\/emails\/[^/]+$/,
+  /^\/emails\/[^/]+\/cancel$/,
   /^\/suppressions(\/[^/]+|\/batch\/(add|remove))?$/,
   /^\/health$/,
 ];
@@ -116,6 +119,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   registerEmailRoutes(app, deps);
+  registerScheduleRoutes(app, deps);
   registerSuppressionRoutes(app, deps);
   registerAdminRoutes(app, deps);
   return app;
