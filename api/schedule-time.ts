@@ -29,9 +29,8 @@ export function parseScheduledAt(value: string, nowMs: number): ScheduleParse {
   if (LOOKS_ISO.test(text)) return { ok: false, message: UNREADABLE };
   const results = chrono.parse(text, { instant: new Date(nowMs), timezone: 'UTC' }, { forwardDate: true });
   // The phrase must be read whole: "in 1 min, or never" is not "in 1 min".
-  const only = results.length === 1 ? results[0]! : null;
-  if (!only || only.index !== 0 || only.text.length !== text.length)
-    return { ok: false, message: UNREADABLE };
+  const only = results.length === 1 ? results[0] : undefined;
+  if (only?.index !== 0 || only.text.length !== text.length) return { ok: false, message: UNREADABLE };
   return { ok: true, atMs: only.start.date().getTime() };
 }
 
