@@ -26,6 +26,11 @@ const UPDATE_DEADLINE_MS = 30_000;
 export function temporalScheduleControl(client: Client): ScheduleControl {
   async function run(messageId: string, update: (id: string) => Promise<unknown>): Promise<ScheduleChange> {
     try {
+      const d = await client.workflow.getHandle(messageId).describe();
+      if (d.status.name !== 'RUNNING') return 'no_workflow';
+      // Started with a start delay (scheduled sends accepted before the workflow waited for
+      // its time itself): no workflow code runs before then, so nothing could take the update.
+      if (d.executionTime && d.executionTime.getTime() > Date.now()) return 'refused';
       await client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => update(messageId));
       return 'done';
     } catch (err) {

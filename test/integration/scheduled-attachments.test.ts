@@ -8,8 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
 import { simpleParser } from 'mailparser';
 import type { Resend } from 'resend';
+import { MESSAGE_TASK_QUEUE } from '../../adapters/temporal.js';
+import { DEFAULT_RETRY_SCHEDULE } from '../../core/delivery/retry-schedule.js';
+import type { MessageWorkflowInput } from '../../workflows/contract.js';
 import { mxZone } from '../support/dns-server.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { tenantClient } from '../support/tenant.js';
@@ -211,6 +215,48 @@ describe('scheduled sends and attachments by URL', () => {
     // Sent: it can no longer be moved or canceled.
     assert.equal((await resend.emails.update({ id, scheduledAt: 'in 1 hour' })).error?.statusCode, 422);
     assert.equal((await resend.emails.cancel(id)).error?.statusCode, 422);
+  });
+
+  test('a scheduled send from an earlier version (a start delay, no scheduledAtMs) is refused with a 422, at once', async () => {
+    const id = await send({
+      from: 'hello@acme.test',
+      to: 'old@rcpt.test',
+      subject: 'old',
+      text: 'x',
+      scheduledAt: 'in 1 hour',
+    });
+    // Its workflow as earlier versions started it: the input has no scheduledAtMs, and
+    // Temporal holds the first workflow task back until the time.
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    try {
+      const client = new Client({ connection });
+      await client.workflow.getHandle(id).terminate('replaced by an earlier-version start');
+      const input: MessageWorkflowInput = {
+        messageId: id,
+        recipients: ['old@rcpt.test'],
+        acceptedAtMs: Date.now() + 3_600_000,
+        retry: DEFAULT_RETRY_SCHEDULE,
+        egressTaskQueue: 'posthorn-egress-local',
+      };
+      const old = await client.workflow.start('messageWorkflow', {
+        taskQueue: MESSAGE_TASK_QUEUE,
+        workflowId: id,
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        args: [input],
+        startDelay: '1h',
+      });
+      const historyBefore = (await old.describe()).historyLength;
+      const canceled = await resend.emails.cancel(id);
+      assert.equal(canceled.error?.statusCode, 422, JSON.stringify(canceled.error));
+      const moved = await resend.emails.update({ id, scheduledAt: 'in 2 hours' });
+      assert.equal(moved.error?.statusCode, 422, JSON.stringify(moved.error));
+      // Neither reached the workflow: an update would have had its first workflow task run
+      // before its time, and the delivery with it.
+      assert.equal((await old.describe()).historyLength, historyBefore);
+      await old.terminate('test over');
+    } finally {
+      await connection.close();
+    }
   });
 
   test('an email that was not scheduled cannot be canceled', async () => {
