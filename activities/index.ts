@@ -2,11 +2,21 @@ import type { MessageStore } from '../adapters/postgres/messages.js';
 import type { MessageActivities, MessageStarter, WaveActivities } from '../workflows/contract.js';
 import { createDeliver, type DeliverDeps } from './deliver.js';
 import { createExpire } from './expire.js';
+import { createScheduleActivities } from './schedule.js';
 import { createDeliverWave } from './wave.js';
 
 export interface ActivityDeps extends DeliverDeps {
   /** Deliveries read messages one at a time; a wave claims and reads all of its own at once. */
-  readonly messages: Pick<MessageStore, 'forDelivery' | 'forDeliveryMany' | 'claimForWave'>;
+  readonly messages: Pick<
+    MessageStore,
+    | 'forDelivery'
+    | 'forDeliveryMany'
+    | 'claimForWave'
+    | 'envelopeOf'
+    | 'setScheduledAt'
+    | 'mimeOf'
+    | 'replaceMime'
+  >;
   /** Starts the message workflows of messages a wave hands on. */
   readonly starter: MessageStarter;
   /** Messages in waves this node is delivering: +n at a wave's start, -n at its end. */
@@ -19,6 +29,7 @@ export function createActivities(deps: ActivityDeps): MessageActivities & WaveAc
   return {
     deliver: deliver.deliver,
     expire: createExpire(deps),
+    ...createScheduleActivities(deps),
     deliverWave: createDeliverWave({
       messages: deps.messages,
       deliver: deliver.deliverLoaded,

@@ -61,3 +61,24 @@ export async function composeMime(input: ComposeInput): Promise<Buffer> {
   });
   return composer.compile().build();
 }
+
+/** The Date field as the composer writes it (RFC 5322 §3.3 date-time, in UTC). */
+export const formatDateField = (date: Date) => date.toUTCString().replace(/GMT/, '+0000');
+
+/**
+ * The message with its Date field set to `date` (RFC 5322 §3.6.1: "the date and time at
+ * which the creator of the message indicated that the message was complete and ready to
+ * enter the mail delivery system"): a scheduled message is ready at its send time, not
+ * when it was accepted. Only the top-level header is touched; a message without a Date
+ * field gets one in front.
+ */
+export function withDate(mime: Buffer, date: Date): Buffer {
+  const end = mime.indexOf('\r\n\r\n');
+  const headerEnd = end === -1 ? mime.length : end + 2;
+  const header = mime.subarray(0, headerEnd).toString('latin1');
+  const field = `Date: ${formatDateField(date)}\r\n`;
+  // The field and its folded continuation lines (RFC 5322 §2.2.3).
+  const existing = /^Date:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*/im;
+  const next = existing.test(header) ? header.replace(existing, field) : field + header;
+  return Buffer.concat([Buffer.from(next, 'latin1'), mime.subarray(headerEnd)]);
+}

@@ -49,7 +49,7 @@ function uniqueRecipients(draft: EmailDraft): Mailbox[] {
  */
 export function createAccept(deps: AcceptDeps) {
   /** The From domain, if the key may send as it; an ApiError otherwise. No side effects. */
-  async function check(principal: KeyPrincipal, draft: EmailDraft): Promise<SendingDomain> {
+  async function check(principal: KeyPrincipal, draft: Pick<EmailDraft, 'from'>): Promise<SendingDomain> {
     const domain = await deps.tenants.domainByName(principal.tenantId, draft.from.domain);
     if (!domain || (principal.domainId !== null && principal.domainId !== domain.id)) {
       throw new ApiError(
@@ -92,13 +92,14 @@ export function createAccept(deps: AcceptDeps) {
     if (problem) throw new ApiError(422, 'validation_error', wireProblemMessage(problem));
     const recipients = uniqueRecipients(draft);
     const isSuppressed = (m: Mailbox) => suppressed.has(suppressionKey(m.address));
+    const scheduledAtMs = draft.delayMs > 0 ? acceptedAt + draft.delayMs : null;
     // A suppressed recipient gets a `suppressed` event and is never tried (Resend semantics:
-    // the send itself still succeeds).
+    // the send itself still succeeds); the others are `scheduled` until their time, if any.
     const events: DeliveryEvent[] = recipients.map((r) => ({
       ...blankEvent({
         messageId: id,
         tenantId: principal.tenantId,
-        event: isSuppressed(r) ? 'suppressed' : 'queued',
+        event: isSuppressed(r) ? 'suppressed' : scheduledAtMs === null ? 'queued' : 'scheduled',
         sendingDomain: domain.name,
         messageType: draft.messageType,
       }),
@@ -129,7 +130,7 @@ export function createAccept(deps: AcceptDeps) {
         domain: r.domain,
         state: isSuppressed(r) ? 'suppressed' : 'queued',
       })),
-      scheduledAtMs: draft.delayMs > 0 ? acceptedAt + draft.delayMs : null,
+      scheduledAtMs,
       acceptedNode: deps.node,
     };
     const start: PendingStart = {
@@ -139,13 +140,15 @@ export function createAccept(deps: AcceptDeps) {
         acceptedAtMs: acceptedAt + draft.delayMs,
         retry: deps.retry,
         egressTaskQueue: deps.egressTaskQueue,
+        // The workflow waits for it itself, so that it can be moved or canceled.
+        ...(scheduledAtMs === null ? {} : { scheduledAtMs }),
       },
       attributes: {
         tenant: principal.tenantName,
         sendingDomain: domain.name,
         messageType: draft.messageType,
       },
-      delayMs: draft.delayMs,
+      delayMs: 0,
     };
     return { message, events, start };
   }

@@ -7,8 +7,9 @@ import { authenticate } from './auth.js';
 import { ApiError, notFound } from './errors.js';
 import { withIdempotency } from './idempotency.js';
 import type { TenantRateLimit } from './rate-limit.js';
+import type { Resolved } from './remote-attachments.js';
 import { listQuerySchema, sendEmailSchema } from './schemas.js';
-import { type EmailDraft, validateSend } from './validate.js';
+import { type CheckedEmail, validateSend } from './validate.js';
 
 export interface EmailRoutesDeps {
   readonly tenants: Pick<TenantStore, 'principalByTokenHash' | 'domainByName'>;
@@ -17,6 +18,8 @@ export interface EmailRoutesDeps {
   readonly accept: Accept;
   readonly now: () => number;
   readonly rateLimit: TenantRateLimit;
+  /** Fetches the attachment URLs of a request's emails (api/remote-attachments.ts). */
+  readonly resolveAttachments: (emails: readonly CheckedEmail[]) => Promise<Resolved[]>;
 }
 
 // Resend: at most 100 emails per batch (openapi /emails/batch).
@@ -30,13 +33,13 @@ function zodMessage(issues: readonly { path: PropertyKey[]; message: string }[])
   return field ? `Invalid \`${field}\` field: ${first.message}` : first.message;
 }
 
-function draftOf(body: unknown, now: number, allowAttachments: boolean, prefix = ''): EmailDraft {
+function checkedOf(body: unknown, now: number, prefix = ''): CheckedEmail {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ApiError(422, 'validation_error', `${prefix}The request body must be a JSON object.`);
   }
   const parsed = sendEmailSchema.safeParse(body);
   if (!parsed.success) throw new ApiError(422, 'validation_error', prefix + zodMessage(parsed.error.issues));
-  return validateSend(parsed.data, { nowMs: now, allowAttachments });
+  return validateSend(parsed.data, { nowMs: now });
 }
 
 function emailObject(e: StoredEmail) {
@@ -81,9 +84,13 @@ export function registerEmailRoutes(app: FastifyInstance, deps: EmailRoutesDeps)
       principal.tenantId,
       'POST /emails',
       async () => {
-        const draft = draftOf(req.body, deps.now(), true);
-        const domain = await deps.accept.check(principal, draft);
-        const [id] = await deps.accept.acceptAll(principal, [{ draft, domain }]);
+        const checked = checkedOf(req.body, deps.now());
+        const domain = await deps.accept.check(principal, checked);
+        // Attachment URLs are fetched once, here, before the commit: a fetch that fails
+        // refuses the request.
+        const [resolved] = await deps.resolveAttachments([checked]);
+        if (!resolved!.ok) throw resolved!.error;
+        const [id] = await deps.accept.acceptAll(principal, [{ draft: resolved!.draft, domain }]);
         return { statusCode: 200, body: { id } };
       },
     );
@@ -119,22 +126,35 @@ export function registerEmailRoutes(app: FastifyInstance, deps: EmailRoutesDeps)
         const checked = await Promise.all(
           body.map(async (item, index) => {
             try {
-              const draft = draftOf(item, now, false, `Email ${index}: `);
-              return { ok: true as const, index, draft, domain: await deps.accept.check(principal, draft) };
+              const email = checkedOf(item, now, `Email ${index}: `);
+              return { ok: true as const, index, email, domain: await deps.accept.check(principal, email) };
             } catch (err) {
               if (err instanceof ApiError) return { ok: false as const, index, error: err };
               throw err;
             }
           }),
         );
-        const failures = checked.filter((c) => !c.ok);
+        const failures: { index: number; error: ApiError }[] = checked.filter((c) => !c.ok);
         if (mode === 'strict' && failures[0]) throw failures[0].error;
+        // Attachments in batch sends are ours, not Resend's (it refuses them there): their
+        // URLs are fetched like a single send's, once each per request.
+        const valid = checked.filter((c) => c.ok);
+        const resolved = await deps.resolveAttachments(valid.map((c) => c.email));
+        const drafts = valid.flatMap((c, i) => {
+          const r = resolved[i]!;
+          if (r.ok) return [{ draft: r.draft, domain: c.domain }];
+          const { statusCode, errorName, message } = r.error;
+          failures.push({
+            index: c.index,
+            error: new ApiError(statusCode, errorName, `Email ${c.index}: ${message}`),
+          });
+          return [];
+        });
+        if (mode === 'strict' && failures[0]) throw failures[0].error;
+        failures.sort((a, b) => a.index - b.index);
         const errors = failures.map((c) => ({ index: c.index, message: c.error.message }));
         // The valid emails are stored in one transaction: all of them or, on error, none.
-        const ids = await deps.accept.acceptAll(
-          principal,
-          checked.flatMap((c) => (c.ok ? [{ draft: c.draft, domain: c.domain }] : [])),
-        );
+        const ids = await deps.accept.acceptAll(principal, drafts);
         const data = ids.map((id) => ({ id }));
         return { statusCode: 200, body: mode === 'permissive' ? { data, errors } : { data } };
       },

@@ -6,6 +6,7 @@ import { type DomainRoutesDeps, registerDomainRoutes } from './domains.js';
 import { type EmailRoutesDeps, registerEmailRoutes } from './emails.js';
 import { ApiError } from './errors.js';
 import { inputProblem } from './input-guard.js';
+import { registerScheduleRoutes, type ScheduleRoutesDeps } from './scheduled-emails.js';
 import { registerSuppressionRoutes, type SuppressionRoutesDeps } from './suppressions.js';
 import { isDependencyUnavailable } from './unavailable.js';
 
@@ -13,6 +14,7 @@ import { isDependencyUnavailable } from './unavailable.js';
 export type HealthCheck = () => Promise<Record<string, boolean>>;
 
 export type ApiDeps = EmailRoutesDeps &
+  ScheduleRoutesDeps &
   SuppressionRoutesDeps &
   AdminRoutesDeps &
   DomainRoutesDeps &
@@ -29,6 +31,7 @@ const KNOWN_PATHS = [
   /^\/emails$/,
   /^\/emails\/batch$/,
   /^\/emails\/[^/]+$/,
+  /^\/emails\/[^/]+\/cancel$/,
   /^\/suppressions(\/[^/]+|\/batch\/(add|remove))?$/,
   /^\/domains(\/[^/]+(\/verify)?)?$/,
   /^\/api-keys(\/[^/]+)?$/,
@@ -124,6 +127,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   registerEmailRoutes(app, deps);
+  registerScheduleRoutes(app, deps);
   registerSuppressionRoutes(app, deps);
   registerDomainRoutes(app, deps);
   registerApiKeyRoutes(app, deps);

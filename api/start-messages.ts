@@ -46,7 +46,6 @@ export function pendingStartOf(
   m: UnstartedMessage,
   retry: RetrySchedule,
   egressTaskQueue: string,
-  nowMs: number,
 ): PendingStart {
   return {
     input: {
@@ -55,9 +54,12 @@ export function pendingStartOf(
       acceptedAtMs: m.scheduledAtMs ?? m.createdAtMs,
       retry,
       egressTaskQueue,
+      // A scheduled send waits in its own workflow, even when its time has passed meanwhile
+      // (it then leaves at once): a wave would not record its release.
+      ...(m.scheduledAtMs === null ? {} : { scheduledAtMs: Math.round(m.scheduledAtMs) }),
     },
     attributes: { tenant: m.tenantName, sendingDomain: m.sendingDomain, messageType: m.messageType },
-    delayMs: m.scheduledAtMs === null ? 0 : Math.max(0, Math.round(m.scheduledAtMs - nowMs)),
+    delayMs: 0,
   };
 }
 
@@ -100,7 +102,7 @@ export function startSweeper(o: StartSweeperOptions): { close(): Promise<void> }
     );
     if (found.length === 0) return;
     o.log.info({ event: 'message.start_sweep', count: found.length }, 'handing over committed messages');
-    o.former.add(found.map((m) => pendingStartOf(m, o.retry, o.egressTaskQueue, o.now())));
+    o.former.add(found.map((m) => pendingStartOf(m, o.retry, o.egressTaskQueue)));
   };
   const timer = setInterval(() => {
     running ??= sweep()

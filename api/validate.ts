@@ -2,7 +2,26 @@ import { domainToASCII } from 'node:url';
 import type { MimeAttachment } from '../adapters/mime.js';
 import { hasHeaderBreakingChars, type Mailbox, parseMailbox } from '../core/address.js';
 import { ApiError } from './errors.js';
+import { scheduleDelay } from './schedule-time.js';
 import type { SendEmailBody } from './schemas.js';
+
+/**
+ * An attachment as the request gave it: its bytes, or an http(s) URL to fetch once before
+ * the request is accepted (api/remote-attachments.ts).
+ */
+export interface RequestedAttachment {
+  readonly source:
+    | { readonly kind: 'content'; readonly content: Buffer }
+    | { readonly kind: 'url'; readonly url: string };
+  readonly filename: string | null;
+  readonly contentType: string | null;
+  readonly contentId: string | null;
+}
+
+/** A send request that passed every check; its URL attachments are still to be fetched. */
+export interface CheckedEmail extends Omit<EmailDraft, 'attachments'> {
+  readonly attachments: readonly RequestedAttachment[];
+}
 
 /** A send request that passed every check, ready to be composed and stored. */
 export interface EmailDraft {
@@ -19,7 +38,7 @@ export interface EmailDraft {
   readonly attachments: readonly MimeAttachment[];
   readonly tags: readonly { name: string; value: string }[];
   readonly messageType: 'transactional' | 'marketing';
-  /** Delay before the first attempt, ms (scheduled_at). */
+  /** Delay before the first attempt, ms (scheduled_at); 0: send now. */
   readonly delayMs: number;
 }
 
@@ -27,11 +46,6 @@ export interface EmailDraft {
 // all per email: cc and bcc count too, or one request could fan out to thousands.
 const MAX_TO = 50;
 const MAX_RECIPIENTS = 50;
-// ISO 8601 / RFC 3339 §5.6 date-time, and nothing after it: Date.parse alone would read
-// "2026-08-05T11:52:01Z garbage" as a date.
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
-// Resend's scheduling horizon is 30 days (resend.com/docs/dashboard/emails/schedule-email).
-const MAX_SCHEDULE_MS = 30 * 86_400_000;
 // RFC 5322 §3.6.8 field name: printable US-ASCII except colon.
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 // Headers Posthorn writes itself or that only a receiving/signing MTA may add: a client
@@ -116,20 +130,26 @@ function decodeContent(index: number, content: string | { type: 'Buffer'; data: 
 
 function parseSchedule(value: string | null | undefined, nowMs: number): number {
   if (!value) return 0;
-  const at = Date.parse(value);
-  // Resend also takes natural language ("in 1 min"); only ISO 8601 is understood here.
-  if (!DATE_TIME.test(value) || Number.isNaN(at)) {
-    throw invalid('scheduled_at', 'use an ISO 8601 date-time such as 2026-08-05T11:52:01.858Z.');
-  }
-  const delay = at - nowMs;
-  if (delay > MAX_SCHEDULE_MS) throw invalid('scheduled_at', 'must be at most 30 days ahead.');
-  return Math.max(0, delay);
+  const delay = scheduleDelay(value, nowMs);
+  if (!delay.ok) throw invalid('scheduled_at', delay.message);
+  return delay.delayMs;
 }
 
-export function validateSend(
-  body: SendEmailBody,
-  opts: { nowMs: number; allowAttachments: boolean },
-): EmailDraft {
+/** A URL an attachment may be fetched from: http(s), no user name or password in it. */
+function attachmentUrl(index: number, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ApiError(422, 'invalid_attachment', `Attachment ${index}: \`path\` must be an https URL.`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
+    throw new ApiError(422, 'invalid_attachment', `Attachment ${index}: \`path\` must be an https URL.`);
+  }
+  return url.href;
+}
+
+export function validateSend(body: SendEmailBody, opts: { nowMs: number }): CheckedEmail {
   if (!body.from) throw missing('from');
   if (body.to === undefined || body.to === null || list(body.to).length === 0) throw missing('to');
   if (body.subject === undefined || body.subject === null) throw missing('subject');
@@ -158,16 +178,15 @@ export function validateSend(
   if (names.has('list-unsubscribe-post') && !names.has('list-unsubscribe'))
     throw invalid('headers', '"List-Unsubscribe-Post" needs a "List-Unsubscribe" header.');
 
-  const attachments = (body.attachments ?? []).map((a, i) => {
-    if (!opts.allowAttachments) throw invalid('attachments', 'attachments are not supported in batch sends.');
-    if (a.path)
+  const attachments = (body.attachments ?? []).map((a, i): RequestedAttachment => {
+    if (!a.content && !a.path)
+      throw new ApiError(422, 'invalid_attachment', 'Attachment must have either a `content` or `path`.');
+    if (a.content && a.path)
       throw new ApiError(
         422,
         'invalid_attachment',
-        `Attachment ${i}: \`path\` (remote fetch) is not supported; send \`content\`.`,
+        `Attachment ${i}: give \`content\` or \`path\`, not both.`,
       );
-    if (!a.content)
-      throw new ApiError(422, 'invalid_attachment', 'Attachment must have either a `content` or `path`.');
     for (const [field, v] of [
       ['filename', a.filename],
       ['content_type', a.content_type],
@@ -177,8 +196,10 @@ export function validateSend(
         throw invalid(`attachments[${i}].${field}`, 'contains CR, LF or NUL.');
     }
     return {
+      source: a.content
+        ? { kind: 'content', content: decodeContent(i, a.content) }
+        : { kind: 'url', url: attachmentUrl(i, a.path!) },
       filename: typeof a.filename === 'string' ? a.filename : null,
-      content: decodeContent(i, a.content),
       contentType: a.content_type ?? null,
       contentId: a.content_id ?? null,
     };

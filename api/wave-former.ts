@@ -116,10 +116,12 @@ export function createWaveFormer(o: WaveFormerOptions) {
   return {
     /** Hands committed messages to Temporal; returns at once. */
     add(pending: readonly PendingStart[]): void {
-      // A scheduled send waits in its own workflow (Temporal's start delay) until its time.
-      const direct = pending.filter((p) => o.maxWave === 1 || p.delayMs > 0);
+      // A scheduled send waits in its own workflow until its time, never in a wave.
+      const ownWorkflow = (p: PendingStart) =>
+        o.maxWave === 1 || p.delayMs > 0 || p.input.scheduledAtMs !== undefined;
+      const direct = pending.filter(ownWorkflow);
       if (direct.length > 0) track(o.startMessages(direct));
-      for (const p of pending) if (!(o.maxWave === 1 || p.delayMs > 0)) queue.push(p);
+      for (const p of pending) if (!ownWorkflow(p)) queue.push(p);
       pump();
     },
     /** The node's wave deliveries report their size here (+n at start, -n at the end). */

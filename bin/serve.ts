@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
+import { createAttachmentFetcher } from '../adapters/attachment-fetch.js';
 import { cachingResolver, createDnsResolver } from '../adapters/dns.js';
+import { createGuardedHttp } from '../adapters/guarded-http.js';
 import { verpKeysFromMaster } from '../adapters/hmac.js';
 import { parseMail } from '../adapters/mail-parser.js';
 import { composeMime } from '../adapters/mime.js';
@@ -22,6 +24,7 @@ import { migrate } from '../adapters/postgres/migrate.js';
 import { routingStore } from '../adapters/postgres/routing.js';
 import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
+import { temporalScheduleControl } from '../adapters/schedule-control.js';
 import { createSmtpTraceBus } from '../adapters/smtp-trace.js';
 import {
   connectTemporal,
@@ -35,6 +38,7 @@ import {
 import { bundleWorkflows } from '../adapters/workflow-bundle.js';
 import { createAccept } from '../api/accept.js';
 import { createTenantRateLimit } from '../api/rate-limit.js';
+import { DEFAULT_ATTACHMENT_LIMITS, resolveAttachments } from '../api/remote-attachments.js';
 import { buildApi } from '../api/server.js';
 import { createStartMessages, startSweeper } from '../api/start-messages.js';
 import { cachedTenantLookups } from '../api/tenant-cache.js';
@@ -202,6 +206,18 @@ export async function serve(
         allowLoopback: config.allowLoopback,
       })
     : null;
+  // Attachment URLs (attachments[].path), fetched once at accept. The same trust anchors
+  // as MTA-STS: Node's CAs plus POSTHORN_MTA_STS_CA.
+  const attachmentHttp = createGuardedHttp({
+    addresses: stsLookupsOver(dns).addresses,
+    timeoutMs: DEFAULT_ATTACHMENT_LIMITS.fetchTimeoutMs,
+    ca: trusted,
+    allowLoopback: config.allowLoopback,
+  });
+  const attachmentFetcher = createAttachmentFetcher({
+    http: attachmentHttp,
+    allowLoopback: config.allowLoopback,
+  });
   const smtpTrace = createSmtpTraceBus();
   const dispatcher = createDispatcher({
     openSession: createSessionOpener({
@@ -277,6 +293,9 @@ export async function serve(
     activities: {
       expire: activities.expire,
       deliverWave: activities.deliverWave,
+      reschedule: activities.reschedule,
+      cancelScheduled: activities.cancelScheduled,
+      releaseScheduled: activities.releaseScheduled,
       ...routing.activities,
       ...domainsApi.activities,
     },
@@ -345,6 +364,13 @@ export async function serve(
     idempotency: idempotencyStore(db),
     now: Date.now,
     rateLimit: createTenantRateLimit(config.apiRate, Date.now),
+    resolveAttachments: (emails) =>
+      resolveAttachments(emails, {
+        fetcher: attachmentFetcher,
+        now: Date.now,
+        limits: DEFAULT_ATTACHMENT_LIMITS,
+      }),
+    schedules: temporalScheduleControl(client),
     accept: createAccept({
       tenants,
       messages: { insert: insertGrouped },
@@ -411,6 +437,7 @@ export async function serve(
         await routing.close();
         await dispatcher.close();
         await mtaSts?.close();
+        await attachmentHttp.close();
         await journal.close();
         await connection.close();
         await db.close();

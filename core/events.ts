@@ -6,6 +6,10 @@ import type { SmtpPhase } from './delivery/smtp-reply.js';
  * once-per-message notice that delivery is taking longer (Resend's event of that name).
  */
 export const EVENT_NAMES = [
+  // Accepted with a scheduled_at: waiting for its time (Resend's `scheduled`).
+  'scheduled',
+  // A scheduled send canceled before its time: final, nothing is sent.
+  'canceled',
   'queued',
   'delivered',
   'deferred',
@@ -21,7 +25,14 @@ export const EVENT_NAMES = [
 export type EventName = (typeof EVENT_NAMES)[number];
 
 /** Latest state of one recipient of one message. */
-export type RecipientState = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'failed' | 'suppressed';
+export type RecipientState =
+  | 'queued'
+  | 'deferred'
+  | 'delivered'
+  | 'bounced'
+  | 'failed'
+  | 'suppressed'
+  | 'canceled';
 
 export interface DeliveryEvent {
   readonly messageId: string;

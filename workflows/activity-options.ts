@@ -30,7 +30,9 @@ export function deliveryActivities(
   });
 }
 
-export const bookkeeping = proxyActivities<Pick<MessageActivities, 'expire'>>({
+export const bookkeeping = proxyActivities<
+  Pick<MessageActivities, 'expire' | 'reschedule' | 'cancelScheduled' | 'releaseScheduled'>
+>({
   startToCloseTimeout: '1m',
   retry: INFRA_RETRY,
 });

@@ -1,5 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Category } from '../core/bounce/taxonomy.js';
 import type { RetrySchedule } from '../core/delivery/retry-schedule.js';
 import type { DomainStatus, RecordStatus } from '../core/domains/lifecycle.js';
@@ -33,6 +33,12 @@ export interface MessageWorkflowInput {
    * is then started with a start delay for the first retry.
    */
   readonly resume?: Readonly<Record<string, { readonly attempts: number; readonly ip: string | null }>>;
+  /**
+   * scheduled_at, ms since the epoch: the workflow waits until then, and until then its
+   * send time can be moved (rescheduleUpdate) or the send canceled (cancelUpdate). The
+   * retry schedule's max age counts from the time it is released. Absent: send now.
+   */
+  readonly scheduledAtMs?: number;
 }
 
 /**
@@ -57,7 +63,7 @@ export interface WaveResult {
   readonly skipped: readonly string[];
 }
 
-export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'failed';
+export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'failed' | 'canceled';
 
 export interface MessageStatus {
   readonly recipients: Record<string, { status: RecipientStatus; attempts: number; ip: string | null }>;
@@ -69,6 +75,19 @@ export const statusQuery = defineQuery<MessageStatus>('status');
 
 /** Sent when an operator pause that held this message is lifted. */
 export const releaseSignal = defineSignal('release');
+
+/**
+ * Moves a scheduled message's send time (PATCH /emails/{id}); `scheduledAtMs` in the past
+ * sends it now. Rejected (the validator throws NOT_SCHEDULED) once the message has left
+ * its wait, or when it never had one, so the HTTP answer says what the workflow did.
+ */
+export const rescheduleUpdate = defineUpdate<{ scheduledAtMs: number }, [{ scheduledAtMs: number }]>(
+  'reschedule',
+);
+/** Cancels a scheduled message (POST /emails/{id}/cancel); rejected like rescheduleUpdate. */
+export const cancelUpdate = defineUpdate<{ canceled: true }, []>('cancel');
+/** The message of an update validator's rejection: the message is not (or no longer) waiting. */
+export const NOT_SCHEDULED = 'not-scheduled';
 
 /** Input of an IP workflow (workflow id = ipWorkflowId(ip)). */
 export interface IpWorkflowInput {
@@ -176,6 +195,15 @@ export interface ExpireInput {
 export interface MessageActivities {
   deliver(input: DeliverInput): Promise<DeliverResult>;
   expire(input: ExpireInput): Promise<void>;
+  /** Records a scheduled message's new send time (messages.scheduled_at). */
+  reschedule(input: { messageId: string; scheduledAtMs: number }): Promise<void>;
+  /** Records a scheduled message as canceled: a final `canceled` event per recipient. */
+  cancelScheduled(input: { messageId: string; recipients: readonly string[] }): Promise<void>;
+  /**
+   * A scheduled message's time has come: its Date header becomes the send time (RFC 5322
+   * §3.6.1, the moment the message is ready to go) and its recipients are `queued`.
+   */
+  releaseScheduled(input: { messageId: string; recipients: readonly string[] }): Promise<void>;
 }
 
 /** The wave's local activity: claims, delivers and settles or hands on every message. */

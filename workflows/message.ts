@@ -1,6 +1,7 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   ActivityFailure,
+  allHandlersFinished,
   condition,
   patched,
   setHandler,
@@ -13,13 +14,16 @@ import { afterDeferral, DEFAULT_RETRY_SCHEDULE } from '../core/delivery/retry-sc
 import { bookkeeping, deliveryActivities } from './activity-options.js';
 import { workflowNow } from './clock.js';
 import {
+  cancelUpdate,
   type DeliverResult,
   egressTaskQueue,
   type MessageStatus,
   type MessageWorkflowInput,
   type MessageWorkflowResult,
+  NOT_SCHEDULED,
   PROVIDER,
   releaseSignal,
+  rescheduleUpdate,
   SENDING_IP,
   SHARED_EGRESS_TASK_QUEUE,
   statusQuery,
@@ -30,6 +34,12 @@ import {
  * maximum age; workflows started before it keep waiting as they did (replay-safe).
  */
 const EXPIRE_WHILE_WAITING = 'expire-while-waiting';
+
+/**
+ * Marks workflows that wait for their scheduled_at themselves (so that it can be moved or
+ * canceled) rather than being started with a start delay, as scheduled sends were before.
+ */
+const SCHEDULED_SEND = 'scheduled-send';
 
 /** The delivery's node never took the task (schedule-to-start timeout): it is down or gone. */
 function notPickedUp(err: unknown): boolean {
@@ -55,6 +65,41 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
   setHandler(releaseSignal, () => {
     releases++;
   });
+
+  // A scheduled send waits until its time; meanwhile the time can move and the send can be
+  // canceled. Updates rather than signals, so the caller learns whether it still could:
+  // once the message leaves its wait (or if it never had one) the validators refuse.
+  let phase: 'waiting' | 'sending' | 'canceled' = input.scheduledAtMs === undefined ? 'sending' : 'waiting';
+  let sendAt = input.scheduledAtMs ?? 0;
+  const canceled = () => phase === 'canceled';
+  const onlyWhileWaiting = () => {
+    if (phase !== 'waiting') throw new Error(NOT_SCHEDULED);
+  };
+  setHandler(
+    rescheduleUpdate,
+    async ({ scheduledAtMs }) => {
+      sendAt = scheduledAtMs;
+      await bookkeeping.reschedule({ messageId: input.messageId, scheduledAtMs });
+      return { scheduledAtMs };
+    },
+    {
+      validator: ({ scheduledAtMs }) => {
+        if (!Number.isFinite(scheduledAtMs)) throw new Error('scheduledAtMs must be a number');
+        onlyWhileWaiting();
+      },
+    },
+  );
+  setHandler(
+    cancelUpdate,
+    async () => {
+      phase = 'canceled';
+      await bookkeeping.cancelScheduled({ messageId: input.messageId, recipients: input.recipients });
+      return { canceled: true as const };
+    },
+    { validator: onlyWhileWaiting },
+  );
+  // The retry schedule's max age counts from the send time, wherever it was moved.
+  let acceptedAtMs = input.acceptedAtMs;
   // Provider and sending IP are known after the first routed attempt; they are added to the
   // search attributes once each, so the Web UI can filter messages by them.
   const tagged = { provider: false, ip: false };
@@ -69,6 +114,23 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
       tagged.ip = true;
     }
     if (update.length > 0) upsertSearchAttributes(update);
+  }
+
+  if (input.scheduledAtMs !== undefined && patched(SCHEDULED_SEND)) {
+    for (;;) {
+      const target = sendAt;
+      const wait = target - workflowNow();
+      if (canceled() || wait <= 0) break;
+      await condition(() => canceled() || sendAt !== target, wait);
+    }
+    if (canceled()) {
+      await condition(allHandlersFinished);
+      for (const r of input.recipients) status.recipients[r]!.status = 'canceled';
+      return status;
+    }
+    phase = 'sending';
+    acceptedAtMs = workflowNow();
+    await bookkeeping.releaseScheduled({ messageId: input.messageId, recipients: input.recipients });
   }
 
   const groups = groupByDomain(input.recipients);
@@ -90,7 +152,7 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
       const attempt = attempts + 1;
       // Waiting (a pause never lifted, no IP that may send) is no attempt, but it must not
       // outlive the message: at its maximum age it ends like a retry schedule that ran out.
-      if (workflowNow() - input.acceptedAtMs >= input.retry.maxAgeMs && patched(EXPIRE_WHILE_WAITING)) {
+      if (workflowNow() - acceptedAtMs >= input.retry.maxAgeMs && patched(EXPIRE_WHILE_WAITING)) {
         return expirePending(attempts);
       }
       let result: DeliverResult;
@@ -146,12 +208,7 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
       const deferred = result.recipients.filter((r) => r.verdict === 'deferred');
       if (deferred.length === 0) return;
       pending = deferred.map((r) => r.address);
-      const decision = afterDeferral(
-        input.retry,
-        attempt,
-        result.finishedAtMs - input.acceptedAtMs,
-        deferred,
-      );
+      const decision = afterDeferral(input.retry, attempt, result.finishedAtMs - acceptedAtMs, deferred);
       switch (decision.kind) {
         case 'retry':
           await sleep(decision.delayMs);
@@ -163,5 +220,7 @@ export async function messageWorkflow(input: MessageWorkflowInput): Promise<Mess
   }
 
   await Promise.all([...groups].map(([domain, rcpts]) => deliverGroup(domain, rcpts)));
+  // An update accepted just before the release may still be recording its change.
+  await condition(allHandlersFinished);
   return status;
 }

@@ -77,7 +77,8 @@ export interface MessageForDelivery {
 const EMAIL_COLUMNS = `m.id, m.seq, m.from_header AS "from", m.to_addrs AS "to", m.cc_addrs AS cc, m.bcc_addrs AS bcc,
   m.reply_to, m.subject, m.html, m.text_body AS text, m.message_id_hdr AS message_id, m.tags, m.created_at, m.scheduled_at,
   (SELECT e.event FROM delivery_events e WHERE e.message_id = m.id
-     AND e.event IN ('queued', 'delivered', 'delivery_delayed', 'bounced', 'failed', 'suppressed', 'complained')
+     AND e.event IN ('scheduled', 'canceled', 'queued', 'delivered', 'delivery_delayed', 'bounced', 'failed',
+                     'suppressed', 'complained')
      ORDER BY e.id DESC LIMIT 1) AS last_event`;
 
 const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
@@ -231,6 +232,37 @@ export function messageStore(db: Db) {
         [tenantId, cursor.after ?? null, limit + 1],
       );
       return r.rows;
+    },
+
+    /** Records a scheduled message's new send time (what GET /emails/{id} shows). */
+    async setScheduledAt(id: string, atMs: number): Promise<void> {
+      await db.query('UPDATE messages SET scheduled_at = $2 WHERE id = $1', [id, new Date(atMs)]);
+    },
+
+    /** The stored body, or null when the message is gone. */
+    async mimeOf(id: string): Promise<Buffer | null> {
+      const r = await db.query<{ mime: Buffer }>('SELECT mime FROM messages WHERE id = $1', [id]);
+      return r.rows[0]?.mime ?? null;
+    },
+
+    async replaceMime(id: string, mime: Buffer): Promise<void> {
+      await db.query('UPDATE messages SET mime = $2 WHERE id = $1', [id, mime]);
+    },
+
+    /**
+     * What PATCH and cancel need to know of one of the tenant's messages: whether it was
+     * scheduled and whether its workflow was started; null when it is not the tenant's.
+     */
+    async scheduleOf(
+      tenantId: string,
+      id: string,
+    ): Promise<{ scheduled: boolean; workflowStarted: boolean } | null> {
+      const r = await db.query<{ scheduled: boolean; workflowStarted: boolean }>(
+        `SELECT scheduled_at IS NOT NULL AS scheduled, workflow_started AS "workflowStarted"
+         FROM messages WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, id],
+      );
+      return r.rows[0] ?? null;
     },
 
     async exists(tenantId: string, id: string): Promise<boolean> {

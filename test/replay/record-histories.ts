@@ -11,10 +11,11 @@
  *
  * Scenarios, each message in its own workflow (POSTHORN_WAVE_MAX=1): delivered at once;
  * deferred (451) then delivered; bounced (550); two recipient domains in one message; held
- * by a domain pause, then released by resume. Then the control workflow that carried the
- * pause, the IP workflow of 127.0.0.2 after a Yahoo [TS04] suspended it for Yahoo, on
- * a node with waves, a delivery wave, and a domain actor taking a domain from pending to
- * verified, to temporary_failure when its DKIM record vanishes, and to failed.
+ * by a domain pause, then released by resume; scheduled, moved, then delivered; scheduled
+ * then canceled. Then the control workflow that carried the pause, the IP workflow of
+ * 127.0.0.2 after a Yahoo [TS04] suspended it for Yahoo, on a node with waves, a delivery
+ * wave, and a domain actor taking a domain from pending to verified, to temporary_failure
+ * when its DKIM record vanishes, and to failed.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -94,6 +95,29 @@ try {
     'message-bounced': await send(['bounce@rcpt.test']),
     'message-two-domains': await send(['a@rcpt.test', 'b@other.test']),
   };
+  const scheduled = async (to: string, inMs: number) => {
+    const r = await resend.emails.send({
+      from: 'hello@acme.test',
+      to,
+      subject: 'replay',
+      text: 'replay',
+      scheduledAt: new Date(Date.now() + inMs).toISOString(),
+    });
+    if (r.error) throw new Error(JSON.stringify(r.error));
+    return r.data!.id;
+  };
+  const moved = await scheduled('moved@rcpt.test', 60_000);
+  const moveAnswer = await resend.emails.update({
+    id: moved,
+    scheduledAt: new Date(Date.now() + 2_000).toISOString(),
+  });
+  if (moveAnswer.error) throw new Error(JSON.stringify(moveAnswer.error));
+  scenarios['message-scheduled-moved-then-delivered'] = moved;
+  const canceled = await scheduled('canceled@rcpt.test', 3_600_000);
+  const cancelAnswer = await resend.emails.cancel(canceled);
+  if (cancelAnswer.error) throw new Error(JSON.stringify(cancelAnswer.error));
+  scenarios['message-scheduled-canceled'] = canceled;
+
   await stack.node.cli(['pause', 'domain', 'paused.test', '--reason', 'recording a held message']);
   await waitFor('pause published', async () =>
     (await stack.db.query(`SELECT 1 FROM pauses WHERE value = 'paused.test'`)).rowCount ? true : undefined,

@@ -4,7 +4,7 @@ import { ApiError } from '../../../api/errors.js';
 import { validateSend } from '../../../api/validate.js';
 
 const base = { from: 'Acme <a@acme.test>', to: 'b@x.test', subject: 'hi', text: 'hello' };
-const opts = { nowMs: Date.parse('2026-11-29T00:00:00Z'), allowAttachments: true };
+const opts = { nowMs: Date.parse('2026-11-29T00:00:00Z') };
 
 function fails(body: object, status: number, name: string, message?: RegExp) {
   assert.throws(
@@ -53,34 +53,42 @@ test('reserved or malformed header names are refused', () => {
   fails({ ...base, headers: { 'X A': 'v' } }, 422, 'validation_error', /not a valid header name/);
 });
 
-test('attachments: base64 or Buffer JSON content, never a path', () => {
+test('attachments: base64 or Buffer JSON content, or an http(s) URL to fetch', () => {
   const d = validateSend(
     {
       ...base,
       attachments: [
         { filename: 'a.txt', content: 'aGVsbG8=' },
         { filename: 'b.txt', content: { type: 'Buffer', data: [104, 105] } },
+        { path: 'https://files.example/c.pdf', content_type: 'application/pdf' },
       ],
     },
     opts,
   );
   assert.deepEqual(
-    d.attachments.map((a) => a.content.toString()),
-    ['hello', 'hi'],
+    d.attachments.map((a) => (a.source.kind === 'content' ? a.source.content.toString() : a.source.url)),
+    ['hello', 'hi', 'https://files.example/c.pdf'],
   );
-  fails({ ...base, attachments: [{ path: 'file:///etc/passwd' }] }, 422, 'invalid_attachment');
+  assert.equal(d.attachments[2]!.contentType, 'application/pdf');
+  fails({ ...base, attachments: [{ path: 'file:///etc/passwd' }] }, 422, 'invalid_attachment', /https/);
+  fails({ ...base, attachments: [{ path: 'https://u:p@files.example/a' }] }, 422, 'invalid_attachment');
+  fails({ ...base, attachments: [{ path: 'not a url' }] }, 422, 'invalid_attachment');
+  fails(
+    { ...base, attachments: [{ path: 'https://x.example/a', content: 'aGk=' }] },
+    422,
+    'invalid_attachment',
+  );
   fails({ ...base, attachments: [{ filename: 'x' }] }, 422, 'invalid_attachment');
   fails({ ...base, attachments: [{ content: 'not base64!' }] }, 422, 'invalid_attachment');
-  assert.throws(
-    () => validateSend({ ...base, attachments: [{ content: 'aGk=' }] }, { ...opts, allowAttachments: false }),
-    ApiError,
-  );
 });
 
-test('scheduled_at: ISO 8601 within 30 days becomes a delay', () => {
+test('scheduled_at: ISO 8601 or a phrase, within 30 days, becomes a delay; the past sends now', () => {
   assert.equal(validateSend({ ...base, scheduled_at: '2026-11-29T01:00:00Z' }, opts).delayMs, 3_600_000);
-  fails({ ...base, scheduled_at: 'in 1 min' }, 422, 'validation_error', /ISO 8601/);
+  assert.equal(validateSend({ ...base, scheduled_at: 'in 1 min' }, opts).delayMs, 60_000);
+  assert.equal(validateSend({ ...base, scheduled_at: '2026-11-28T23:00:00Z' }, opts).delayMs, 0);
+  fails({ ...base, scheduled_at: 'whenever' }, 422, 'validation_error', /ISO 8601/);
   fails({ ...base, scheduled_at: '2027-02-01T00:00:00Z' }, 422, 'validation_error', /30 days/);
+  fails({ ...base, scheduled_at: 'in 31 days' }, 422, 'validation_error', /30 days/);
 });
 
 test('the message_type tag selects the stream', () => {

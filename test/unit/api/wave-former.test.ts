@@ -113,9 +113,13 @@ test('starts are paced to what the node is delivering', async () => {
 
 test('a scheduled send, or any send with waves of one, gets its own message workflow', async () => {
   const h = harness();
-  h.former.add([pending('later', 60_000)]);
+  const scheduled = pending('scheduled');
+  h.former.add([
+    pending('later', 60_000),
+    { ...scheduled, input: { ...scheduled.input, scheduledAtMs: Date.now() + 60_000 } },
+  ]);
   await delay(0);
-  assert.deepEqual(h.direct, ['later']);
+  assert.deepEqual(h.direct, ['later', 'scheduled']);
   assert.equal(h.waves.length, 0);
   const one = harness({ maxWave: 1 });
   one.former.add([pending('x'), pending('y')]);
