@@ -10,6 +10,7 @@ import { domainRecords, ensureDkimKeys } from './domains.js';
 import { eventsCommand } from './events-command.js';
 import { configOrExit, loggerFor, masterKeyFor, openDatabase, openTemporal } from './runtime.js';
 import { serve } from './serve.js';
+import { submissionSettings } from './submission-settings.js';
 import { parseTenantsArgs, runTenantsCommand } from './tenant-commands.js';
 
 const USAGE = `usage: posthorn <command>
@@ -47,12 +48,15 @@ async function runNode(embedded: boolean): Promise<number> {
     return 2;
   }
   const masterKey = masterKeyFor(config, { generate: embedded });
+  const submission = submissionSettings(config, embedded ? 'dev' : 'serve', new Date());
+  if (!submission.on) log.info({ event: 'submission.off', why: submission.why }, 'SMTP submission off');
   const temporal = await openTemporal(config, log);
   const database = await openDatabase(config, { share: true }).catch(async (err) => {
     await temporal.stop();
     throw err;
   });
   const node = await serve(config, {
+    submission: submission.on ? submission.settings : null,
     databaseUrl: database.url,
     databaseMaxConnections: database.maxConnections,
     temporalAddress: temporal.address,
