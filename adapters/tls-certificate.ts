@@ -46,7 +46,10 @@ export function ensureSelfSignedCertificate(
     keyPair: { privateKey: string; publicKey: string };
   } = {
     days: VALIDITY_DAYS,
-    notBeforeDate: new Date(now.getTime() - 60_000),
+    // selfsigned counts the validity from the clock, whatever `now` says: `now` only
+    // decides whether the certificate on disk is near its end. A minute back for clients
+    // whose clocks lag.
+    notBeforeDate: new Date(Date.now() - 60_000),
     algorithm: 'sha256',
     keyPair: {
       privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
