@@ -27,7 +27,8 @@ export interface AcceptDeps {
 
 /**
  * A message submitted whole (SMTP submission, api/submission.ts): its own MIME, relayed as
- * it came apart from the fields it is completed with, and its envelope recipients.
+ * it came but for the fields the submission desk removes or adds, and its envelope
+ * recipients.
  */
 export interface SubmittedMessage {
   /** The RCPT TO addresses: who receives it, whatever its To and Cc say. */

@@ -222,8 +222,8 @@ export function createSubmissionDesk(deps: SubmissionDeskDeps) {
     },
 
     /** MAIL FROM: the key is still valid and the tenant within its rate. The envelope sender itself is not used. */
-    async mailFrom(tokenHash: Buffer): Promise<SubmissionReply | null> {
-      const r = await guarded('mail', async () => {
+    mailFrom(tokenHash: Buffer): Promise<SubmissionReply | null> {
+      return guarded('mail', async () => {
         const principal = await principalOf(tokenHash);
         if (isReply(principal)) return principal;
         const rate = deps.rateBudget(principal.tenantId);
@@ -232,11 +232,10 @@ export function createSubmissionDesk(deps: SubmissionDeskDeps) {
         }
         return null;
       });
-      return r;
     },
 
     /** RCPT TO: refused where the API would not send to it; `accepted` are the transaction's recipients so far. */
-    async rcptTo(tokenHash: Buffer, address: string, accepted: number): Promise<SubmissionReply | null> {
+    rcptTo(tokenHash: Buffer, address: string, accepted: number): Promise<SubmissionReply | null> {
       return guarded('rcpt', async () => {
         // RFC 5321 §4.5.3.1.10: 452 for too many recipients; the client sends the rest in
         // another transaction.
@@ -265,7 +264,7 @@ export function createSubmissionDesk(deps: SubmissionDeskDeps) {
     },
 
     /** DATA: the message checked and committed; its id, or the refusal. */
-    async data(
+    data(
       tokenHash: Buffer,
       recipients: readonly string[],
       raw: Buffer,
