@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { checkWireFormat } from '../adapters/dkim.js';
 import type { KeyPrincipal, TenantStore } from '../adapters/postgres/tenants.js';
 import type { HeaderMailbox, SubmittedMailView } from '../adapters/submitted-mail.js';
 import { type Mailbox, parseAddress } from '../core/address.js';
@@ -140,6 +141,17 @@ export function createSubmissionDesk(deps: SubmissionDeskDeps) {
   async function accept(principal: KeyPrincipal, recipients: readonly string[], raw: Buffer) {
     // RFC 2045 §2.7–2.8: neither 7bit nor 8bit data holds NUL (BINARYMIME is not offered).
     if (raw.includes(0)) return reply(554, '5.6.0 The message contains a NUL octet, which mail cannot carry');
+    // What cannot go on the wire unchanged can never be signed or sent (RFC 6376 §5.3).
+    const wire = checkWireFormat(raw);
+    if (wire?.kind === 'bare_cr_or_lf') {
+      return reply(554, `5.6.0 The message has a bare CR or LF at octet ${wire.offset} (RFC 5321 §2.3.8)`);
+    }
+    if (wire?.kind === 'line_too_long') {
+      return reply(
+        554,
+        `5.6.0 Line ${wire.line} is ${wire.octets} octets, over the 998 allowed (RFC 5322 §2.1.1): encode long lines (quoted-printable or base64)`,
+      );
+    }
     const split = splitHeader(raw.toString('latin1'));
     if (!split.ok) return reply(554, `5.6.0 The header section is malformed: ${split.problem}`);
     // RFC 5322 §3.6: exactly one From. A second one is how a message shows one sender to

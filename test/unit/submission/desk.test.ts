@@ -101,7 +101,12 @@ test('DATA: the header From decides, one From only, no NUL; a Sender must be sen
   );
   await refused(Buffer.from('From: a@acme.test\r\n\r\nnul \0 here\r\n'), 554, /NUL/);
   await refused(mail('From: a@acme.test', 'List-Unsubscribe-Post: List-Unsubscribe=One-Click'), 554, /8058/);
-  await refused(Buffer.from('From: a@acme.test\r\n\r\nbare\nLF\r\n'), 554, /bare CR or LF/);
+  await refused(Buffer.from('From: a@acme.test\r\n\r\nbare\nLF\r\n'), 554, /bare CR or LF at octet 25/);
+  await refused(
+    mail('From: a@acme.test', `X-Long: ${'x'.repeat(1000)}`),
+    554,
+    /^5\.6\.0 Line 2 is 1008 octets/,
+  );
   assert.equal(inserted.length, 0, 'nothing refused is stored');
   const ok = await desk.data(
     tokenHash,
