@@ -10,7 +10,7 @@ import {
   newField,
   splitHeader,
 } from '../core/submission/header-block.js';
-import { reply, type SubmissionReply, TRY_LATER } from '../core/submission/reply.js';
+import { isSubmissionReply, reply, type SubmissionReply, TRY_LATER } from '../core/submission/reply.js';
 import { suppressionKey } from '../core/suppression.js';
 import type { Accept, SubmittedMessage } from './accept.js';
 import { hashApiKey } from './api-keys.js';
@@ -131,11 +131,8 @@ export function createSubmissionDesk(deps: SubmissionDeskDeps) {
   /** The key behind a session's token hash, read at each step so a revoked key stops at once. */
   async function principalOf(tokenHash: Buffer): Promise<KeyPrincipal | SubmissionReply> {
     const principal = await deps.tenants.principalByTokenHash(tokenHash);
-    return principal ?? reply(535, '5.7.8 The API key is no longer valid');
+    return principal ?? reply(530, '5.7.0 Authentication required: the API key is no longer valid');
   }
-
-  const isReply = (v: unknown): v is SubmissionReply =>
-    typeof v === 'object' && v !== null && 'code' in v && 'text' in v;
 
   /** The checks of `POST /emails` on a whole message, and the commit. */
   async function accept(principal: KeyPrincipal, recipients: readonly string[], raw: Buffer) {
@@ -226,18 +223,22 @@ export function createSubmissionDesk(deps: SubmissionDeskDeps) {
 
   return {
     /** The key whose token is the password (any user name, as with Resend's relay), or null. */
-    authenticate(password: string): Promise<{ tokenHash: Buffer } | null | SubmissionReply> {
-      return guarded('auth', async () => {
+    async authenticate(password: string): Promise<{ tokenHash: Buffer } | null | SubmissionReply> {
+      const found = await guarded('auth', async () => {
         const tokenHash = hashApiKey(password);
         return (await deps.tenants.principalByTokenHash(tokenHash)) ? { tokenHash } : null;
       });
+      // RFC 4954 §6: the reply to AUTH when the server cannot check the credentials now.
+      return isSubmissionReply(found)
+        ? reply(454, '4.7.0 Temporary authentication failure, try again later')
+        : found;
     },
 
     /** MAIL FROM: the key is still valid and the tenant within its rate. The envelope sender itself is not used. */
     mailFrom(tokenHash: Buffer): Promise<SubmissionReply | null> {
       return guarded('mail', async () => {
         const principal = await principalOf(tokenHash);
-        if (isReply(principal)) return principal;
+        if (isSubmissionReply(principal)) return principal;
         const rate = deps.rateBudget(principal.tenantId);
         if (rate && !rate.allowed) {
           return reply(451, `4.7.0 Too many messages for this account, try again in ${rate.retryAfterS} s`);
@@ -255,7 +256,7 @@ export function createSubmissionDesk(deps: SubmissionDeskDeps) {
           return reply(452, `4.5.3 Too many recipients: at most ${MAX_RECIPIENTS} per message`);
         }
         const principal = await principalOf(tokenHash);
-        if (isReply(principal)) return principal;
+        if (isSubmissionReply(principal)) return principal;
         let m: Mailbox;
         try {
           m = mailbox('to', address);
@@ -283,7 +284,7 @@ export function createSubmissionDesk(deps: SubmissionDeskDeps) {
     ): Promise<{ id: string } | SubmissionReply> {
       return guarded('data', async () => {
         const principal = await principalOf(tokenHash);
-        if (isReply(principal)) return principal;
+        if (isSubmissionReply(principal)) return principal;
         return accept(principal, recipients, raw);
       });
     },

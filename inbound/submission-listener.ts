@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { type ClientLimits, clientKey } from '../core/submission/client-limits.js';
-import type { SubmissionReply } from '../core/submission/reply.js';
+import { isSubmissionReply, type SubmissionReply } from '../core/submission/reply.js';
 
 /** What the listener asks at each step of a transaction (api/submission.ts answers). */
 export interface SubmissionDeskPort {
@@ -42,9 +42,6 @@ const MAX_UNAUTHENTICATED_COMMANDS = 10;
 function refusal(r: SubmissionReply): Error {
   return Object.assign(new Error(r.text), { responseCode: r.code });
 }
-
-const isReply = (v: unknown): v is SubmissionReply =>
-  typeof v === 'object' && v !== null && 'code' in v && 'text' in v;
 
 interface Listening {
   /** The ports bound (0 where off), in the order STARTTLS, implicit TLS. */
@@ -126,7 +123,7 @@ export async function startSubmissionListener(options: SubmissionListenerOptions
       const key = clientKey(session.remoteAddress);
       if (limits.blocked(key, now())) return cb(refusal({ code: 454, text: blockedReply(key) }));
       void desk.authenticate(auth.password ?? '').then((found) => {
-        if (isReply(found)) return cb(refusal(found));
+        if (isSubmissionReply(found)) return cb(refusal(found));
         if (found) return cb(null, { user: found });
         const blocked = limits.authFailed(key, now());
         log.info(
@@ -168,7 +165,7 @@ export async function startSubmissionListener(options: SubmissionListenerOptions
         if (!user) return cb(refusal({ code: 530, text: '5.7.0 Authentication required' }));
         const recipients = session.envelope.rcptTo.map((r) => r.address);
         void desk.data(user.tokenHash, recipients, Buffer.concat(chunks)).then((r) => {
-          if (isReply(r)) return cb(refusal(r));
+          if (isSubmissionReply(r)) return cb(refusal(r));
           log.info(
             { event: 'submission.accepted', messageId: r.id, client: clientKey(session.remoteAddress) },
             'message submitted',

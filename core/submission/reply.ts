@@ -11,3 +11,6 @@ export const reply = (code: number, text: string): SubmissionReply => ({ code, t
 
 /** Infrastructure trouble (the database, Temporal): the client keeps the message and retries. */
 export const TRY_LATER = reply(451, '4.3.0 Temporarily unable to accept mail, try again later');
+
+export const isSubmissionReply = (v: unknown): v is SubmissionReply =>
+  typeof v === 'object' && v !== null && 'code' in v && 'text' in v;

@@ -61,11 +61,15 @@ function setup(o: { rate?: RateDecision | null; failing?: Error } = {}) {
 const tokenHash = hashApiKey(KEY);
 const mail = (...header: string[]) => Buffer.from([...header, '', 'body', ''].join('\r\n'));
 
-test('AUTH takes the key as the password; anything else is a failure, and trouble is 451', async () => {
+test('AUTH takes the key as the password; anything else is a failure; database trouble is 454 to AUTH, 451 after', async () => {
   assert.deepEqual(await setup().desk.authenticate(KEY), { tokenHash });
   assert.equal(await setup().desk.authenticate('re_guess'), null);
   const down = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
   assert.deepEqual(await setup({ failing: down }).desk.authenticate(KEY), {
+    code: 454,
+    text: '4.7.0 Temporary authentication failure, try again later',
+  });
+  assert.deepEqual(await setup({ failing: down }).desk.mailFrom(tokenHash), {
     code: 451,
     text: '4.3.0 Temporarily unable to accept mail, try again later',
   });
@@ -80,7 +84,7 @@ test('MAIL FROM: the tenant budget shared with the API, and a key revoked since 
   });
   const s = setup();
   s.revoke();
-  assert.equal((await s.desk.mailFrom(tokenHash))?.code, 535);
+  assert.equal((await s.desk.mailFrom(tokenHash))?.code, 530);
 });
 
 test('DATA: the header From decides, one From only, no NUL; a Sender must be sendable too', async () => {
