@@ -31,7 +31,11 @@ const CLIENT = {
   recipients: '127.0.0.16',
   crowd: '127.0.0.17',
   stripped: '127.0.0.18',
+  busy: '127.0.0.19',
 };
+// Bursts of 30 sending requests per tenant, one more an hour: enough for the tests, few
+// enough to use up, and nothing comes back while a test runs.
+const RATE_BURST = 30;
 
 describe('SMTP submission → accept path → Temporal → SMTP, on real parts', () => {
   let stack: Stack;
@@ -57,6 +61,7 @@ describe('SMTP submission → accept path → Temporal → SMTP, on real parts',
         POSTHORN_SUBMISSIONS_PORT: String(tlsPort),
         POSTHORN_TLS_CERT: made.certPath,
         POSTHORN_TLS_KEY: made.keyPath,
+        POSTHORN_API_RATE: `1/h,burst=${RATE_BURST}`,
       },
     });
     ({ resend, key } = await tenantClient(stack, 'acme', 'acme.test'));
@@ -376,5 +381,29 @@ describe('SMTP submission → accept path → Temporal → SMTP, on real parts',
     } finally {
       for (const c of open) c.close();
     }
+  });
+
+  test("the tenant's request rate is one budget for the API and SMTP: used up over HTTP, MAIL is refused", async () => {
+    const busy = await tenantClient(stack, 'busy', 'busy.test');
+    const post = () =>
+      fetch(`${stack.node.apiUrl}/emails`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${busy.key}`, 'content-type': 'application/json' },
+        body: '{}',
+      }).then((r) => r.status);
+    // Every sending request takes from the budget, refused ones too (422 here).
+    for (let i = 0; i < RATE_BURST; i++) assert.equal(await post(), 422);
+    assert.equal(await post(), 429);
+    await assert.rejects(
+      transport({ localAddress: CLIENT.busy, pass: busy.key }).sendMail({
+        from: 'hello@busy.test',
+        to: 'hal@rcpt.test',
+        subject: 's',
+        text: 't',
+      }),
+      (err: { responseCode?: number; response?: string }) =>
+        err.responseCode === 451 &&
+        /^451 4\.7\.0 Too many messages for this account/.test(err.response ?? ''),
+    );
   });
 });
