@@ -84,9 +84,16 @@ function rfc5322Date(d: Date): string {
   return d.toUTCString().replace(/GMT$/, '+0000');
 }
 
+/**
+ * The decoded copies stored for `GET /emails` go into PostgreSQL text, which cannot hold
+ * NUL; a body or encoded word can decode to one (quoted-printable `=00`, RFC 2047) even
+ * though the message itself has none. The MIME is stored as it came.
+ */
+const storable = <T extends string | null>(v: T): T => (v === null ? v : (v.replaceAll('\0', '') as T));
+
 function headerMailbox(m: HeaderMailbox): Mailbox | null {
   const parsed = parseAddress(m.address);
-  return parsed.ok ? { ...parsed.mailbox, name: m.name || null } : null;
+  return parsed.ok ? { ...parsed.mailbox, name: storable(m.name) || null } : null;
 }
 
 function mailboxesOf(list: readonly HeaderMailbox[]): Mailbox[] {
@@ -168,7 +175,7 @@ export function createSubmissionDesk(deps: SubmissionDeskDeps) {
     const author = view.from[0]!;
     let from: Mailbox;
     try {
-      from = { ...mailbox('from', author.address), name: author.name || null };
+      from = { ...mailbox('from', author.address), name: storable(author.name) || null };
     } catch {
       return reply(553, `5.1.7 The From address ${author.address} is not valid`);
     }
@@ -184,9 +191,9 @@ export function createSubmissionDesk(deps: SubmissionDeskDeps) {
       // Envelope recipients the header does not show are, in effect, Bcc recipients.
       bcc: envelope.filter((m) => !shown.has(m.address)),
       replyTo: mailboxesOf(view.replyTo),
-      subject: view.subject ?? '',
-      html: view.html,
-      text: view.text,
+      subject: storable(view.subject ?? ''),
+      html: storable(view.html),
+      text: storable(view.text),
       headers: {},
       attachments: [],
       tags: [],

@@ -24,7 +24,14 @@ const domains: Record<string, SendingDomain> = {
 const KEY = 're_valid';
 
 function setup(o: { rate?: RateDecision | null; failing?: Error } = {}) {
-  const inserted: { message: { recipients: readonly { address: string }[]; mime: Buffer } }[][] = [];
+  const inserted: {
+    message: {
+      recipients: readonly { address: string }[];
+      mime: Buffer;
+      subject: string;
+      text: string | null;
+    };
+  }[][] = [];
   let revoked = false;
   const tenants = {
     principalByTokenHash: async (h: Buffer) => {
@@ -131,4 +138,25 @@ test('RCPT TO: invalid and suppressed addresses are refused, valid ones taken', 
   assert.equal((await desk.rcptTo(tokenHash, 'gone@rcpt.test', 0))?.code, 550);
   assert.equal((await desk.rcptTo(tokenHash, 'not an address', 0))?.code, 553);
   assert.equal((await desk.rcptTo(tokenHash, 'ann@rcpt.test', 50))?.code, 452);
+});
+
+test('text that decodes to NUL is stored without it; the message is relayed as it came', async () => {
+  const { desk, inserted } = setup();
+  const raw = Buffer.from(
+    [
+      'From: a@acme.test',
+      'Subject: =?utf-8?q?nul=00here?=',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      'before=00after',
+      '',
+    ].join('\r\n'),
+  );
+  const r = await desk.data(tokenHash, ['ann@rcpt.test'], raw);
+  assert.ok('id' in r, JSON.stringify(r));
+  const stored = inserted[0]![0]!.message;
+  assert.equal(stored.subject, 'nulhere');
+  assert.equal(stored.text, 'beforeafter\n');
+  assert.ok(stored.mime.includes('before=00after'));
 });
