@@ -26,15 +26,30 @@ export interface AcceptDeps {
   readonly now: () => number;
 }
 
+/**
+ * A message submitted whole (SMTP submission, api/submission.ts): its own MIME, relayed as
+ * it came but for the fields the submission desk removes or adds, and its envelope
+ * recipients.
+ */
+export interface SubmittedMessage {
+  /** The RCPT TO addresses: who receives it, whatever its To and Cc say. */
+  readonly recipients: readonly Mailbox[];
+  /** The message to store, with this Message-ID and Date where it has none of its own. */
+  readonly complete: (messageIdHeader: string, date: Date) => { mime: Buffer; messageIdHeader: string };
+}
+
 /** A checked draft with the sending domain it may use. */
 export interface CheckedDraft {
   readonly draft: EmailDraft;
   readonly domain: SendingDomain;
+  /** Set when the message came whole over SMTP: then it is not composed from the draft. */
+  readonly submitted?: SubmittedMessage;
 }
 
-function uniqueRecipients(draft: EmailDraft): Mailbox[] {
+function uniqueRecipients({ draft, submitted }: CheckedDraft): Mailbox[] {
   const seen = new Map<string, Mailbox>();
-  for (const m of [...draft.to, ...draft.cc, ...draft.bcc]) if (!seen.has(m.address)) seen.set(m.address, m);
+  for (const m of submitted?.recipients ?? [...draft.to, ...draft.cc, ...draft.bcc])
+    if (!seen.has(m.address)) seen.set(m.address, m);
   return [...seen.values()];
 }
 
@@ -80,17 +95,23 @@ export function createAccept(deps: AcceptDeps) {
   }
 
   /** Builds what one message stores and starts; no side effects. */
-  async function prepare(principal: KeyPrincipal, { draft, domain }: CheckedDraft, suppressed: Set<string>) {
+  async function prepare(principal: KeyPrincipal, checked: CheckedDraft, suppressed: Set<string>) {
+    const { draft, domain, submitted } = checked;
     const id = randomUUID();
     const acceptedAt = deps.now();
-    const messageIdHeader = `<${id}@${domain.name}>`;
-    const mime = await deps.compose(draft, messageIdHeader, new Date(acceptedAt));
+    const ownMessageId = `<${id}@${domain.name}>`;
+    const { mime, messageIdHeader } = submitted
+      ? submitted.complete(ownMessageId, new Date(acceptedAt))
+      : {
+          mime: await deps.compose(draft, ownMessageId, new Date(acceptedAt)),
+          messageIdHeader: ownMessageId,
+        };
     // What cannot go on the wire unchanged can never be signed or sent: refuse it now, not
     // after a 2xx (an unbreakable run of 2,000 characters in a subject, display name,
     // header value or file name cannot be folded, RFC 5322 §2.1.1 and §2.2.3).
     const problem = checkWireFormat(mime);
     if (problem) throw new ApiError(422, 'validation_error', wireProblemMessage(problem));
-    const recipients = uniqueRecipients(draft);
+    const recipients = uniqueRecipients(checked);
     const isSuppressed = (m: Mailbox) => suppressed.has(suppressionKey(m.address));
     const scheduledAtMs = draft.delayMs > 0 ? acceptedAt + draft.delayMs : null;
     // A suppressed recipient gets a `suppressed` event and is never tried (Resend semantics:
@@ -162,7 +183,7 @@ export function createAccept(deps: AcceptDeps) {
     async acceptAll(principal: KeyPrincipal, items: readonly CheckedDraft[]): Promise<string[]> {
       const suppressed = await deps.suppressedAmong(
         principal.tenantId,
-        items.flatMap((c) => uniqueRecipients(c.draft).map((r) => r.address)),
+        items.flatMap((c) => uniqueRecipients(c).map((r) => r.address)),
       );
       const prepared = await Promise.all(items.map((c) => prepare(principal, c, suppressed)));
       await deps.messages.insert(prepared);

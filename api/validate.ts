@@ -45,7 +45,7 @@ export interface EmailDraft {
 // Resend: at most 50 recipients in `to` (openapi SendEmailRequest.to maxItems), and 50 in
 // all per email: cc and bcc count too, or one request could fan out to thousands.
 const MAX_TO = 50;
-const MAX_RECIPIENTS = 50;
+export const MAX_RECIPIENTS = 50;
 // RFC 5322 §3.6.8 field name: printable US-ASCII except colon.
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 // Headers Posthorn writes itself or that only a receiving/signing MTA may add: a client
@@ -84,7 +84,7 @@ const RESERVED_HEADERS = new Set([
 // Whole families: resent fields belong to a resending MTA (RFC 5322 §3.6.6); X-Spam-* are
 // filter verdicts a receiver would trust.
 const RESERVED_PREFIXES = ['resent-', 'x-spam-'];
-const isReserved = (lower: string) =>
+export const isReserved = (lower: string) =>
   RESERVED_HEADERS.has(lower) || RESERVED_PREFIXES.some((p) => lower.startsWith(p));
 
 const missing = (field: string) => new ApiError(422, 'missing_required_field', `Missing \`${field}\` field.`);
@@ -96,7 +96,7 @@ function list(v: string | string[] | null | undefined): string[] {
   return Array.isArray(v) ? v : [v];
 }
 
-function mailbox(field: string, raw: string): Mailbox {
+export function mailbox(field: string, raw: string): Mailbox {
   if (hasHeaderBreakingChars(raw)) throw invalid(field, 'contains CR, LF or NUL.');
   // IDN domains go on the wire as A-labels (RFC 5890); the local part stays as given.
   const at = raw.lastIndexOf('@');

@@ -20,6 +20,7 @@ import {
   openTemporal,
 } from './runtime.js';
 import { serve } from './serve.js';
+import { submissionSettings } from './submission-settings.js';
 import { parseTenantsArgs, runTenantsCommand } from './tenant-commands.js';
 import { traceCommand } from './trace-command.js';
 
@@ -67,12 +68,15 @@ async function runNode(embedded: boolean): Promise<number> {
   }
   const masterKey = masterKeyFor(config, { generate: embedded });
   const adminToken = adminTokenFor(config, { generate: embedded });
+  const submission = submissionSettings(config, embedded ? 'dev' : 'serve', new Date());
+  if (!submission.on) log.info({ event: 'submission.off', why: submission.why }, 'SMTP submission off');
   const temporal = await openTemporal(config, log);
   const database = await openDatabase(config, { share: true }).catch(async (err) => {
     await temporal.stop();
     throw err;
   });
   const node = await serve(adminToken ? { ...config, adminToken } : config, {
+    submission: submission.on ? submission.settings : null,
     databaseUrl: database.url,
     databaseMaxConnections: database.maxConnections,
     temporalAddress: temporal.address,

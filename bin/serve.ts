@@ -26,6 +26,7 @@ import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
 import { temporalScheduleControl } from '../adapters/schedule-control.js';
 import { createSmtpTraceBus } from '../adapters/smtp-trace.js';
+import { readSubmittedMail } from '../adapters/submitted-mail.js';
 import {
   connectTemporal,
   egressTaskQueue,
@@ -37,16 +38,18 @@ import {
 } from '../adapters/temporal.js';
 import { bundleWorkflows } from '../adapters/workflow-bundle.js';
 import { createAccept } from '../api/accept.js';
-import { createTenantRateLimit } from '../api/rate-limit.js';
+import { createTenantRateBudget, createTenantRateLimit } from '../api/rate-limit.js';
 import { DEFAULT_ATTACHMENT_LIMITS, resolveAttachments } from '../api/remote-attachments.js';
 import { buildApi } from '../api/server.js';
 import { createStartMessages, startSweeper } from '../api/start-messages.js';
+import { createSubmissionDesk, MAX_SUBMITTED_MESSAGE_BYTES } from '../api/submission.js';
 import { cachedTenantLookups } from '../api/tenant-cache.js';
 import type { EmailDraft } from '../api/validate.js';
 import { createWaveFormer } from '../api/wave-former.js';
 import type { Config } from '../config/schema.js';
 import { parseReport } from '../core/bounce/report/index.js';
 import type { RetrySchedule } from '../core/delivery/retry-schedule.js';
+import { createClientLimits, DEFAULT_CLIENT_LIMITS } from '../core/submission/client-limits.js';
 import { decodeVerpAddress } from '../core/verp.js';
 import { createDispatcher } from '../egress/dispatcher.js';
 import { createDkimSigner } from '../egress/dkim-signer.js';
@@ -56,9 +59,11 @@ import { createLimitsFor } from '../egress/smtp-attempt.js';
 import { createTlsMemory } from '../egress/tls-memory.js';
 import { startBounceListener } from '../inbound/bounce-listener.js';
 import { createIntake } from '../inbound/intake.js';
+import { startSubmissionListener } from '../inbound/submission-listener.js';
 import { SHARED_EGRESS_TASK_QUEUE } from '../workflows/contract.js';
 import { startDomains } from './domains-runtime.js';
 import { startRouting } from './routing-runtime.js';
+import type { SubmissionSettings } from './submission-settings.js';
 
 export interface Running {
   readonly apiUrl: string;
@@ -142,6 +147,8 @@ export async function serve(
     temporalUiUrl?: string | null;
     masterKey: Buffer;
     logger: Logger;
+    /** SMTP submission (bin/submission-settings.ts); null: off. */
+    submission?: SubmissionSettings | null;
   },
 ): Promise<Running> {
   const log = deps.logger;
@@ -339,6 +346,19 @@ export async function serve(
     await messages.insert(batches.flat());
     return batches.map(() => undefined);
   });
+  // One budget per tenant for both front doors, the HTTP API and SMTP submission.
+  const rateBudget = createTenantRateBudget(config.apiRate, Date.now);
+  const accept = createAccept({
+    tenants,
+    messages: { insert: insertGrouped },
+    suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }),
+    dispatch: (pending) => former.add(pending),
+    node: config.nodeId,
+    compose: composeDraft,
+    retry: retryScheduleOf(config),
+    egressTaskQueue: egressTaskQueue(config.nodeId),
+    now: Date.now,
+  });
   const api = buildApi({
     logger: log,
     adminToken: config.adminToken ?? null,
@@ -363,7 +383,7 @@ export async function serve(
     forgetCachedKeys: domainsApi.service.forgetCached,
     idempotency: idempotencyStore(db),
     now: Date.now,
-    rateLimit: createTenantRateLimit(config.apiRate, Date.now),
+    rateLimit: createTenantRateLimit(config.apiRate, Date.now, rateBudget),
     resolveAttachments: (emails) =>
       resolveAttachments(emails, {
         fetcher: attachmentFetcher,
@@ -371,17 +391,7 @@ export async function serve(
         limits: DEFAULT_ATTACHMENT_LIMITS,
       }),
     schedules: temporalScheduleControl(client),
-    accept: createAccept({
-      tenants,
-      messages: { insert: insertGrouped },
-      suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }),
-      dispatch: (pending) => former.add(pending),
-      node: config.nodeId,
-      compose: composeDraft,
-      retry: retryScheduleOf(config),
-      egressTaskQueue: egressTaskQueue(config.nodeId),
-      now: Date.now,
-    }),
+    accept,
     health: async () => ({
       database: await db.query('SELECT 1').then(
         () => true,
@@ -420,6 +430,34 @@ export async function serve(
         });
   if (inbound) log.info({ event: 'inbound.listening', port: inbound.port }, 'bounce intake listening');
 
+  const submission = deps.submission
+    ? await startSubmissionListener({
+        host: deps.submission.host,
+        port: deps.submission.port,
+        tlsPort: deps.submission.tlsPort,
+        hostname: config.hostname,
+        tls: deps.submission.tls,
+        maxMessageBytes: MAX_SUBMITTED_MESSAGE_BYTES,
+        limits: createClientLimits(DEFAULT_CLIENT_LIMITS),
+        logger: log,
+        now: Date.now,
+        desk: createSubmissionDesk({
+          tenants,
+          accept,
+          suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }),
+          rateBudget,
+          readMail: readSubmittedMail,
+          log,
+        }),
+      })
+    : null;
+  if (submission) {
+    log.info(
+      { event: 'submission.listening', ...submission.ports, certificate: deps.submission?.certificate },
+      'SMTP submission listening',
+    );
+  }
+
   let stopping: Promise<void> | null = null;
   return {
     apiUrl,
@@ -427,6 +465,7 @@ export async function serve(
     stop() {
       stopping ??= (async () => {
         await api.close();
+        await submission?.close();
         await inbound?.close();
         await sweeper.close();
         await authChanges.close();

@@ -75,6 +75,17 @@ export const configSchema = z.object({
   inboundPort: z.coerce.number().int().min(0).max(65535).default(2525),
   inboundHost: z.string().default('127.0.0.1'),
   /**
+   * SMTP submission ports (docs/operations.md, "SMTP submission"): STARTTLS (RFC 6409, 587)
+   * and implicit TLS (RFC 8314, 465). Unset: `serve` uses 587 and 465 when it has a
+   * certificate, `dev` uses 2587 and 2465; 0 turns a port off.
+   */
+  submissionPort: z.coerce.number().int().min(0).max(65535).optional(),
+  submissionsPort: z.coerce.number().int().min(0).max(65535).optional(),
+  submissionHost: z.string().default('127.0.0.1'),
+  /** PEM certificate chain and private key of the submission listeners (file paths). */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /**
    * Sending requests per tenant on this node, as a rate spec ("50/s,burst=100"), or "off".
    * Resend allows 5/s per team by default; a self-hosted platform sets its own.
    */
