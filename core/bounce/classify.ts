@@ -16,7 +16,15 @@ import { CATCH_ALL_RULES } from './rules/catch-all.js';
 import { ENHANCED_STATUS_RULES } from './rules/enhanced-status.js';
 import { GENERIC_RULES } from './rules/generic.js';
 import { PROVIDER_RULES } from './rules/providers.js';
-import type { Action, Category, Classification, Permanence, ReplyInput, Scope } from './taxonomy.js';
+import type {
+  Action,
+  Category,
+  Classification,
+  Confidence,
+  Permanence,
+  ReplyInput,
+  Scope,
+} from './taxonomy.js';
 
 /** Every rule, in the order they are tried. */
 export const RULES: readonly ReplyRule[] = [
@@ -152,15 +160,39 @@ export function defaultAction(category: Category, permanence: Permanence): Actio
   }
 }
 
+/**
+ * How sure a rule is when it names none (docs/architecture.md, "Bounces and the taxonomy"): a
+ * provider's own wording is high; a generic phrase or a specific enhanced status medium; a
+ * status subject alone ("5.7.x") or the reply class alone low.
+ */
+export function confidenceOf(rule: ReplyRule): Confidence {
+  if (rule.confidence !== undefined) return rule.confidence;
+  if (rule.id.startsWith('catch-all.') || /^rfc3463\.\d\.\d+\.x$/.test(rule.id)) return 'low';
+  if (rule.match.provider !== undefined) return 'high';
+  return 'medium';
+}
+
+/**
+ * The category a transient reply may carry. A 4xx is a "try again" (RFC 5321 §4.2.1), so it
+ * never gets a category that says the domain is gone: a 4xx or 4.x.x "domain not found" is a
+ * name-service answer the receiver will look up again (Postfix answers 450 for
+ * reject_unknown_recipient_domain when the lookup failed temporarily), a dns_failure.
+ */
+export function transientCategory(category: Category, permanence: Permanence): Category {
+  return permanence === 'transient' && category === 'domain_unknown' ? 'dns_failure' : category;
+}
+
 /** Classification from a rule for a reply. */
 export function applyRule(rule: ReplyRule, reply: NormalizedReply): Classification {
   const fixedNone = rule.category === 'delivered' || rule.category === 'auto_reply';
   const permanence = rule.permanence ?? (fixedNone ? 'none' : permanenceOf(reply.code, reply.status));
+  const category = transientCategory(rule.category, permanence);
   return {
-    category: rule.category,
+    category,
     permanence,
-    scope: rule.scope ?? CATEGORY_SCOPE[rule.category],
-    action: rule.action ?? defaultAction(rule.category, permanence),
+    scope: rule.scope ?? CATEGORY_SCOPE[category],
+    action: rule.action ?? defaultAction(category, permanence),
+    confidence: confidenceOf(rule),
     ruleId: rule.id,
   };
 }

@@ -8,6 +8,37 @@ import type { ReplyRule } from '../rule.js';
 export const ADDRESSING_RULES: readonly ReplyRule[] = [
   {
     id: 'generic.mailbox-full',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-amazonses',
+      'corpus:lhost-amazonworkmail',
+      'corpus:lhost-biglobe',
+      'corpus:lhost-dragonfly',
+      'corpus:lhost-exchange2007',
+      'corpus:lhost-exim',
+      'corpus:lhost-gmail',
+      'corpus:lhost-gmx',
+      'corpus:lhost-kddi',
+      'corpus:lhost-mailfoundry',
+      'corpus:lhost-mailru',
+      'corpus:lhost-messagingserver',
+      'corpus:lhost-opensmtpd',
+      'corpus:lhost-outlook',
+      'corpus:lhost-postfix',
+      'corpus:lhost-qmail',
+      'corpus:lhost-receivingses',
+      'corpus:lhost-sendmail',
+      'corpus:lhost-x2',
+      'corpus:lhost-x3',
+      'corpus:lhost-yahoo',
+      'corpus:lhost-yandex',
+      'corpus:lhost-zoho',
+      'corpus:rb-issue-368-bug',
+      'corpus:rfc3464',
+      'corpus:rhost-aol',
+      'corpus:rhost-apple',
+      'corpus:rhost-outlook',
+    ],
     match: {
       text: /mailbox (?:is )?full|over ?quota|quota (?:exceeded|exceed)|exceeded (?:storage|the local limit)|disk quota|out of (?:storage|disk) space|not enough (?:disk )?space|mailbox is stuffed|mailbox size limit|account is full|storage quota/i,
     },
@@ -27,6 +58,12 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     // the quota rule ("maildrop: maildir over quota" is a full mailbox), before "No such user",
     // which procmail prints when it cannot create a spool file.
     id: 'generic.mailer-error',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-exim',
+      'corpus:lhost-postfix',
+      'corpus:lhost-sendmail',
+    ],
     match: { text: /pipe to \||\bprocmail: |\bmaildrop: |unknown mailer error/i },
     category: 'remote_error',
     examples: [
@@ -38,6 +75,7 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
   {
     // RFC 3463 x.1.6 and RFC 7293 (x.7.17, x.7.18): the address now belongs elsewhere or to someone else.
     id: 'generic.has-moved',
+    sources: ['tuned on the development corpus', 'corpus:lhost-postfix', 'corpus:lhost-sendmail'],
     match: {
       text: /no longer on (?:this )?server|(?:mailbox|domain) owner has changed|user has moved|not our customer/i,
     },
@@ -50,6 +88,15 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
   },
   {
     id: 'generic.mailbox-disabled',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-dragonfly',
+      'corpus:lhost-ezweb',
+      'corpus:lhost-postfix',
+      'corpus:lhost-powermta',
+      'corpus:lhost-qmail',
+      'corpus:lhost-x2',
+    ],
     match: {
       text: /(?:account|mailbox|user|address) (?:has been |is |was )?(?:disabled|deactivated|suspended|inactive|locked|expired|frozen|discontinued)|(?:disabled|inactive|suspended) (?:account|mailbox|user)|account has been disabled|no longer (?:valid|active|in use)|banned recipient|mailbox cannot be accessed|recipient account is blocked/i,
     },
@@ -65,6 +112,17 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
   {
     // RFC 3463 x.1.7 / x.1.8 and sender-verification failures: the envelope sender is refused.
     id: 'generic.sender-rejected',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-exim',
+      'corpus:lhost-mailru',
+      'corpus:lhost-messagingserver',
+      'corpus:lhost-office365',
+      'corpus:lhost-postfix',
+      'corpus:lhost-yahoo',
+      'corpus:rfc3464',
+      'corpus:rhost-gsuite',
+    ],
     match: {
       text: /sender (?:address )?(?:rejected|denied|invalid|not allowed|blocked)|sender rejected|unknown sender|sender verify failed|bad (?:outbound )?sender|domain of sender address .* does not exist|From: Domain is invalid|not allowed to send from|Email address is not verified|invalid sender|sender (?:was )?not authenticated|allowed-senders list|sender domain (?:must exist|not found)/i,
     },
@@ -77,6 +135,14 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
   {
     // RFC 5321 §3.6.2: the server is not the destination for this domain and will not relay.
     id: 'generic.relay-denied',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-amazonses',
+      'corpus:lhost-dragonfly',
+      'corpus:lhost-mimecast',
+      'corpus:lhost-postfix',
+      'corpus:rfc3464',
+    ],
     match: {
       text: /relay(?:ing)? (?:access )?(?:denied|not permitted|not allowed|prohibited)|unable to relay|do not relay|not configured to relay|open relay (?:is )?not allowed|allowed rcpthosts|not a registered gateway user|client was not authenticated|\bno relaying\b/i,
     },
@@ -93,6 +159,7 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
   {
     // Exchange Online DBEB and Postfix "Access denied" on RCPT: no such recipient here.
     id: 'generic.recipient-access-denied',
+    sources: ['tuned on the development corpus', 'corpus:lhost-exim'],
     match: { code: ['5xx'], text: /Recipient address rejected: Access denied/i },
     category: 'recipient_unknown',
     examples: ['554 5.7.1 <kijitora@exmaple.ch>: Recipient address rejected: Access denied'],
@@ -103,6 +170,26 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     // does not exist gets "550 <addr>: User unknown" (Sisimai::Rhost::KDDI). Also seen relayed
     // through Gmail, Yahoo and Exchange Online ("... -> 550 : User unknown").
     id: 'kddi.filtered-user-unknown',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-amavis',
+      'corpus:lhost-dragonfly',
+      'corpus:lhost-ezweb',
+      'corpus:lhost-mailru',
+      'corpus:lhost-mxlogic',
+      'corpus:lhost-office365',
+      'corpus:lhost-opensmtpd',
+      'corpus:lhost-postfix',
+      'corpus:lhost-qmail',
+      'corpus:lhost-sendmail',
+      'corpus:lhost-v5sendmail',
+      'corpus:lhost-x1',
+      'corpus:lhost-x5',
+      'corpus:lhost-yahoo',
+      'corpus:rfc3464',
+      'corpus:rhost-gsuite',
+      'corpus:rhost-kddi',
+    ],
     match: { code: ['5xx'], text: /(?:^|\b[45]\d\d\b:?)\s*:\s*User unknown\s*$/i },
     category: 'policy',
     examples: [
@@ -115,6 +202,7 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     // Name & Address Book), in the English and the Japanese releases. The directory lookup is
     // the mailbox server's own, so this is first-hand whatever command it answered.
     id: 'notes.not-in-directory',
+    sources: ['tuned on the development corpus', 'corpus:lhost-domino', 'corpus:lhost-notes'],
     match: {
       text: /not listed in (?:the )?(?:public name|domino directory)|ディレクトリ(?:には|に)見つかりません|ディレクトリのリストにありません/i,
     },
@@ -129,12 +217,65 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     // A carrier's MMS centre (Verizon's vzwpix.com MMSC NDR) answering for its own
     // subscribers: the number behind the address does not exist.
     id: 'mmsc.no-valid-recipients',
+    sources: ['tuned on the development corpus', 'corpus:lhost-verizon'],
     match: { text: /no valid recipients for this MM\b/i },
     category: 'recipient_unknown',
     examples: ['Message could not be delivered to mobile. Error: No valid recipients for this MM'],
   },
   {
     id: 'generic.user-unknown',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-amavis',
+      'corpus:lhost-amazonses',
+      'corpus:lhost-amazonworkmail',
+      'corpus:lhost-apachejames',
+      'corpus:lhost-bigfoot',
+      'corpus:lhost-courier',
+      'corpus:lhost-dragonfly',
+      'corpus:lhost-exchange2003',
+      'corpus:lhost-exim',
+      'corpus:lhost-ezweb',
+      'corpus:lhost-gmail',
+      'corpus:lhost-gmx',
+      'corpus:lhost-imailserver',
+      'corpus:lhost-mailmarshal',
+      'corpus:lhost-mailru',
+      'corpus:lhost-mcafee',
+      'corpus:lhost-messagingserver',
+      'corpus:lhost-mxlogic',
+      'corpus:lhost-office365',
+      'corpus:lhost-opensmtpd',
+      'corpus:lhost-outlook',
+      'corpus:lhost-postfix',
+      'corpus:lhost-powermta',
+      'corpus:lhost-qmail',
+      'corpus:lhost-receivingses',
+      'corpus:lhost-sendgrid',
+      'corpus:lhost-sendmail',
+      'corpus:lhost-surfcontrol',
+      'corpus:lhost-trendmicro',
+      'corpus:lhost-v5sendmail',
+      'corpus:lhost-x1',
+      'corpus:lhost-x2',
+      'corpus:lhost-x3',
+      'corpus:lhost-x5',
+      'corpus:lhost-x6',
+      'corpus:lhost-yahoo',
+      'corpus:lhost-yandex',
+      'corpus:lhost-zoho',
+      'corpus:rfc3464',
+      'corpus:rhost-aol',
+      'corpus:rhost-facebook',
+      'corpus:rhost-franceptt',
+      'corpus:rhost-godaddy',
+      'corpus:rhost-google',
+      'corpus:rhost-gsuite',
+      'corpus:rhost-kddi',
+      'corpus:rhost-messagelabs',
+      'corpus:rhost-nttdocomo',
+      'corpus:rhost-outlook',
+    ],
     match: {
       text: /user unknown|unknown (?:user|recipient|mailbox|address|alias)|no such (?:user|mailbox|recipient|account|address)|(?:user|mailbox|recipient|address|account) (?:does not|doesn't|did not) exist|(?:user|mailbox|recipient) not found|user not exist|invalid (?:recipient|mailbox|user|final delivery userid)|not a valid (?:recipient|mailbox)|bad destination mailbox|unknown or illegal (?:user|alias)|no mailbox here by that name|address (?:couldn't|could not) be found|address not found|recipient not found|recipnotfound|user doesn't have an? \S+ account|addressee unknown|mailbox unavailable|no valid recipients|address reserved by rfc 2606|recipient address rejected\.?(?: \(|$)|address rejected \S+@|^address rejected\.?$|invalid address/i,
     },
@@ -156,6 +297,13 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     // A DNS answer that may change (SERVFAIL, timeout): the domain may well exist. Before the
     // domain rule, since these texts also say "Host not found".
     id: 'generic.dns-failure',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-office365',
+      'corpus:lhost-postfix',
+      'corpus:lhost-sendmail',
+      'corpus:rfc3464',
+    ],
     match: {
       text: /host not found, try again|temporary (?:MX )?lookup (?:error|failure)|DNS lookup failure(?!: host \S+ not found)|SERVFAIL|malformed or unexpected name server reply|host name lookup failure|name server timeout|DNS query failed/i,
     },
@@ -171,6 +319,23 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
   {
     // RFC 7505 null MX, NXDOMAIN and no MX: the recipient's domain cannot receive mail.
     id: 'generic.domain-unknown',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-amazonses',
+      'corpus:lhost-courier',
+      'corpus:lhost-dragonfly',
+      'corpus:lhost-mailru',
+      'corpus:lhost-messagingserver',
+      'corpus:lhost-opensmtpd',
+      'corpus:lhost-outlook',
+      'corpus:lhost-qmail',
+      'corpus:lhost-sendmail',
+      'corpus:lhost-v5sendmail',
+      'corpus:lhost-yahoo',
+      'corpus:rfc3464',
+      'corpus:rhost-aol',
+      'corpus:rhost-gsuite',
+    ],
     match: {
       text: /(?:host|domain) (?:unknown|not found)|DNS lookup failure: host \S+ not found|no such domain|domain (?:does not|doesn't) exist|domain name not found|NXDOMAIN|unrouteable address|illegal host\/domain|couldn't find any host named|no mx(?: record)?(?: found)? for|had no relevant answers|single label domains|null mx|sends and receives no email|does not accept mail|doesn't receive email|indicated no SMTP service|couldn't find a mail exchanger|nowhere to deliver mail|domain is not reachable|invalid domain\b(?! name)/i,
     },
@@ -188,6 +353,7 @@ export const ADDRESSING_RULES: readonly ReplyRule[] = [
     // RFC 7504: 521 "host does not accept mail" and 556 "domain does not accept mail" (the
     // reply to a null MX, RFC 7505 §4.2); the text varies, the code is specific.
     id: 'rfc7504.does-not-accept-mail',
+    sources: ['tuned on the development corpus', 'corpus:lhost-dragonfly'],
     match: { code: [521, 556] },
     category: 'domain_unknown',
     examples: [

@@ -10,6 +10,7 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
     // RFC 6647 greylisting. Some greylisters answer from a DNSBL-like zone ("grey.rbl"), so
     // this comes before the blocklist rule.
     id: 'generic.greylisted',
+    sources: ['tuned on the development corpus'],
     match: {
       code: ['4xx'],
       text: /gr[ae]y-?list|not yet authori[sz]ed to deliver|please retry in \d+ (?:minutes|seconds)/i,
@@ -23,6 +24,7 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
   {
     // Spamhaus DBL, URIBL, SURBL list domains found in the message (links), not IPs.
     id: 'generic.content-domain-listed',
+    sources: ['tuned on the development corpus'],
     match: { text: /Spamhaus DBL|dbl\.spamhaus|\buribl\b|\bsurbl\b/i },
     category: 'spam_content',
     examples: [
@@ -33,6 +35,7 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
   {
     // The sender's domain, not the IP, is listed: another IP would not help.
     id: 'generic.sender-domain-listed',
+    sources: ['tuned on the development corpus', 'corpus:lhost-exim', 'corpus:lhost-postfix'],
     match: {
       text: /(?:MailFrom|sender) domain is listed|your domain has been blacklisted|domain blocked due to spam|address that has been blacklisted/i,
     },
@@ -46,6 +49,7 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
   {
     // Geographic blocks are policy, not reputation: moving to another of our IPs rarely helps.
     id: 'generic.geo-blocked',
+    sources: ['tuned on the development corpus'],
     match: { text: /geographical location|connections from your country|your region is blocked|GeoIP/i },
     category: 'ip_blocked',
     action: 'fail',
@@ -58,6 +62,15 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
   {
     // DNSBL and IP-reputation listings (Spamhaus, SORBS, Barracuda, SpamCop, Cloudmark, ...).
     id: 'generic.ip-blocklisted',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-amazonses',
+      'corpus:lhost-exim',
+      'corpus:lhost-gmail',
+      'corpus:lhost-sendmail',
+      'corpus:lhost-v5sendmail',
+      'corpus:rhost-godaddy',
+    ],
     match: {
       text: /spamhaus|\bsbl\b|\bxbl\b|\bsorbs\b|spamcop|abuseat|uceprotect|hostkarma|junkemailfilter|spamrl\.com|cloudmark|senderscore|mail-abuse\.com|dnsbl|\bRBL\b|real-?time block ?list|blocked using|blocked by ldap|black ?listed|blacklist|(?<!not )listed (?:at|on|in|by) |ip (?:address )?(?:has been |is )?(?:blocked|banned)|mail from ip banned|has a bad reputation|identified as spammer|blocked for spam|sending spam|not allowed to connect|access to submit messages to this e-mail system has been rejected|A problem occurred\. \(Ask your postmaster|which is an open relay/i,
     },
@@ -82,6 +95,7 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
     // Mail from a consumer connection must go through that ISP's own relay (Outbound Port 25
     // Blocking, as Japanese ISPs require): the sending IP, not the message, is refused.
     id: 'generic.use-isp-relay',
+    sources: ['tuned on the development corpus', 'corpus:lhost-exim'],
     match: { text: /use the smtp server of your ISP/i },
     category: 'ip_blocked',
     examples: ['550 5.7.0 <shironeko@example.jp>... Please use the smtp server of your ISP.'],
@@ -92,6 +106,7 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
     // IP gave is not a resolvable fully-qualified host name. A set-up fault of that IP, not of
     // the recipient: before the addressing rules, which read "Host not found" as a domain.
     id: 'generic.helo-rejected',
+    sources: ['tuned on the development corpus'],
     match: { text: /Helo command rejected/i },
     category: 'protocol_error',
     scope: 'ip',
@@ -105,6 +120,14 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
     // PTR / FCrDNS checks (RFC 8601 iprev; 5.7.25 of RFC 7372). Before the auth rule: some
     // say "IPv6 ... PTR records and authentication".
     id: 'generic.ptr-required',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-exim',
+      'corpus:lhost-opensmtpd',
+      'corpus:lhost-outlook',
+      'corpus:lhost-sendmail',
+      'corpus:rhost-outlook',
+    ],
     match: {
       text: /\bPTR\b|reverse[ -](?:DNS|hostname|lookup|dns validation)|\brDNS\b|IP name lookup failed|cannot find your (?:reverse )?hostname|mismatches client ip|without a valid sender domain|Reverse DNS (?:failed|required)|unverif(?:y|i)able sending IPs?/i,
     },
@@ -122,6 +145,15 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
   {
     // DMARC (RFC 7489), SPF (RFC 7208), DKIM (RFC 6376) failures: a sending-domain set-up problem.
     id: 'generic.auth-failure',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-dragonfly',
+      'corpus:lhost-office365',
+      'corpus:lhost-opensmtpd',
+      'corpus:lhost-postfix',
+      'corpus:rhost-messagelabs',
+      'corpus:rhost-tencent',
+    ],
     match: {
       text: /\bDMARC\b|\bSPF\b|\bDKIM\b(?!-Signature)|sender policy framework|unauthenticated (?:email|mail|sender)|authentication checks? failed|fails? to pass authentication|sender is unauthenticated|ARC validation|authentication (?:required|data)|failed to authenticate|turn on SMTP Authentication/i,
     },
@@ -139,6 +171,13 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
     // files X.4.6 "Routing loop detected" under network and routing status, hence network_error
     // (Sisimai: networkerror); retrying the same route will loop again, so it is permanent.
     id: 'generic.mail-loop',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-domino',
+      'corpus:lhost-sendmail',
+      'corpus:lhost-x2',
+      'corpus:rfc3464',
+    ],
     match: { text: /mail loop|routing loop|hop count exceeded|too many hops|maximum hop count/i },
     category: 'network_error',
     examples: [
@@ -150,6 +189,7 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
   {
     // RFC 5321 §4.5.3.1.10: the rest of the recipients go in another transaction. Nothing to throttle.
     id: 'generic.too-many-recipients',
+    sources: ['tuned on the development corpus', 'corpus:lhost-postfix', 'corpus:rhost-godaddy'],
     match: { text: /too many recipients(?! this hour)/i },
     category: 'rate_limited',
     action: 'retry',
@@ -157,6 +197,7 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
   },
   {
     id: 'generic.rate-limited',
+    sources: ['tuned on the development corpus', 'corpus:lhost-postfix', 'corpus:rhost-godaddy'],
     match: {
       text: /too many (?:connections|concurrent|sessions|messages|mails|emails)|rate.?limit|throttl|too (?:fast|quickly)|slow down|sent to too many recipients|connection rate|message rate|sending (?:quota|limit)|(?:daily|hourly) (?:sending )?(?:quota|limit)|exceeded (?:permitted|its) limits|receive limit|exceeded their limit|submission quota|daily limit for message recipients|thread limit|tenant has exceeded threshold/i,
     },
@@ -172,6 +213,7 @@ export const BLOCKING_RULES: readonly ReplyRule[] = [
     // A bare 421 "try again later" closes the connection (RFC 5321 §3.8): the usual reason
     // is load or throttling at the receiver, so slow down.
     id: 'generic.421-try-later',
+    sources: ['tuned on the development corpus', 'corpus:rfc3464'],
     match: { code: [421], text: /try (?:again )?later/i },
     category: 'rate_limited',
     examples: ['421 4.7.0 Try again later', '421 Please try again later'],

@@ -7,6 +7,7 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
   {
     // RFC 3207 STARTTLS, RFC 8461 MTA-STS, RFC 7672 DANE: TLS demanded or failed.
     id: 'generic.tls-failure',
+    sources: ['tuned on the development corpus', 'corpus:lhost-gmail'],
     match: {
       text: /STARTTLS|TLS (?:is )?required|requires? (?:encryption|TLS)|TLS (?:handshake|negotiation) failed|MTA-STS|\bDANE\b|tlsa-invalid|dnssec-invalid|certificate-(?:host-mismatch|expired)|no TLS available|does not support TLS/i,
     },
@@ -20,6 +21,14 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
   {
     // RFC 1870 SIZE; x.2.3 and x.3.4 of RFC 3463.
     id: 'generic.message-too-large',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-dragonfly',
+      'corpus:lhost-exchange2007',
+      'corpus:lhost-exim',
+      'corpus:lhost-receivingses',
+      'corpus:lhost-sendmail',
+    ],
     match: {
       text: /message (?:size )?(?:too (?:large|big)|exceeds)|size exceeds|message length exceeds|exceeds (?:the )?(?:fixed )?maximum (?:message )?size|maximum (?:email|message) size exceeded|RecipSizeLimit|line limit exceeded/i,
     },
@@ -33,12 +42,22 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
   },
   {
     id: 'generic.virus',
+    sources: ['tuned on the development corpus', 'corpus:lhost-dragonfly'],
     match: { text: /virus|malware|infected|trojan/i },
     category: 'virus_detected',
     examples: ['550 5.7.0 Virus detected in message', '550 Malware found in attachment'],
   },
   {
     id: 'generic.spam-content',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-amavis',
+      'corpus:lhost-barracuda',
+      'corpus:lhost-dragonfly',
+      'corpus:lhost-exim',
+      'corpus:lhost-receivingses',
+      'corpus:rfc3464',
+    ],
     match: {
       text: /\bspam\b|\bUBE\b|unsolicited|message content rejected|content (?:filter|rejected)|quarantined/i,
     },
@@ -53,6 +72,12 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
   },
   {
     id: 'generic.header-content',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-gmail',
+      'corpus:lhost-postfix',
+      'corpus:lhost-sendmail',
+    ],
     match: {
       text: /duplicate header|header error|headers? too (?:large|long)|invalid characters|malformed (?:message|header)/i,
     },
@@ -67,6 +92,7 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
     // A mailing list manager refusing a post from a non-member (fml, Mailman, Google Groups):
     // the list exists; this sender may not post to it.
     id: 'generic.list-non-member',
+    sources: ['tuned on the development corpus', 'corpus:lhost-fml'],
     match: { text: /not a member of this (?:mailing )?list|NOT MEMBER article from|are not member\b/i },
     category: 'sender_rejected',
     examples: [
@@ -77,6 +103,7 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
     // fml's loop protection (a Message-ID it has already distributed): the list software's own
     // error, Sisimai "systemerror".
     id: 'generic.list-loop-alert',
+    sources: ['tuned on the development corpus', 'corpus:lhost-fml'],
     match: {
       text: /Loop Alert: Duplicated Message-ID|Duplicated Message-ID in|has detected a loop condition/i,
     },
@@ -85,6 +112,15 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
   },
   {
     id: 'generic.policy',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-amazonses',
+      'corpus:lhost-dragonfly',
+      'corpus:lhost-exim',
+      'corpus:lhost-postfix',
+      'corpus:lhost-qmail',
+      'corpus:rhost-facebook',
+    ],
     match: {
       text: /polic(?:y|ies)|administrative prohibition|prohibited|delivery not authorized|not authorized|access denied|refused due to recipient preferences/i,
     },
@@ -99,6 +135,24 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
   {
     // Our own queue gave up (or a relay's did): RFC 3463 x.4.7.
     id: 'generic.expired',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-amazonworkmail',
+      'corpus:lhost-exchange2007',
+      'corpus:lhost-exim',
+      'corpus:lhost-ezweb',
+      'corpus:lhost-gmail',
+      'corpus:lhost-gmx',
+      'corpus:lhost-imailserver',
+      'corpus:lhost-messagingserver',
+      'corpus:lhost-outlook',
+      'corpus:lhost-qmail',
+      'corpus:lhost-sendmail',
+      'corpus:lhost-x2',
+      'corpus:lhost-yahoo',
+      'corpus:rfc3464',
+      'corpus:rhost-outlook',
+    ],
     match: {
       text: /(?:message|queue) expired|retry timeout exceeded|delivery time expired|in the queue too long|not delivered within|unable to deliver (?:this )?message after|delivery failed \d+ attempts|failing for a long time|has been delayed|message delayed|past (?:the )?expiration|will be retried for|still undelivered after \d+ (?:hours?|days?|minutes?)|will keep trying until message is|notification about a delay/i,
     },
@@ -115,6 +169,22 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
   },
   {
     id: 'generic.network-error',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-gmail',
+      'corpus:lhost-messagingserver',
+      'corpus:lhost-outlook',
+      'corpus:lhost-postfix',
+      'corpus:lhost-sendgrid',
+      'corpus:lhost-sendmail',
+      'corpus:lhost-v5sendmail',
+      'corpus:lhost-x1',
+      'corpus:lhost-yandex',
+      'corpus:lhost-zoho',
+      'corpus:rfc3464',
+      'corpus:rhost-gsuite',
+      'corpus:rhost-outlook',
+    ],
     match: {
       text: /connection (?:timed out|refused|reset|closed|dropped|lost)|timed out|no route to host|network is unreachable|host (?:not )?(?:un)?reachable|unable to connect|could not connect|failed to connect|did not accept our requests to connect|error encountered while communicating|tried all MXs/i,
     },
@@ -129,6 +199,7 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
   {
     // RFC 5321 §4.2.2 500-504 and RFC 3463 x.5.x: our side or theirs broke the protocol.
     id: 'generic.protocol-error',
+    sources: ['tuned on the development corpus', 'corpus:lhost-exim', 'corpus:lhost-postfix'],
     match: {
       text: /syntax error|bad sequence of commands|unrecognized command|command (?:parameter )?not implemented|unimplemented command|need RCPT|(?:EHLO|HELO)(?:\/(?:EHLO|HELO))? (?:first|argument)|send hello first|MAIL first|RCPT first|protocol violation|line too long|invalid command|malformed address|Unrecognized response|no identity changes permitted|too many unauthenticated commands|cannot decode response|unrecognized authentication type|no longer supported|argument not permitted|no DATA after BDAT|requires domain address/i,
     },
@@ -144,12 +215,24 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
     // Postfix closes the session after smtpd_hard_error_limit errors ("421 4.7.0 <host> Error:
     // too many errors"): the client kept sending commands the server refused.
     id: 'generic.too-many-errors',
+    sources: ['tuned on the development corpus'],
     match: { text: /Error: too many errors/i },
     category: 'protocol_error',
     examples: ['421 4.7.0 mail.example.net Error: too many errors'],
   },
   {
     id: 'generic.remote-error',
+    sources: [
+      'tuned on the development corpus',
+      'corpus:lhost-amazonworkmail',
+      'corpus:lhost-dragonfly',
+      'corpus:lhost-mfilter',
+      'corpus:lhost-opensmtpd',
+      'corpus:lhost-postfix',
+      'corpus:lhost-receivingses',
+      'corpus:lhost-surfcontrol',
+      'corpus:rfc3464',
+    ],
     match: {
       text: /local error|internal (?:server |system )?error|system (?:error|failure|problem)|temporary (?:failure|error|system|server error)|service not active|service (?:temporarily |currently )?(?:unavailable|not available)|server busy|insufficient system resources|mailer error|temporarily unavailable|could not load|transaction failed|not accepting network messages|unable to process|recipient error/i,
     },
