@@ -186,7 +186,11 @@ export function transientCategory(category: Category, permanence: Permanence): C
 export function applyRule(rule: ReplyRule, reply: NormalizedReply): Classification {
   const fixedNone = rule.category === 'delivered' || rule.category === 'auto_reply';
   const permanence = rule.permanence ?? (fixedNone ? 'none' : permanenceOf(reply.code, reply.status));
-  const category = transientCategory(rule.category, permanence);
+  // Only a reply that says "transient" (a 4xx, or a 4.x.x without a code) changes the category;
+  // with neither, permanence is a guess the report layer corrects from the DSN's Action.
+  const saysTransient =
+    Math.floor(reply.code / 100) === 4 || (reply.code < 200 && reply.status?.startsWith('4.') === true);
+  const category = saysTransient ? transientCategory(rule.category, permanence) : rule.category;
   return {
     category,
     permanence,

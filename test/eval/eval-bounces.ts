@@ -283,7 +283,7 @@ async function main(): Promise<void> {
       if (e.hard_or_soft === 'soft' && o && HARD_CATEGORIES.has(o.category)) {
         hardFalse++;
         misses.push(
-          `  FALSE-HARD ${e.file}#${e.index} ${reason} → ${o.category} [${o.format}] ${o.diagnostic}`,
+          `  SOFT-GIVEN-HARD-CATEGORY ${e.file}#${e.index} ${reason} → ${o.category}/${o.action}/${o.confidence} ${o.rules.join('>')}`,
         );
       }
       if (e.hard_or_soft === 'soft' && p && p.softbounce === 0) peerHardFalse++;
@@ -293,7 +293,7 @@ async function main(): Promise<void> {
       }
       if (!okOurs) {
         misses.push(
-          `  ${e.file}#${e.index} ${reason} → ${o ? `${o.category} [${o.format}] ${o.diagnostic}` : 'MISSING'}`,
+          `  ${e.file}#${e.index} ${reason} → ${o ? `${o.category}/${o.action}/${o.confidence} ${o.rules.join('>')} [${o.format}] ${o.diagnostic}` : 'MISSING'}`,
         );
       }
     }

@@ -26,10 +26,7 @@ export const CATCH_ALL_RULES: readonly ReplyRule[] = [
     match: { code: ['5xx'] },
     category: 'unknown',
     sources: ['RFC 5321 §4.2.1'],
-    examples: [
-      '550-Your message was rejected by this user and was not delivered -  mips space',
-      '550 Rejected',
-    ],
+    examples: ['550 Rejected'],
   },
   {
     // No usable reply code (a DSN without one): permanence falls back to the status class.

@@ -304,6 +304,8 @@ export const GOOGLE_RULES: readonly ReplyRule[] = citing(
       id: 'google.smtp-auth',
       match: {
         provider: G,
+        // "Authentication Required" alone is any server's answer (RFC 4954): Gmail's only.
+        providerOnly: true,
         text: /Authentication Required|Application-specific password required|log in (?:with|through) your web browser|Username and Password not accepted|Too many login attempts/i,
       },
       category: 'auth_failure',

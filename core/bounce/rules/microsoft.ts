@@ -111,7 +111,12 @@ export const MICROSOFT_RULES: readonly ReplyRule[] = citing(
     {
       // Outlook.com's answer for an address that does not exist.
       id: 'microsoft.mailbox-unavailable',
-      match: { provider: M, code: [550], text: /^Requested action not taken: mailbox unavailable/i },
+      match: {
+        provider: M,
+        providerOnly: true,
+        code: [550],
+        text: /^Requested action not taken: mailbox unavailable/i,
+      },
       category: 'recipient_unknown',
       examples: ['550 Requested action not taken: mailbox unavailable (-0000000022:2222:-0000000022)'],
     },
