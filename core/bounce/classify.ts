@@ -174,12 +174,24 @@ export function confidenceOf(rule: ReplyRule): Confidence {
 
 /**
  * The category a transient reply may carry. A 4xx is a "try again" (RFC 5321 §4.2.1), so it
- * never gets a category that says the domain is gone: a 4xx or 4.x.x "domain not found" is a
- * name-service answer the receiver will look up again (Postfix answers 450 for
- * reject_unknown_recipient_domain when the lookup failed temporarily), a dns_failure.
+ * never gets a category that condemns the address (recipient_unknown, domain_unknown,
+ * has_moved: the hard-bounce categories): a 4xx "domain not found" is a name-service answer the
+ * receiver will look up again (Postfix answers 450 for reject_unknown_recipient_domain when
+ * the lookup failed temporarily), a dns_failure; a 4xx "user unknown" or "moved" is the
+ * receiver unable to confirm the address for now (Postfix 450 4.1.1 "unverified address"
+ * while its verification probe is pending), a remote_error.
  */
 export function transientCategory(category: Category, permanence: Permanence): Category {
-  return permanence === 'transient' && category === 'domain_unknown' ? 'dns_failure' : category;
+  if (permanence !== 'transient') return category;
+  switch (category) {
+    case 'domain_unknown':
+      return 'dns_failure';
+    case 'recipient_unknown':
+    case 'has_moved':
+      return 'remote_error';
+    default:
+      return category;
+  }
 }
 
 /** Classification from a rule for a reply. */

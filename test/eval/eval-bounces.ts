@@ -205,6 +205,7 @@ async function main(): Promise<void> {
   let unknownAnswers = 0;
   let softHardCategory = 0;
   let softHardVerdict = 0;
+  let transientHard = 0;
   let expectedRcpts = 0;
   let foundOurs = 0;
   let foundPeer = 0;
@@ -264,6 +265,7 @@ async function main(): Promise<void> {
           total.heldOk++;
         }
       }
+      if (o && o.permanence === 'transient' && HARD_CATEGORIES.has(o.category)) transientHard++;
       if (e.hard_or_soft === 'soft' && o && HARD_CATEGORIES.has(o.category)) {
         softHardCategory++;
         // A hard verdict: the address is declared bad (suppressed), or the category says so
@@ -328,6 +330,7 @@ async function main(): Promise<void> {
 (a) overall accuracy:       ${total.ours}/${total.n} ${pct(total.ours, total.n)}
 (b) held-family accuracy:   ${total.heldOk}/${total.held} ${pct(total.heldOk, total.held)} (messages whose family no rule that fired on them was written from)
 (c) soft given a hard verdict: ${softHardVerdict} (hard category with action suppress, or permanent at medium/high confidence; labelled soft)
+    transient (4xx / 4.x.x) answer given a hard category: ${transientHard}
     soft given a hard category at all: ${softHardCategory} (includes unconfirmed "user unknown" kept as words, action fail, low confidence)
     catch-all "unknown" answers: ${unknownAnswers}`);
   console.log(

@@ -97,6 +97,7 @@ export const CLIENT_RULES: readonly ReplyRule[] = [
     // "authentication required"), which is a set-up fault of the sender, not the recipient.
     id: 'generic.auth-failure',
     sources: [
+      'Exim "Incorrect authentication data"',
       'RFC 7208',
       'RFC 6376',
       'RFC 7489',
@@ -107,7 +108,7 @@ export const CLIENT_RULES: readonly ReplyRule[] = [
       'kumomta:AuthenticationFailed',
     ],
     match: {
-      text: /\bDMARC\b|\bSPF\b|\bDKIM\b(?!-Signature)|sender policy framework|\bARC (?:validation|check)|authenticat(?:ion|ed?)\b.{0,30}\b(?:fail|failed|failure|required|invalid|check)|(?:un|not )authenticated (?:e-?mail|mail|sender|user)s?|fails? to pass (?:SPF |DKIM )?authentication|authentication turned on|turn on SMTP Authentication|you don't authenticate|not authorized to send mail, authentication/i,
+      text: /\bDMARC\b|\bSPF\b|\bDKIM\b(?!-Signature)|sender policy framework|\bARC (?:validation|check)|authenticat(?:ion|ed?)\b.{0,30}\b(?:fail|failed|failure|required|invalid|check)|(?:un|not )authenticated (?:e-?mail|mail|sender|user)s?|fails? to pass (?:SPF |DKIM )?authentication|authentication turned on|turn on SMTP Authentication|you don't authenticate|not authorized to send mail, authentication|incorrect authentication data|(?:username|user name) and password not accepted|(?:application-specific )?password (?:required|incorrect|invalid)|log ?in (?:with|through) your web browser|too many login attempts|failed to authenticate|(?:client|you) (?:was|were|are) not authenticated|unrecognized authentication type/i,
     },
     category: 'auth_failure',
     examples: [
@@ -138,6 +139,7 @@ export const CLIENT_RULES: readonly ReplyRule[] = [
     // "Error: too many connections from"; Amazon SES "Throttling failure".
     id: 'generic.rate-limited',
     sources: [
+      'Exchange Online 5.2.121/5.2.122 (recipient or sender over its receive/submission limit)',
       'sisimai:Reason::TooManyConn',
       'sisimai:Reason::Speeding',
       'Postfix anvil(8)',
@@ -145,7 +147,7 @@ export const CLIENT_RULES: readonly ReplyRule[] = [
       'RFC 3463 X.4.5',
     ],
     match: {
-      text: /too many (?:connections|concurrent|sessions|smtp sessions|simultaneous|(?:messages|mails|emails) (?:from|sent|in|per|this)|recipients (?:this hour|per))|trop de connexions|rate.?limit|throttl|too (?:fast|quickly|frequent)|(?:try|retry|send) (?:again )?(?:more )?slow(?:er|ly)|slow down|(?:connection|message|sending|receiving|mail) (?:rate|frequency)|at a rate that|(?:maximum|max|per[- ]domain|per[- ]ip|concurrent) (?:connection|session)s? (?:limit|exceeded|count)|(?:maximum|max) (?:emails|messages|mails) per (?:hour|minute|day)|(?:daily|hourly) (?:sending |message )?(?:quota|limit)|sending (?:quota|limit)|exceeded (?:the )?(?:permitted|allowed|message|sending|its) (?:rate|limits?|quota)|receive limit|numerous attempts to deliver|frequency/i,
+      text: /too many (?:connections|concurrent|sessions|smtp sessions|simultaneous|(?:messages|mails|emails) (?:from|sent|in|per|this)|recipients (?:this hour|per))|trop de connexions|rate.?limit|throttl|too (?:fast|quickly|frequent)|(?:try|retry|send) (?:again )?(?:more )?slow(?:er|ly)|slow down|(?:connection|message|sending|receiving|mail) (?:rate|frequency)|at a rate that|(?:maximum|max|per[- ]domain|per[- ]ip|concurrent) (?:connection|session)s? (?:limit|exceeded|count)|(?:maximum|max) (?:emails|messages|mails) per (?:hour|minute|day)|(?:daily|hourly) (?:sending |message )?(?:quota|limit)|sending (?:quota|limit)|exceeded (?:the )?(?:permitted|allowed|message|sending|its|their) (?:rate|limits?|quota)|exceeded threshold|submission quota|thread limit|receiv(?:e|ing) limits?|numerous attempts to deliver|frequency/i,
     },
     category: 'rate_limited',
     examples: [

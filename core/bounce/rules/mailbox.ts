@@ -91,7 +91,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
     id: 'generic.mailbox-disabled',
     sources: ['RFC 3463 X.2.1', 'RFC 3463 X.7.13', 'sisimai:Reason::Suspend', 'kumomta:InactiveMailbox'],
     match: {
-      text: /(?:account|mail ?box|user|address|recipient|e-?mail account)\b[^.;]{0,30}?\b(?:is |was |has been |is currently |temporarily )?(?:disabled|deactivated|suspended|inactive|locked|frozen|terminated|closed|archived|discontinued|blocked|not (?:active|activated)|no longer (?:active|accepts mail|accepting mail|in use|valid))|(?:disabled|deactivated|inactive|suspended|closed|archived|expired|frozen) (?:account|mailbox|user|recipient)|temporarily inactive|extended inactivity|recipient suspend|boite du destinataire archivee|user is terminated|DisabledUser/i,
+      text: /(?:account|mail ?box|user|address|recipient|e-?mail account)\b[^.;]{0,30}?\b(?:is |was |has been |is currently |temporarily )?(?:disabled|deactivated|suspended|inactive|locked|frozen|terminated|closed|archived|discontinued|blocked|not (?:active|activated)|no longer (?:active|accepts mail|accepting mail|in use|valid))|(?:disabled|deactivated|inactive|suspended|closed|archived|expired|frozen) (?:account|mailbox|user|recipient)|temporarily inactive|extended inactivity|recipient suspend|banned recipient|boite du destinataire archivee|user is terminated|DisabledUser/i,
     },
     category: 'mailbox_disabled',
     examples: [
@@ -117,7 +117,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
       'corpus:lhost-dragonfly',
     ],
     match: {
-      text: /^(?!.*(?:NXDOMAIN|null MX|\bno mx\b|(?:host|domain)(?: name)? not found(?!, try again)(?!.*try again)|does not exist)).*?(?:host not found, try again|temporar(?:y|ily)[^.;]{0,20}(?:lookup|DNS|resolv)|(?:lookup|DNS|resolver?|name server|nameserver)[^.;]{0,20}(?:fail(?:ed|ure)?|error|timeout|timed out|SERVFAIL)|SERVFAIL|malformed (?:or unexpected )?name server reply|host name lookup failure|no matches to nameserver query|dns records for the destination computer could not be found)/i,
+      text: /^(?!.*(?:NXDOMAIN|null MX|\bno mx\b|does not exist))(?!(?!.*try again).*not found).*?(?:host not found, try again|temporar(?:y|ily)[^.;]{0,20}(?:lookup|DNS|resolv)|(?:lookup|DNS|resolver?|name server|nameserver)[^.;]{0,20}(?:fail(?:ed|ure)?|error|timeout|timed out|SERVFAIL)|SERVFAIL|malformed (?:or unexpected )?name server reply|host name lookup failure|no matches to nameserver query|dns records for the destination computer could not be found)/i,
     },
     category: 'dns_failure',
     examples: [
@@ -134,7 +134,8 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
     // qmail "Sorry, I couldn't find any host named", Sendmail "Host unknown". sisimai
     // HostUnknown and NotAccept; KumoMTA BadDomain.
     id: 'generic.domain-unknown',
-    sources: ['corpus:lhost-qmail', 
+    sources: [
+      'corpus:lhost-qmail',
       'corpus:lhost-mailru',
       'RFC 5321 §5.1',
       'RFC 7505',
@@ -148,7 +149,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
       'Sendmail',
     ],
     match: {
-      text: /(?:host|domain)(?: name)?(?: or domain(?: name)?)?\b[^.;]{0,20}?\b(?:unknown|not found|(?:does not|doesn't|does ?nt) exist|must exist|is not reachable|not resolvable)|(?:unknown|no such|non-?existent|unresolvable) (?:host|domain)\b|invalid (?:host|domain)\b(?! name)|unrout(?:e)?able (?:address|mail domain|domain)|unable to route|name or service not known|NXDOMAIN|null ?MX|\bno mx\b|(?:does not|doesn't|do not) (?:accept|receive) (?:e-?)?mail\b(?! over| from)|not accepting (?:network )?(?:mail|messages)\b(?! from)|mail receiving disabled|no route for current request|couldn't find any host|illegal host\/domain|account or domain may not exist|had no relevant answers|single label domain|nowhere to deliver|indicated no SMTP service/i,
+      text: /(?:host|domain)(?: name)?(?: or domain(?: name)?)?\b(?:[^.;:]|\.(?=\w)){0,40}?\b(?:unknown|not found|(?:does not|doesn't|does ?nt) exist|must exist|is not reachable|not resolvable)|(?:unknown|no such|non-?existent|unresolvable) (?:host|domain)\b|invalid (?:host|domain)\b(?! name)|unrout(?:e)?able (?:address|mail domain|domain)|unable to route|name or service not known|NXDOMAIN|null ?MX|\bno mx\b|(?:does not|doesn't|do not) (?:accept|receive) (?:e-?)?mail\b(?! over| from)|not accepting (?:network )?(?:mail|messages)\b(?! from)|mail receiving disabled|no route for current request|couldn't find any host|illegal host\/domain|account or domain may not exist|had no relevant answers|single label domain|nowhere to deliver|indicated no SMTP service/i,
     },
     category: 'domain_unknown',
     examples: [
@@ -194,7 +195,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
           String.raw`\bno (?:mail ?box|account|one|user|such person)\b[^.;]{0,30}(?:here|at this address|by that name|available|found)`,
           String.raw`not (?:a valid|an active) (?:user|address|recipient|mailbox)`,
           String.raw`recip(?:ient)? ?not ?found|recipnotfound|badrcptto|validrcptto|not in (?:the |my )?(?:directory|name directory)|address not present in directory`,
-          String.raw`user doesn't have an? \S+ account|bad destination mailbox|account unavailable|utilisateur inconnu|no existe (?:dicha|ese)|nessun utente|unknown e-?mail address|can't accept user|there is no one at this address`,
+          String.raw`user doesn't have an? \S+ account|invalid final delivery userid|bad destination mailbox|account unavailable|utilisateur inconnu|no existe (?:dicha|ese)|nessun utente|unknown e-?mail address|can't accept user|there is no one at this address`,
         ].join('|'),
         'i',
       ),
