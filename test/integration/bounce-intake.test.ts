@@ -173,7 +173,7 @@ describe('bounce and complaint intake, suppression', () => {
     const bounced = (await eventsOf(id)).filter((e) => e.event === 'bounced');
     assert.deepEqual(
       bounced.map((e) => [e.recipient, e.category, e.detail]),
-      [['late@rcpt.test', 'recipient_unknown', 'async dsn']],
+      [['late@rcpt.test', 'recipient_unknown', 'async dsn; action suppress']],
     );
     assert.equal((await resend.emails.get(id)).data!.last_event, 'bounced');
 
