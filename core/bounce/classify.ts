@@ -133,7 +133,7 @@ function permanenceOf(code: number, status: string | null): Permanence {
  * The action a category calls for when its rule names none (docs/architecture.md, "Bounces
  * and the taxonomy").
  */
-export function defaultAction(category: Category, permanence: Permanence): Action {
+export function defaultAction(category: Category, permanence: Permanence, confidence?: Confidence): Action {
   switch (category) {
     case 'delivered':
     case 'auto_reply':
@@ -143,8 +143,10 @@ export function defaultAction(category: Category, permanence: Permanence): Actio
     case 'domain_unknown':
     case 'has_moved':
       // A 4xx "user unknown" is often a recipient check that failed for now (Postfix
-      // "unverified address"): only a permanent answer justifies suppression.
-      return permanence === 'permanent' ? 'suppress' : 'retry';
+      // "unverified address"): only a permanent answer justifies suppression, and only one
+      // the classifier is sure of (a low-confidence verdict bounces without suppressing).
+      if (permanence !== 'permanent') return 'retry';
+      return confidence === 'low' ? 'fail' : 'suppress';
     case 'complaint':
       return 'suppress';
     case 'greylisted':
@@ -203,12 +205,13 @@ export function applyRule(rule: ReplyRule, reply: NormalizedReply): Classificati
   const saysTransient =
     Math.floor(reply.code / 100) === 4 || (reply.code < 200 && reply.status?.startsWith('4.') === true);
   const category = saysTransient ? transientCategory(rule.category, permanence) : rule.category;
+  const confidence = confidenceOf(rule);
   return {
     category,
     permanence,
     scope: rule.scope ?? CATEGORY_SCOPE[category],
-    action: rule.action ?? defaultAction(category, permanence),
-    confidence: confidenceOf(rule),
+    action: rule.action ?? defaultAction(category, permanence, confidence),
+    confidence,
     ruleId: rule.id,
   };
 }

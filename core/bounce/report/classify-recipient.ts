@@ -175,7 +175,7 @@ function make(
     category,
     permanence,
     scope: CATEGORY_SCOPE[category],
-    action: defaultAction(category, permanence),
+    action: defaultAction(category, permanence, confidence),
     confidence,
     ruleId,
   };
@@ -217,7 +217,12 @@ export function classifyRecipientTraced(
   const classification =
     category === c.category
       ? c
-      : { ...c, category, scope: CATEGORY_SCOPE[category], action: defaultAction(category, c.permanence) };
+      : {
+          ...c,
+          category,
+          scope: CATEGORY_SCOPE[category],
+          action: defaultAction(category, c.permanence, c.confidence),
+        };
   if (trail[trail.length - 1] !== classification.ruleId) trail.push(classification.ruleId);
   return { classification, trail };
 }
@@ -250,7 +255,7 @@ function decide(
   else if (code === null && enhanced === null && c.permanence !== permanence && c.category !== 'delivered') {
     // Without a reply code or status the classifier can only guess; the report's own
     // Action (failed / delayed) says whether the sender's MTA gave up.
-    c = { ...c, permanence, action: defaultAction(c.category, permanence) };
+    c = { ...c, permanence, action: defaultAction(c.category, permanence, c.confidence) };
   }
 
   const final = r.action === 'delayed' ? 'transient' : 'permanent';
@@ -265,7 +270,8 @@ function decide(
     // "Message expired, DNS query failed", "my name was rejected … in the queue too long": the
     // MTA gave up, and says why. A cause the words name beats the bare fact of expiry.
     const cause = causeOfExpiry(reply.text, code, r.phase, classifyReply);
-    if (cause !== null) c = { ...cause, permanence: final, action: defaultAction(cause.category, final) };
+    if (cause !== null)
+      c = { ...cause, permanence: final, action: defaultAction(cause.category, final, cause.confidence) };
     // An expiry is final when the report says the MTA gave up, whatever the last 4xx said.
     else return c.permanence === final ? c : make('expired', final, c.ruleId);
   }

@@ -226,7 +226,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
     sources: ['RFC 5321 §4.2.2', 'sisimai:Reason::UserUnknown', 'kumomta:InvalidRecipient'],
     match: { text: /mail ?box (?:is )?unava(?:i)?lable|mailbox not available/i },
     category: 'recipient_unknown',
-    action: 'fail',
+
     confidence: 'low',
     examples: ['550 Requested action not taken: mailbox unavailable'],
   },
