@@ -11,7 +11,8 @@ import type { ReplyRule } from '../rule.js';
 // it), and the weak "address rejected" last.
 
 // An address-like subject: what a "not found" is about.
-const WHO = String.raw`(?:user|users|userid|mailbox|mail ?box|recipient|addressee|address|account|alias|e-?mail(?: address)?|person|local ?part|spectator)`;
+const WHO =
+  '(?:user|users|userid|mailbox|mail ?box|recipient|addressee|address|account|alias|e-?mail(?: address)?|person|local ?part|spectator)';
 
 export const MAILBOX_RULES: readonly ReplyRule[] = [
   {
@@ -193,8 +194,8 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
           String.raw`\b${WHO}\b[^.;:]{0,40}?\b(?:is |was )?(?:unknown|not (?:found|known|present|listed|a (?:known|valid|local)|valid|local|recognized|recognised|exist)|(?:does ?n[o']?t|did ?n[o']?t|doesn't|didn't) exist|non-?existent|invalid|unrecogni[sz]ed|is wrong)`,
           String.raw`\b(?:unknown|invalid|no such|non-?existent|nonexistent|bad|unrecogni[sz]ed|unverified) (?:local )?${WHO}`,
           String.raw`\bno (?:mail ?box|account|one|user|such person)\b[^.;]{0,30}(?:here|at this address|by that name|available|found)`,
-          String.raw`not (?:a valid|an active) (?:user|address|recipient|mailbox)`,
-          String.raw`recip(?:ient)? ?not ?found|recipnotfound|badrcptto|validrcptto|not in (?:the |my )?(?:directory|name directory)|address not present in directory`,
+          'not (?:a valid|an active) (?:user|address|recipient|mailbox)',
+          'recip(?:ient)? ?not ?found|recipnotfound|badrcptto|validrcptto|not in (?:the |my )?(?:directory|name directory)|address not present in directory',
           String.raw`user doesn't have an? \S+ account|invalid final delivery userid|bad destination mailbox|account unavailable|utilisateur inconnu|no existe (?:dicha|ese)|nessun utente|unknown e-?mail address|can't accept user|there is no one at this address`,
         ].join('|'),
         'i',
