@@ -19,7 +19,7 @@ import { parseMail, splitMbox } from '../../adapters/mail-parser.js';
 import { RULES } from '../../core/bounce/classify.js';
 import { parseReport, REPORT_RULE_SOURCES } from '../../core/bounce/report/index.js';
 import type { ReportResult } from '../../core/bounce/report/types.js';
-import { corpusFamilies } from '../../core/bounce/rule.js';
+import { corpusFamilies, type ReplyRule } from '../../core/bounce/rule.js';
 import { categoriesFor, type EvalCategory, HARD_CATEGORIES } from './sisimai-reasons.js';
 
 const run = promisify(execFile);
@@ -177,20 +177,35 @@ async function main(): Promise<void> {
 
   const ours = new Map<string, Ours[]>();
   let parseErrors = 0;
+  const oursOf = async (f: string): Promise<Ours[]> => {
+    // A file may be an mbox of several bounces (as Sisimai reads it): their recipients in order.
+    const found: Ours[] = [];
+    for (const raw of splitMbox(await readFile(join(emailDir, f)))) {
+      found.push(...oursFrom(parseReport(await parseMail(raw))));
+    }
+    return found;
+  };
   for (const f of files) {
     try {
-      // A file may be an mbox of several bounces (as Sisimai reads it): their recipients in order.
-      const found: Ours[] = [];
-      for (const raw of splitMbox(await readFile(join(emailDir, f)))) {
-        found.push(...oursFrom(parseReport(await parseMail(raw))));
-      }
-      ours.set(`emails/${f}`, found);
+      ours.set(`emails/${f}`, await oursOf(f));
     } catch (err) {
       parseErrors++;
       ours.set(`emails/${f}`, []);
       if (verbose) console.log(`parse error ${f}: ${String(err)}`);
     }
   }
+  // Leave-one-family-out: each family's messages classified again with every reply rule written
+  // from that family taken out of the rule list (the report layer's rules are code and stay).
+  const lofo = new Map<string, Ours[]>();
+  const rules = RULES as ReplyRule[];
+  const all = [...rules];
+  for (const family of new Set(files.map(familyOf))) {
+    rules.splice(0, rules.length, ...all.filter((r) => !corpusFamilies(r.sources).includes(family)));
+    for (const f of files.filter((x) => familyOf(x) === family)) {
+      lofo.set(`emails/${f}`, await oursOf(f).catch(() => []));
+    }
+  }
+  rules.splice(0, rules.length, ...all);
   const peerRaw = await sisimai(files.map((f) => join(emailDir, f)));
   const peer =
     typeof peerRaw === 'string'
@@ -198,8 +213,16 @@ async function main(): Promise<void> {
       : new Map([...peerRaw].map(([k, v]) => [`emails/${k.split('/').pop()}`, v]));
   if (typeof peerRaw === 'string') console.log(peerRaw);
 
-  type Tally = { n: number; ours: number; peer: number; peerLenient: number; held: number; heldOk: number };
-  const tally = (): Tally => ({ n: 0, ours: 0, peer: 0, peerLenient: 0, held: 0, heldOk: 0 });
+  type Tally = {
+    n: number;
+    ours: number;
+    peer: number;
+    peerLenient: number;
+    held: number;
+    heldOk: number;
+    lofo: number;
+  };
+  const tally = (): Tally => ({ n: 0, ours: 0, peer: 0, peerLenient: 0, held: 0, heldOk: 0, lofo: 0 });
   const byReason = new Map<string, Tally>();
   const total: Tally = tally();
   let unknownAnswers = 0;
@@ -222,6 +245,7 @@ async function main(): Promise<void> {
   // DSN ("DNS Error … NXDOMAIN" with Status 4.0.0) is a hard category but only retried.
   let suppressFalse = 0;
   const misses: string[] = [];
+  const lofoMisses: string[] = [];
 
   for (const e of expected) {
     if (e.expected_reason === null) continue; // a file with no label at all
@@ -236,8 +260,13 @@ async function main(): Promise<void> {
     let okOurs: boolean;
     let okPeer: boolean;
     let okPeerLenient: boolean;
+    const left = lofo.get(e.file) ?? [];
     if (reason === '(not-a-bounce)') {
       okOurs = mine.length === 0;
+      if (left.length === 0) {
+        t.lofo++;
+        total.lofo++;
+      }
       if (heldOut(e.file, undefined)) {
         t.held++;
         total.held++;
@@ -256,6 +285,15 @@ async function main(): Promise<void> {
       if (o) foundOurs++;
       if (p) foundPeer++;
       okOurs = o !== undefined && agrees(reason, o);
+      const l = left[idx];
+      if (l !== undefined && agrees(reason, l)) {
+        t.lofo++;
+        total.lofo++;
+      } else {
+        lofoMisses.push(
+          `  ${e.file}#${e.index} ${reason} → ${l ? `${l.category}/${l.action} ${l.rules.join('>')} ${l.diagnostic}` : 'MISSING'}`,
+        );
+      }
       if (o?.category === 'unknown') unknownAnswers++;
       if (heldOut(e.file, o)) {
         t.held++;
@@ -320,15 +358,16 @@ async function main(): Promise<void> {
   );
   const head = withPeer ? `  ${'sisimai'.padStart(8)}  ${'sis.mapped'.padStart(10)}` : '';
   console.log(
-    `${'sisimai reason'.padEnd(18)} ${'n'.padStart(4)}  ${'posthorn'.padStart(8)}  ${'held n'.padStart(6)}  ${'held'.padStart(6)}${head}`,
+    `${'sisimai reason'.padEnd(18)} ${'n'.padStart(4)}  ${'posthorn'.padStart(8)}  ${'held n'.padStart(6)}  ${'held'.padStart(6)}  ${'lofo'.padStart(6)}${head}`,
   );
   const line = (name: string, t: Tally): string =>
-    `${name.padEnd(18)} ${String(t.n).padStart(4)}  ${pct(t.ours, t.n).padStart(8)}  ${String(t.held).padStart(6)}  ${pct(t.heldOk, t.held).padStart(6)}${withPeer ? `  ${pct(t.peer, t.n).padStart(8)}  ${pct(t.peerLenient, t.n).padStart(10)}` : ''}`;
+    `${name.padEnd(18)} ${String(t.n).padStart(4)}  ${pct(t.ours, t.n).padStart(8)}  ${String(t.held).padStart(6)}  ${pct(t.heldOk, t.held).padStart(6)}  ${pct(t.lofo, t.n).padStart(6)}${withPeer ? `  ${pct(t.peer, t.n).padStart(8)}  ${pct(t.peerLenient, t.n).padStart(10)}` : ''}`;
   for (const [reason, t] of [...byReason].sort((a, b) => b[1].n - a[1].n)) console.log(line(reason, t));
   console.log(line('OVERALL', total));
   console.log(`
 (a) overall accuracy:       ${total.ours}/${total.n} ${pct(total.ours, total.n)}
 (b) held-family accuracy:   ${total.heldOk}/${total.held} ${pct(total.heldOk, total.held)} (messages whose family no rule that fired on them was written from)
+    leave-one-family-out:   ${total.lofo}/${total.n} ${pct(total.lofo, total.n)} (every message, classified with the reply rules written from its own family taken out)
 (c) soft given a hard verdict: ${softHardVerdict} (hard category with action suppress, or permanent at medium/high confidence; labelled soft)
     transient (4xx / 4.x.x) answer given a hard category: ${transientHard}
     soft given a hard category at all: ${softHardCategory} (includes unconfirmed "user unknown" kept as words, action fail, low confidence)
@@ -355,6 +394,7 @@ async function main(): Promise<void> {
   );
   console.log(`Recipients labelled hard that we did not call hard: ${hardMissed}/${hardLabelled}`);
   if (verbose) console.log(`\nMisses:\n${misses.join('\n')}`);
+  if (verbose) console.log(`\nLeave-one-family-out misses:\n${lofoMisses.join('\n')}`);
 }
 
 await main();

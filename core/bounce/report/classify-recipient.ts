@@ -315,7 +315,7 @@ function decide(
     (r.phase === 'data' || r.phase === 'dot') &&
     // Provider rules know their provider: Yahoo ("554 delivery error: dd ...") accepts every
     // RCPT TO and refuses unknown or disabled mailboxes only after DATA.
-    /^(?:generic|rfc3463|catch-all)\./.test(c.ruleId)
+    /^(?:generic|corpus|rfc3463|catch-all)\./.test(c.ruleId)
   ) {
     // The server accepted the recipient at RCPT TO and refused only the message after
     // DATA: whatever the words ("550 : User unknown" from filtering carriers), the address
@@ -326,7 +326,7 @@ function decide(
   if (
     c.category === 'recipient_unknown' &&
     r.phase === 'unknown' &&
-    /^(?:generic|rfc3463|catch-all)\./.test(c.ruleId) &&
+    /^(?:generic|corpus|rfc3463|catch-all)\./.test(c.ruleId) &&
     // The mailbox's own server reporting on its own directory (Exchange "The recipient name is
     // not recognized", IMail "Unknown user") is first-hand, unless it quotes a remote reply.
     !(r.firstHand === true && code === null && reply.enhanced === null) &&

@@ -53,14 +53,9 @@ export const CLIENT_RULES: readonly ReplyRule[] = [
     // reject_unknown_helo_hostname). A set-up fault of the sending IP; sisimai counts it as
     // "blocked". Before the domain rules, which read "Host not found" as a missing domain.
     id: 'generic.helo-rejected',
-    sources: [
-      'Postfix smtpd_helo_restrictions',
-      'qmail-remote',
-      'sisimai:Reason::Blocked',
-      'corpus:lhost-qmail',
-    ],
+    sources: ['Postfix smtpd_helo_restrictions', 'qmail-remote', 'sisimai:Reason::Blocked'],
     match: {
-      text: /my name was rejected|(?:helo|hello|ehlo) command rejected|(?:EHLO|HELO) (?:name |host ?name )?(?:is )?(?:invalid|rejected|not (?:valid|allowed))|invalid (?:EHLO|HELO)/i,
+      text: /(?:helo|hello|ehlo) command rejected|(?:EHLO|HELO) (?:name |host ?name )?(?:is )?(?:invalid|rejected|not (?:valid|allowed))|invalid (?:EHLO|HELO)/i,
     },
     category: 'ip_blocked',
     examples: [
@@ -173,7 +168,7 @@ export const CLIENT_RULES: readonly ReplyRule[] = [
       'qmail-smtpd',
     ],
     match: {
-      text: /relay(?:ing)?\b[^.;]{0,20}?\b(?:access )?(?:denied|not (?:permitted|allowed)|prohibited|refused)|(?:unable|not (?:permitted|allowed|configured)) to relay|(?:do not|don't|won't|will not|cannot) relay|isn't allowed to relay|no relaying|as a relay|open relay|insecure mail relay|allowed rcpthosts?|not a (?:registered )?gateway|not local host|we don't handle mail for|requires authentication when attempting to send to a non-local/i,
+      text: /relay(?:ing)?\b[^.;]{0,20}?\b(?:access )?(?:denied|not (?:permitted|allowed)|prohibited|refused)|(?:unable|not (?:permitted|allowed|configured)) to relay|(?:do not|don't|won't|will not|cannot) relay|isn't allowed to relay|no relaying|as a relay|not an open relay|insecure mail relay|allowed rcpthosts?|not a (?:registered )?gateway|not local host|we don't handle mail for|requires authentication when attempting to send to a non-local/i,
     },
     category: 'relay_denied',
     examples: [

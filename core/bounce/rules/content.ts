@@ -11,6 +11,7 @@ export const CONTENT_RULES: readonly ReplyRule[] = [
     // sisimai ContentError and NotCompliantRFC.
     id: 'generic.content-format',
     sources: [
+      'corpus:lhost-sendmail',
       'RFC 5322',
       'RFC 3463 X.6.x',
       'sisimai:Reason::ContentError',

@@ -12,7 +12,7 @@ import type { ReplyRule } from '../rule.js';
 
 // An address-like subject: what a "not found" is about.
 const WHO =
-  '(?:user|users|userid|mailbox|mail ?box|recipient|addressee|address|account|alias|e-?mail(?: address)?|person|local ?part|spectator)';
+  '(?:user|users|mailbox|mail ?box|recipient|addressee|address|account|alias|e-?mail(?: address)?|person|local ?part|spectator)';
 
 export const MAILBOX_RULES: readonly ReplyRule[] = [
   {
@@ -20,9 +20,9 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
     // insufficient system storage": the receiving system, not one mailbox. sisimai SystemFull.
     // Before the mailbox rule: such replies often go on about disk space.
     id: 'generic.system-full',
-    sources: ['RFC 3463 X.3.1', 'RFC 5321 §4.2.3', 'sisimai:Reason::SystemFull', 'corpus:lhost-mfilter'],
+    sources: ['RFC 3463 X.3.1', 'RFC 5321 §4.2.3', 'sisimai:Reason::SystemFull'],
     match: {
-      text: /mail system full|insufficient system (?:storage|resources)|system (?:storage|disk) (?:is )?full/i,
+      text: /mail system full|insufficient system storage|system (?:storage|disk) (?:is )?full/i,
     },
     category: 'remote_error',
     examples: ['452 4.3.1 Insufficient system storage', '452 4.3.1 Mail system full'],
@@ -137,7 +137,6 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
     id: 'generic.domain-unknown',
     sources: [
       'corpus:lhost-qmail',
-      'corpus:lhost-mailru',
       'RFC 5321 §5.1',
       'RFC 7505',
       'RFC 3463 X.1.2, X.1.10, X.4.4',
@@ -150,7 +149,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
       'Sendmail',
     ],
     match: {
-      text: /(?:host|domain)(?: name)?(?: or domain(?: name)?)?\b(?:[^.;:]|\.(?=\w)){0,40}?\b(?:unknown|not found|(?:does not|doesn't|does ?nt) exist|must exist|is not reachable|not resolvable)|(?:unknown|no such|non-?existent|unresolvable) (?:host|domain)\b|invalid (?:host|domain)\b(?! name)|unrout(?:e)?able (?:address|mail domain|domain)|unable to route|name or service not known|NXDOMAIN|null ?MX|\bno mx\b|(?:does not|doesn't|do not) (?:accept|receive) (?:e-?)?mail\b(?! over| from)|not accepting (?:network )?(?:mail|messages)\b(?! from)|mail receiving disabled|no route for current request|couldn't find any host|illegal host\/domain|account or domain may not exist|had no relevant answers|single label domain|nowhere to deliver|indicated no SMTP service/i,
+      text: /(?:host|domain)(?: name)?(?: or domain(?: name)?)?\b(?:[^.;:]|\.(?=\w)){0,40}?\b(?:unknown|not found|(?:does not|doesn't|does ?nt) exist|must exist|is not reachable|not resolvable)|(?:unknown|no such|non-?existent|unresolvable) (?:host|domain)\b|invalid (?:host|domain)\b(?! name)|unrout(?:e)?able (?:address|mail domain|domain)|unable to route|name or service not known|NXDOMAIN|null ?MX|\bno mx\b|(?:does not|doesn't|do not) (?:accept|receive) (?:e-?)?mail\b(?! over| from)|not accepting (?:network )?(?:mail|messages)\b(?! from)|mail receiving disabled|no route for current request|couldn't find any host|illegal host\/domain|account or domain may not exist|had no relevant answers|single label domain|nowhere to deliver/i,
     },
     category: 'domain_unknown',
     examples: [
@@ -179,8 +178,6 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
     // address" is the domain rule's). sisimai UserUnknown; KumoMTA InvalidRecipient.
     id: 'generic.user-unknown',
     sources: [
-      'corpus:lhost-imailserver',
-      'corpus:lhost-x2',
       'RFC 3463 X.1.1, X.1.3, X.1.4',
       'sisimai:Reason::UserUnknown',
       'kumomta:InvalidRecipient',
@@ -196,7 +193,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
           String.raw`\bno (?:mail ?box|account|one|user|such person)\b[^.;]{0,30}(?:here|at this address|by that name|available|found)`,
           'not (?:a valid|an active) (?:user|address|recipient|mailbox)',
           'recip(?:ient)? ?not ?found|recipnotfound|badrcptto|validrcptto|not in (?:the |my )?(?:directory|name directory)|address not present in directory',
-          String.raw`user doesn't have an? \S+ account|invalid final delivery userid|bad destination mailbox|account unavailable|utilisateur inconnu|no existe (?:dicha|ese)|nessun utente|unknown e-?mail address|can't accept user|there is no one at this address`,
+          String.raw`bad destination mailbox|account unavailable|utilisateur inconnu|no existe (?:dicha|ese)|nessun utente|unknown e-?mail address|can't accept user|there is no one at this address`,
         ].join('|'),
         'i',
       ),
@@ -237,14 +234,9 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
     // 3463 X.1.0 "address rejected" (G Suite, Exchange). sisimai UserUnknown lists both; an
     // addressing status is behind them, so the classification keeps medium confidence.
     id: 'generic.address-rejected',
-    sources: [
-      'RFC 3463 X.1.0',
-      'sisimai:Reason::UserUnknown',
-      'kumomta:InvalidRecipient',
-      'corpus:lhost-exim',
-    ],
+    sources: ['RFC 3463 X.1.0', 'sisimai:Reason::UserUnknown', 'kumomta:InvalidRecipient'],
     match: {
-      text: /recipient address rejected: access denied|(?:recipient )?address rejected\.?(?:\s*\(|$)|recipient (?:is )?not (?:accepted|ok)|recipient\b.{0,20}\bdenied/i,
+      text: /(?:recipient )?address rejected\.?(?:\s*\(|$)|recipient (?:is )?not (?:accepted|ok)|recipient\b.{0,20}\bdenied/i,
     },
     category: 'recipient_unknown',
     examples: ['550 5.1.0 Address rejected.', '550 Recipient not accepted'],

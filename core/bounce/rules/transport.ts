@@ -38,7 +38,6 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
     // Exchange "Message expired"), and delay notices. sisimai Expired.
     id: 'generic.expired',
     sources: [
-      'corpus:lhost-imailserver',
       'RFC 3463 X.4.7',
       'sisimai:Reason::Expired',
       'Exim',
@@ -48,7 +47,7 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
       'kumomta:MessageExpired',
     ],
     match: {
-      text: /(?:message|delivery|queue|retry) (?:time )?(?:has )?(?:expired|timed out|timeout exceeded)|expired after|retry time(?:out)? (?:not reached|exceeded)|in the queue too long|queue(?:d)? (?:for )?too long|(?:could not|cannot|can't|unable to) (?:be )?(?:delivered|deliver|send)[^.;]{0,40}\bfor (?:more than )?\d+ (?:hours?|days?)|failing for a long time|giving up (?:on|after)|gave up|(?:was )?not (?:been )?(?:delivered|reachable) within|allowed queue period|has been delayed|delivery (?:is )?delayed|delay(?:ed)? (?:in|of) (?:the )?delivery|still undelivered|(?:will|keep) (?:keep )?trying|delivery attempts will continue|will be retried|has not been collected|after multiple retries|server did not respond|failed (?:after )?\d+ attempts/i,
+      text: /(?:message|delivery|queue|retry) (?:time )?(?:has )?(?:expired|timed out|timeout exceeded)|expired after|retry time(?:out)? (?:not reached|exceeded)|in the queue too long|queue(?:d)? (?:for )?too long|(?:could not|cannot|can't|unable to) (?:be )?(?:delivered|deliver|send)[^.;]{0,40}\bfor (?:more than )?\d+ (?:hours?|days?)|failing for a long time|giving up (?:on|after)|gave up|(?:was )?not (?:been )?(?:delivered|reachable) within|allowed queue period|has been delayed|delivery (?:is )?delayed|delay(?:ed)? (?:in|of) (?:the )?delivery|still undelivered|(?:will|keep) (?:keep )?trying|delivery attempts will continue|will be retried|has not been collected|after multiple retries|server did not respond/i,
     },
     category: 'expired',
     examples: [
@@ -67,7 +66,6 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
     // NoAnswerFromHost and BadConnection.
     id: 'generic.network-error',
     sources: [
-      'corpus:lhost-zoho',
       'RFC 3463 X.4.1, X.4.2',
       'sisimai:Reason::NetworkError',
       'kumomta:NoAnswerFromHost',
@@ -77,7 +75,7 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
       'Sendmail',
     ],
     match: {
-      text: /connection (?:timed out|refused|reset|closed|dropped|lost|broken|was dropped)|lost connection|timed out|time-?out|no route to host|network (?:is )?unreachable|host (?:is )?(?:unreachable|not reachable)|(?:unable|could not|couldn't|failed|wasn't able) to (?:connect|establish|open)|could not connect|connect to [^ ]+ failed|tried all MXs|broken pipe|reset by peer|error (?:encountered )?while communicating|did not accept our requests to connect|no answer from host|remote protocol error/i,
+      text: /connection (?:timed out|refused|reset|closed|dropped|lost|broken|was dropped)|lost connection|timed out|time-?out|no route to host|network (?:is )?unreachable|host (?:is )?unreachable|(?:unable|could not|couldn't|failed|wasn't able) to (?:connect|establish|open)|could not connect|connect to [^ ]+ failed|tried all MXs|broken pipe|reset by peer|error (?:encountered )?while communicating|did not accept our requests to connect|no answer from host|remote protocol error/i,
     },
     category: 'network_error',
     examples: [
@@ -111,14 +109,13 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
     // 451 "local error in processing"). sisimai SystemError; KumoMTA TransientFailure.
     id: 'generic.remote-error',
     sources: [
-      'corpus:lhost-fml',
       'RFC 3463 X.3.0, X.3.5',
       'RFC 5321 §4.2.3',
       'sisimai:Reason::SystemError',
       'kumomta:TransientFailure',
     ],
     match: {
-      text: /local (?:error|problem|configuration error)|internal (?:server |system )?error|error reading data|system (?:error|failure|problem|config(?:uration)? error)|(?:server|mail system) (?:configuration error|is misconfigured)|misconfigur|temporar(?:y|ily) (?:failure|error|problem|system|server error|local problem|unable|unavailable|rejected|deferred)|service (?:is )?(?:temporarily |currently )?(?:not active|unavailable|not available)|server (?:is )?busy|insufficient (?:system )?resources|could not load|queue file write error|can't create (?:user )?output file|interrupted system call|unable to process|encountered an error while being processed|operation now in progress|transaction failed|recipient deferred|no mdb|try again later|please try later|duplicated message-id/i,
+      text: /local (?:error|problem|configuration error)|internal (?:server |system )?error|error reading data|system (?:error|failure|problem|config(?:uration)? error)|(?:server|mail system) (?:configuration error|is misconfigured)|misconfigur|temporar(?:y|ily) (?:failure|error|problem|system|server error|local problem|unable|unavailable|rejected|deferred)|service (?:is )?(?:temporarily |currently )?(?:not active|unavailable|not available)|server (?:is )?busy|insufficient (?:system )?resources|could not load|queue file write error|can't create (?:user )?output file|interrupted system call|unable to process|encountered an error while being processed|operation now in progress|transaction failed|recipient deferred|no mdb|try again later|please try later/i,
     },
     category: 'remote_error',
     examples: [
