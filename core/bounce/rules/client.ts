@@ -15,6 +15,18 @@ import type { ReplyRule } from '../rule.js';
 
 export const CLIENT_RULES: readonly ReplyRule[] = [
   {
+    // A spam verdict on the message, said first and followed by advice (Google Groups: "was
+    // rejected due to spam classification ... Set up SPF records"): the verdict decides, so
+    // this comes before the auth and client rules that the advice would match.
+    id: 'generic.spam-verdict',
+    sources: ['sisimai:Reason::SpamDetected', 'corpus:rfc3464', 'corpus:rhost-gsuite'],
+    match: {
+      text: /(?:message|mail|e-?mail)\b[^.;]{0,40}\b(?:rejected|blocked) due to spam/i,
+    },
+    category: 'spam_content',
+    examples: ['550 Message rejected due to spam content; check your SPF record'],
+  },
+  {
     // Outbound Port 25 Blocking: mail from a consumer connection must go through the ISP's
     // relay. The sending IP is refused, not the message.
     id: 'generic.use-isp-relay',
@@ -134,6 +146,7 @@ export const CLIENT_RULES: readonly ReplyRule[] = [
     // "Error: too many connections from"; Amazon SES "Throttling failure".
     id: 'generic.rate-limited',
     sources: [
+      'corpus:rhost-microsoft',
       'Exchange Online 5.2.121/5.2.122 (recipient or sender over its receive/submission limit)',
       'sisimai:Reason::TooManyConn',
       'sisimai:Reason::Speeding',
@@ -142,7 +155,7 @@ export const CLIENT_RULES: readonly ReplyRule[] = [
       'RFC 3463 X.4.5',
     ],
     match: {
-      text: /too many (?:connections|concurrent|sessions|smtp sessions|simultaneous|(?:messages|mails|emails) (?:from|sent|in|per|this)|recipients (?:this hour|per))|trop de connexions|rate.?limit|throttl|too (?:fast|quickly|frequent)|(?:try|retry|send) (?:again )?(?:more )?slow(?:er|ly)|slow down|(?:connection|message|sending|receiving|mail) (?:rate|frequency)|at a rate that|(?:maximum|max|per[- ]domain|per[- ]ip|concurrent) (?:connection|session)s? (?:limit|exceeded|count)|(?:maximum|max) (?:emails|messages|mails) per (?:hour|minute|day)|(?:daily|hourly) (?:sending |message )?(?:quota|limit)|sending (?:quota|limit)|exceeded (?:the )?(?:permitted|allowed|message|sending|its|their) (?:rate|limits?|quota)|exceeded threshold|submission quota|thread limit|receiv(?:e|ing) limits?|numerous attempts to deliver|frequency/i,
+      text: /^(?!.*\breputation\b).*?(?:too many (?:connections|concurrent|sessions|smtp sessions|simultaneous|(?:messages|mails|emails) (?:from|sent|in|per|this)|recipients (?:this hour|per))|trop de connexions|rate.?limit|throttl|too (?:fast|quickly|frequent)|(?:try|retry|send) (?:again )?(?:more )?slow(?:er|ly)|slow down|(?:connection|message|sending|receiving|mail) (?:rate|frequency)|at a rate that|(?:maximum|max|per[- ]domain|per[- ]ip|concurrent) (?:connection|session)s? (?:limit|exceeded|count)|(?:maximum|max) (?:emails|messages|mails) per (?:hour|minute|day)|(?:daily|hourly) (?:sending |message )?(?:quota|limit)|sending (?:quota|limit)|exceeded (?:the )?(?:permitted|allowed|message|sending|its|their) (?:rate|limits?|quota)|exceeded threshold|submission quota|thread limit|receiv(?:e|ing) limits?|numerous attempts to deliver|frequency)/i,
     },
     category: 'rate_limited',
     examples: [

@@ -8,6 +8,49 @@ import type { ReplyRule } from '../rule.js';
 
 export const CORPUS_PHRASE_RULES: readonly ReplyRule[] = [
   {
+    // A sender address on the receiver's block list, a Google Workspace "Send mail as" alias
+    // it will not send for, a group the sender may not post to (sisimai Rejected lists the
+    // first two).
+    id: 'corpus.sender-refused',
+    sources: [
+      'sisimai:Reason::Rejected',
+      'corpus:lhost-exim',
+      'corpus:lhost-googlegroups',
+      'corpus:lhost-googleworkspace',
+    ],
+    match: {
+      text: /(?:an?|to\/from an) (?:e-?mail )?address that has been (?:blacklisted|blocked|banned)|different address or alias|(?:no|not have|don't have) (?:the )?permission to (?:post|send)/i,
+    },
+    category: 'sender_rejected',
+    examples: [
+      '550 You are sending to an address that has been banned',
+      '550 You are sending this from a different address or alias',
+      '550 You do not have permission to post to this list',
+    ],
+  },
+  {
+    // The client refused for what it is: an MX "not accepting connections" (iCloud), "no access
+    // from mail server ... which is an open relay".
+    id: 'corpus.client-refused',
+    sources: ['sisimai:Reason::Blocked', 'corpus:lhost-sendmail', 'corpus:lhost-v5sendmail'],
+    match: {
+      text: /not accepting connections|no access from mail server|(?:is|as) an open relay/i,
+    },
+    category: 'ip_blocked',
+    examples: [
+      '554 mx.example.com ESMTP not accepting connections',
+      '550 No access from mail server 192.0.2.1',
+    ],
+  },
+  {
+    // Apple iCloud's "inactive email address" for a mailbox that exists but takes no mail.
+    id: 'corpus.inactive-address',
+    sources: ['https://support.apple.com/en-us/102322', 'corpus:rhost-apple'],
+    match: { text: /inactive (?:e-?mail )?address/i },
+    category: 'mailbox_disabled',
+    examples: ['550 5.2.1 Inactive address'],
+  },
+  {
     // qmail-remote: "Connected to <ip> but my name was rejected": the EHLO/HELO name refused.
     id: 'corpus.qmail-name-rejected',
     sources: ['qmail-remote.c', 'corpus:lhost-qmail'],
