@@ -18,7 +18,7 @@ export const CONTENT_RULES: readonly ReplyRule[] = [
       'sisimai:Reason::NotCompliantRFC',
     ],
     match: {
-      text: /duplicate header|header (?:error|syntax|field)|headers? (?:too (?:large|long)|are not accepted)|improper use of 8-bit|8-?bit (?:data|characters)|(?:invalid|malformed|improperly.formatted) (?:mime|header|message|characters|binary)|mime (?:complexity|error)|not rfc ?\d{3,4} compliant|rfc ?(?:2822|5322) (?:violation|compliant|non-?compliant)|rfcmessagenoncompliant|bare (?:LF|CR)|unnecessary base64|illegal attachment|attachments? (?:are )?(?:not allowed|prohibited|blocked)|executable files are not allowed|too many received: headers/i,
+      text: /multiple addresses|content presents a potential|containing images or other attachments|duplicate header|header (?:error|syntax|field)|headers? (?:too (?:large|long)|are not accepted)|improper use of 8-bit|8-?bit (?:data|characters)|(?:invalid|malformed|improperly.formatted) (?:mime|header|message|characters|binary)|mime (?:complexity|error)|not rfc ?\d{3,4} compliant|rfc ?(?:2822|5322) (?:violation|compliant|non-?compliant)|rfcmessagenoncompliant|bare (?:LF|CR)|unnecessary base64|illegal attachment|attachments? (?:are )?(?:not allowed|prohibited|blocked)|executable files are not allowed|too many received: headers/i,
     },
     category: 'content_rejected',
     examples: [
@@ -43,7 +43,7 @@ export const CONTENT_RULES: readonly ReplyRule[] = [
       'Exim',
     ],
     match: {
-      text: /(?:message|mail|e-?mail|file|data|attachment|header)s?\b[^.;]{0,30}?\b(?:too (?:big|large)|size (?:\w+ )?(?:exceed|limit|too)|exceeds? (?:the )?(?:\w+ )?(?:maximum|max|size|limit|length))|(?:size|length) (?:limit )?(?:exceeded|exceeds)|(?:maximum|max) (?:\w+ )?(?:message |email |mail )?size (?:exceeded|limit)|size limit|exceeds (?:the )?(?:fixed )?maximum (?:message )?size|line limit exceeded|RecipSizeLimit|taille limite/i,
+      text: /exceeded (?:the )?(?:\w+ )?(?:maximum|max)[^.;]{0,20}size|(?:message|mail|e-?mail|file|data|attachment|header)s?\b[^.;]{0,30}?\b(?:too (?:big|large)|size (?:\w+ )?(?:exceed|limit|too)|exceeds? (?:the )?(?:\w+ )?(?:maximum|max|size|limit|length))|(?:size|length) (?:limit )?(?:exceeded|exceeds)|(?:maximum|max) (?:\w+ )?(?:message |email |mail )?size (?:exceeded|limit)|size limit|exceeds (?:the )?(?:fixed )?maximum (?:message )?size|line limit exceeded|RecipSizeLimit|taille limite/i,
     },
     category: 'message_too_large',
     examples: [
@@ -60,7 +60,7 @@ export const CONTENT_RULES: readonly ReplyRule[] = [
     id: 'generic.virus',
     sources: ['sisimai:Reason::VirusDetected'],
     match: {
-      text: /virus|malware|infected|trojan|potentially executable|malicious(?:_url| url| content| attachment)|phishing/i,
+      text: /^(?!.*\bspam\b).*?(?:virus|malware|infected|trojan|potentially executable|malicious(?:_url| url| content| attachment)|phishing)/i,
     },
     category: 'virus_detected',
     examples: ['550 5.7.0 Virus detected', '554 Your message was infected with a virus'],
@@ -71,7 +71,7 @@ export const CONTENT_RULES: readonly ReplyRule[] = [
     id: 'generic.spam-content',
     sources: ['sisimai:Reason::SpamDetected', 'kumomta:SpamBlock'],
     match: {
-      text: /\bspam\b|\bUBE\b|\bUCE\b|unsolicited|bulk (?:e-?)?mail|junk mail|(?:message|mail) content (?:rejected|denied)|content (?:filter|rejected|rejection)|rejecting (?:banned|mail) content|unacceptable content|spamassassin|message (?:was )?filtered|quarantined|recurrent pattern detection|antispam/i,
+      text: /\bspam|bulk\.advertising|blocked by our filter|detected that this message is|help_spam|\bspam\b|\bUBE\b|\bUCE\b|unsolicited|bulk (?:e-?)?mail|junk mail|(?:message|mail) content (?:rejected|denied)|content (?:filter|rejected|rejection)|rejecting (?:banned|mail) content|unacceptable content|spamassassin|message (?:was )?filtered|quarantined|recurrent pattern detection|antispam/i,
     },
     category: 'spam_content',
     examples: [

@@ -40,7 +40,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
       'Postfix virtual(8)',
     ],
     match: {
-      text: /(?:mail ?box|mail ?folder|inbox|maildir|account|user|recipient)\b[^.;]{0,40}?\b(?:is |was )?(?:full|over ?(?:the )?(?:allowed )?quota|exceed(?:s|ed|ing)? (?:its |their |the )?(?:quota|storage|disk|size limit|the local limit|limit)|out of (?:storage|space|disk)|has too many messages)|\bfull (?:mail ?box|inbox)|over ?quota|quota (?:exceed|violation|usage|full|limit)|exceed(?:ed|s|ing)? (?:\w+ )?quota|disk ?(?:space|quota)|storage (?:allocation|space|quota|limit)|(?:not enough|insufficient|no) (?:disk |storage )?space (?:left|in|for)|not sufficient disk space|no space left on device|inode limit|blocks limit|too much mail data|space has been used up|boite du destinataire pleine|(?:mail ?box|mail ?folder) (?:size )?limit (?:exceeded|exeeded)/i,
+      text: /(?:enough|sufficient) (?:disk |storage )?space|over (?:the )?(?:allowed )?quota|exceed\w* (?:its |their |the )?(?:mailbox )?quota|exceed maximum allowed storage|mail file size exceeds|(?:mail ?box|mail ?folder|inbox|maildir|account|user|recipient)\b[^.;]{0,40}?\b(?:is |was )?(?:full|over ?(?:the )?(?:allowed )?quota|exceed(?:s|ed|ing)? (?:its |their |the )?(?:quota|storage|disk|size limit|the local limit|limit)|out of (?:storage|space|disk)|has too many messages)|\bfull (?:mail ?box|inbox)|over ?quota|quota (?:exceed|violation|usage|full|limit)|exceed(?:ed|s|ing)? (?:\w+ )?quota|disk ?(?:space|quota)|storage (?:allocation|space|quota|limit)|(?:not enough|insufficient|no) (?:disk |storage )?space (?:left|in|for)|not sufficient disk space|no space left on device|inode limit|blocks limit|too much mail data|space has been used up|boite du destinataire pleine|(?:mail ?box|mail ?folder) (?:size )?limit (?:exceeded|exeeded)/i,
     },
     category: 'mailbox_full',
     examples: [
@@ -66,7 +66,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
       'Postfix pipe(8)',
     ],
     match: {
-      text: /pipe to \||\bprocmail\b|\bmaildrop\b|bin\/(?:procmail|maildrop)|unknown mailer error|mailer error|command (?:died with status|failed:|output:)|\|\| exit /i,
+      text: /x-unix;|\|\| exit|bin\/maidrop|pipe to \||\bprocmail\b|\bmaildrop\b|bin\/(?:procmail|maildrop)|unknown mailer error|mailer error|command (?:died with status|failed:|output:)|\|\| exit /i,
     },
     category: 'remote_error',
     examples: ['554 5.3.0 unknown mailer error 255', 'Command died with status 75: "/usr/bin/procmail"'],
@@ -92,7 +92,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
     id: 'generic.mailbox-disabled',
     sources: ['RFC 3463 X.2.1', 'RFC 3463 X.7.13', 'sisimai:Reason::Suspend', 'kumomta:InactiveMailbox'],
     match: {
-      text: /(?:account|mail ?box|user|address|recipient|e-?mail account)\b[^.;]{0,30}?\b(?:is |was |has been |is currently |temporarily )?(?:disabled|deactivated|suspended|inactive|locked|frozen|terminated|closed|archived|discontinued|blocked|not (?:active|activated)|no longer (?:active|accepts mail|accepting mail|in use|valid))|(?:disabled|deactivated|inactive|suspended|closed|archived|expired|frozen) (?:account|mailbox|user|recipient)|temporarily inactive|extended inactivity|recipient suspend|banned recipient|boite du destinataire archivee|user is terminated|DisabledUser/i,
+      text: /(?<!delivery )(?:is currently|has been) suspended|temporary locked|(?:account|mail ?box|user|address|recipient|e-?mail account)\b[^.;]{0,30}?\b(?:is |was |has been |is currently |temporarily )?(?:disabled|deactivated|suspended|inactive|locked|frozen|terminated|closed|archived|discontinued|blocked|not (?:active|activated)|no longer (?:active|accepts mail|accepting mail|in use|valid))|(?:disabled|deactivated|inactive|suspended|closed|archived|expired|frozen) (?:account|mailbox|user|recipient)|temporarily inactive|extended inactivity|recipient suspend|banned recipient|boite du destinataire archivee|user is terminated|DisabledUser/i,
     },
     category: 'mailbox_disabled',
     examples: [
@@ -149,7 +149,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
       'Sendmail',
     ],
     match: {
-      text: /(?:host|domain)(?: name)?(?: or domain(?: name)?)?\b(?:[^.;:]|\.(?=\w)){0,40}?\b(?:unknown|not found|(?:does not|doesn't|does ?nt) exist|must exist|is not reachable|not resolvable)|(?:unknown|no such|non-?existent|unresolvable) (?:host|domain)\b|invalid (?:host|domain)\b(?! name)|unrout(?:e)?able (?:address|mail domain|domain)|unable to route|name or service not known|NXDOMAIN|null ?MX|\bno mx\b|(?:does not|doesn't|do not) (?:accept|receive) (?:e-?)?mail\b(?! over| from)|not accepting (?:network )?(?:mail|messages)\b(?! from)|mail receiving disabled|no route for current request|couldn't find any host|illegal host\/domain|account or domain may not exist|had no relevant answers|single label domain|nowhere to deliver/i,
+      text: /(?:host|domain)(?: name)?(?: or domain(?: name)?)?\b(?:[^.;:]|\.(?=\w)){0,40}?\b(?:unknown|not found|(?:does not|doesn't|does ?nt) exist|must exist|is not reachable|not resolvable)|(?:unknown|no such|non-?existent|unresolvable) (?:host|domain)\b|invalid (?:host|domain)\b(?! name)|unrout(?:e)?able (?:address|mail domain|domain)|unable to route|name or service not known|NXDOMAIN|null ?MX|\bno mx\b|(?:does not|doesn't|do not) (?:accept|receive) (?:e-?)?mail\b(?! over| from)|not accepting (?:network )?(?:mail|messages)\b(?! from| with)|mail receiving disabled|no route for current request|couldn't find any host|illegal host\/domain|account or domain may not exist|had no relevant answers|single label domain|nowhere to deliver/i,
     },
     category: 'domain_unknown',
     examples: [

@@ -47,7 +47,7 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
       'kumomta:MessageExpired',
     ],
     match: {
-      text: /(?:message|delivery|queue|retry) (?:time )?(?:has )?(?:expired|timed out|timeout exceeded)|expired after|retry time(?:out)? (?:not reached|exceeded)|in the queue too long|queue(?:d)? (?:for )?too long|(?:could not|cannot|can't|unable to) (?:be )?(?:delivered|deliver|send)[^.;]{0,40}\bfor (?:more than )?\d+ (?:hours?|days?)|failing for a long time|giving up (?:on|after)|gave up|(?:was )?not (?:been )?(?:delivered|reachable) within|allowed queue period|has been delayed|delivery (?:is )?delayed|delay(?:ed)? (?:in|of) (?:the )?delivery|still undelivered|(?:will|keep) (?:keep )?trying|delivery attempts will continue|will be retried|has not been collected|after multiple retries|server did not respond/i,
+      text: /could not be delivered for more than|failed to deliver to domain|could not find a gateway for|(?:message|delivery|queue|retry) (?:time )?(?:has )?(?:expired|timed out|timeout exceeded)|expired after|retry time(?:out)? (?:not reached|exceeded)|in the queue too long|queue(?:d)? (?:for )?too long|(?:could not|cannot|can't|unable to) (?:be )?(?:delivered|deliver|send)[^.;]{0,40}\bfor (?:more than )?\d+ (?:hours?|days?)|failing for a long time|giving up (?:on|after)|gave up|(?:was )?not (?:been )?(?:delivered|reachable) within|allowed queue period|has been delayed|delivery (?:is )?delayed|delay(?:ed)? (?:in|of) (?:the )?delivery|still undelivered|(?:will|keep) (?:keep )?trying|delivery attempts will continue|will be retried|has not been collected|after multiple retries|server did not respond/i,
     },
     category: 'expired',
     examples: [
