@@ -193,7 +193,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
           String.raw`\bno (?:mail ?box|account|one|user|such person)\b[^.;]{0,30}(?:here|at this address|by that name|available|found)`,
           'not (?:a valid|an active) (?:user|address|recipient|mailbox)',
           'recip(?:ient)? ?not ?found|recipnotfound|badrcptto|validrcptto|not in (?:the |my )?(?:directory|name directory)|address not present in directory',
-          "bad destination mailbox|account unavailable|utilisateur inconnu|no existe (?:dicha|ese)|nessun utente|unknown e-?mail address|can't accept user|there is no one at this address",
+          "(?:could not|couldn't|can't|cannot) be found|not a (?:known|valid|local) (?:user|recipient|address|mailbox)|destination addresses were unknown|destination server rejected recipients|no valid recipients|invalid-recipient|userunknown|badrecipientto|invalid or unknown virtual user|missing home directory|mailbox unavaiable|bad destination mailbox|account unavailable|utilisateur inconnu|no existe (?:dicha|ese)|nessun utente|unknown e-?mail address|can't accept user|there is no one at this address",
         ].join('|'),
         'i',
       ),
