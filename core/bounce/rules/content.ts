@@ -71,7 +71,7 @@ export const CONTENT_RULES: readonly ReplyRule[] = [
     id: 'generic.spam-content',
     sources: ['sisimai:Reason::SpamDetected', 'kumomta:SpamBlock'],
     match: {
-      text: /\bspam|bulk\.advertising|blocked by our filter|detected that this message is|help_spam|\bspam\b|\bUBE\b|\bUCE\b|unsolicited|bulk (?:e-?)?mail|junk mail|(?:message|mail) content (?:rejected|denied)|content (?:filter|rejected|rejection)|rejecting (?:banned|mail) content|unacceptable content|spamassassin|message (?:was )?filtered|quarantined|recurrent pattern detection|antispam/i,
+      text: /\bspam|bulk\.advertising|blocked by our filter|detected that this message is|help_spam|\bspam\b|\bUBE\b|\bUCE\b|unsolicited|bulk (?:e-?)?mail|junk ?mail|(?:message|mail) content (?:rejected|denied)|content (?:filter|rejected|rejection)|rejecting (?:banned|mail) content|unacceptable content|spamassassin|message (?:was )?filtered|quarantined|recurrent pattern detection|antispam/i,
     },
     category: 'spam_content',
     examples: [

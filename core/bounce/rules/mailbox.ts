@@ -178,6 +178,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
     // address" is the domain rule's). sisimai UserUnknown; KumoMTA InvalidRecipient.
     id: 'generic.user-unknown',
     sources: [
+      'RFC 5321 §4.2.2 (553 mailbox name not allowed)',
       'RFC 3463 X.1.1, X.1.3, X.1.4',
       'sisimai:Reason::UserUnknown',
       'kumomta:InvalidRecipient',
@@ -190,10 +191,10 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
         [
           String.raw`\b${WHO}\b[^.;:]{0,40}?\b(?:is |was )?(?:unknown|not (?:found|known|present|listed|a (?:known|valid|local)|valid|local|recognized|recognised|exist)|(?:does ?n[o']?t|did ?n[o']?t|doesn't|didn't) exist|non-?existent|invalid|unrecogni[sz]ed|is wrong)`,
           String.raw`\b(?:unknown|invalid|no such|non-?existent|nonexistent|bad|unrecogni[sz]ed|unverified) (?:local )?${WHO}`,
-          String.raw`\bno (?:mail ?box|account|one|user|such person)\b[^.;]{0,30}(?:here|at this address|by that name|available|found)`,
+          String.raw`\bno (?:mail[ -]?box|account|one|user|such person)\b(?:[^.;]{0,30}(?:here|at this address|by that name|available|found)|\s*$)`,
           'not (?:a valid|an active) (?:user|address|recipient|mailbox)',
           'recip(?:ient)? ?not ?found|recipnotfound|badrcptto|validrcptto|not in (?:the |my )?(?:directory|name directory)|address not present in directory',
-          "(?:could not|couldn't|can't|cannot) be found|not a (?:known|valid|local) (?:user|recipient|address|mailbox)|destination addresses were unknown|destination server rejected recipients|no valid recipients|invalid-recipient|userunknown|badrecipientto|invalid or unknown virtual user|missing home directory|mailbox unavaiable|bad destination mailbox|account unavailable|utilisateur inconnu|no existe (?:dicha|ese)|nessun utente|unknown e-?mail address|can't accept user|there is no one at this address",
+          "no such id\\b|undeliverable address|mailbox name not allowed|(?:could not|couldn't|can't|cannot) be found|not a (?:known|valid|local) (?:user|recipient|address|mailbox)|destination addresses were unknown|destination server rejected recipients|no valid recipients|invalid-recipient|userunknown|badrecipientto|invalid or unknown virtual user|missing home directory|mailbox unavaiable|bad destination mailbox|account unavailable|utilisateur inconnu|no existe (?:dicha|ese)|nessun utente|unknown e-?mail address|can't accept user|there is no one at this address",
         ].join('|'),
         'i',
       ),
