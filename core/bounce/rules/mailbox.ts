@@ -22,10 +22,15 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
     id: 'generic.system-full',
     sources: ['RFC 3463 X.3.1', 'RFC 5321 §4.2.3', 'sisimai:Reason::SystemFull'],
     match: {
-      text: /mail system full|insufficient system storage|system (?:storage|disk) (?:is )?full/i,
+      text: /mail system full|insufficient system storage|requested mail action aborted: exceeded storage allocation|system (?:storage|disk) (?:is )?full/i,
     },
     category: 'remote_error',
-    examples: ['452 4.3.1 Insufficient system storage', '452 4.3.1 Mail system full'],
+    examples: [
+      '452 4.3.1 Insufficient system storage',
+      '452 4.3.1 Mail system full',
+      // sisimai SystemFull: RFC 5321's 552 text as MS Exchange sends it.
+      '552 Requested mail action aborted: exceeded storage allocation',
+    ],
   },
   {
     // RFC 3463 X.2.2 "mailbox full"; quota and storage words near a mailbox or user. sisimai
@@ -48,7 +53,7 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
       '452 4.2.2 Mailbox over quota',
       '552 5.2.2 Quota exceeded (mailbox for user is full)',
       'maildir over quota',
-      '552 Requested mail action aborted: exceeded storage allocation',
+      '552 5.2.2 Mailbox exceeded storage allocation',
       'user has too many messages on the server',
     ],
   },

@@ -75,7 +75,7 @@ export const TRANSPORT_RULES: readonly ReplyRule[] = [
       'Sendmail',
     ],
     match: {
-      text: /connection (?:timed out|refused|reset|closed|dropped|lost|broken|was dropped)|lost connection|timed out|time-?out|no route to host|network (?:is )?unreachable|host (?:is )?unreachable|(?:unable|could not|couldn't|failed|wasn't able) to (?:connect|establish|open)|could not connect|connect to [^ ]+ failed|tried all MXs|broken pipe|reset by peer|error (?:encountered )?while communicating|did not accept our requests to connect|no answer from host|remote protocol error/i,
+      text: /network error|unable to resolve route|connection (?:timed out|refused|reset|closed|dropped|lost|broken|was dropped)|lost connection|timed out|time-?out|no route to host|network (?:is )?unreachable|host (?:is )?unreachable|(?:unable|could not|couldn't|failed|wasn't able) to (?:connect|establish|open)|could not connect|connect to [^ ]+ failed|tried all MXs|broken pipe|reset by peer|error (?:encountered )?while communicating|did not accept our requests to connect|no answer from host|remote protocol error/i,
     },
     category: 'network_error',
     examples: [
