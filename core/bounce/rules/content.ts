@@ -7,27 +7,6 @@ import type { ReplyRule } from '../rule.js';
 
 export const CONTENT_RULES: readonly ReplyRule[] = [
   {
-    // The message's form: headers, MIME, 8-bit data, RFC 5322 conformance (RFC 3463 X.6.x).
-    // sisimai ContentError and NotCompliantRFC.
-    id: 'generic.content-format',
-    sources: [
-      'corpus:lhost-sendmail',
-      'RFC 5322',
-      'RFC 3463 X.6.x',
-      'sisimai:Reason::ContentError',
-      'sisimai:Reason::NotCompliantRFC',
-    ],
-    match: {
-      text: /multiple addresses|content presents a potential|containing images or other attachments|duplicate header|header (?:error|syntax|field)|headers? (?:too (?:large|long)|are not accepted)|improper use of 8-bit|8-?bit (?:data|characters)|(?:invalid|malformed|improperly.formatted) (?:mime|header|message|characters|binary)|mime (?:complexity|error)|not rfc ?\d{3,4} compliant|rfc ?(?:2822|5322) (?:violation|compliant|non-?compliant)|rfcmessagenoncompliant|bare (?:LF|CR)|unnecessary base64|illegal attachment|attachments? (?:are )?(?:not allowed|prohibited|blocked)|executable files are not allowed|too many received: headers/i,
-    },
-    category: 'content_rejected',
-    examples: [
-      "554 Transaction failed: Duplicate header 'Subject'.",
-      '554 This message contain improperly-formatted binary content',
-      '554 5.6.0 Improper use of 8-bit data in message header',
-    ],
-  },
-  {
     // RFC 1870 SIZE; RFC 3463 X.2.3 "message length exceeds administrative limit", X.3.4
     // "message too big for system". Postfix "Message size exceeds fixed limit", Sendmail
     // "Message size exceeds maximum value", Exim "message too big". A size word near a message
@@ -43,7 +22,7 @@ export const CONTENT_RULES: readonly ReplyRule[] = [
       'Exim',
     ],
     match: {
-      text: /exceeded (?:the )?(?:\w+ )?(?:maximum|max)[^.;]{0,20}size|(?:message|mail|e-?mail|file|data|attachment|header)s?\b[^.;]{0,30}?\b(?:too (?:big|large)|size (?:\w+ )?(?:exceed|limit|too)|exceeds? (?:the )?(?:\w+ )?(?:maximum|max|size|limit|length))|(?:size|length) (?:limit )?(?:exceeded|exceeds)|(?:maximum|max) (?:\w+ )?(?:message |email |mail )?size (?:exceeded|limit)|size limit|exceeds (?:the )?(?:fixed )?maximum (?:message )?size|line limit exceeded|RecipSizeLimit|taille limite/i,
+      text: /exceeded (?:the )?(?:\w+ )?(?:maximum|max)[^.;]{0,20}size|(?:message|mail|e-?mail|file|data|attachment)s?\b[^.;]{0,30}?\b(?:too (?:big|large)|size (?:\w+ )?(?:exceed|limit|too)|exceeds? (?:the )?(?:\w+ )?(?:maximum|max|size|limit|length))|(?:size|length) (?:limit )?(?:exceeded|exceeds)|(?:maximum|max) (?:\w+ )?(?:message |email |mail )?size (?:exceeded|limit)|size limit|exceeds (?:the )?(?:fixed )?maximum (?:message )?size|line limit exceeded|RecipSizeLimit|taille limite/i,
     },
     category: 'message_too_large',
     examples: [
@@ -52,6 +31,26 @@ export const CONTENT_RULES: readonly ReplyRule[] = [
       '552 Message too large for this system',
       '552 5.3.4 Max message size exceeded',
       '554 5.3.4 Message header size exceeds limit',
+    ],
+  },
+  {
+    // The message's form: headers, MIME, 8-bit data, RFC 5322 conformance (RFC 3463 X.6.x).
+    // sisimai ContentError and NotCompliantRFC.
+    id: 'generic.content-format',
+    sources: [
+      'RFC 5322',
+      'RFC 3463 X.6.x',
+      'sisimai:Reason::ContentError',
+      'sisimai:Reason::NotCompliantRFC',
+    ],
+    match: {
+      text: /multiple addresses|content presents a potential|containing images or other attachments|duplicate header|header (?:error|syntax|field)|headers? (?:too (?:large|long)|are not accepted)|improper use of 8-bit|8-?bit (?:data|characters)|(?:invalid|malformed|improperly.formatted) (?:mime|header|message|characters|binary)|mime (?:complexity|error)|not rfc ?\d{3,4} compliant|rfc ?(?:2822|5322) (?:violation|compliant|non-?compliant)|rfcmessagenoncompliant|bare (?:LF|CR)|unnecessary base64|illegal attachment|attachments? (?:are )?(?:not allowed|prohibited|blocked)|executable files are not allowed|too many received: headers/i,
+    },
+    category: 'content_rejected',
+    examples: [
+      "554 Transaction failed: Duplicate header 'Subject'.",
+      '554 This message contain improperly-formatted binary content',
+      '554 5.6.0 Improper use of 8-bit data in message header',
     ],
   },
   {
@@ -71,7 +70,7 @@ export const CONTENT_RULES: readonly ReplyRule[] = [
     id: 'generic.spam-content',
     sources: ['sisimai:Reason::SpamDetected', 'kumomta:SpamBlock'],
     match: {
-      text: /\bspam|bulk\.advertising|blocked by our filter|detected that this message is|help_spam|\bspam\b|\bUBE\b|\bUCE\b|unsolicited|bulk (?:e-?)?mail|junk ?mail|(?:message|mail) content (?:rejected|denied)|content (?:filter|rejected|rejection)|rejecting (?:banned|mail) content|unacceptable content|spamassassin|message (?:was )?filtered|quarantined|recurrent pattern detection|antispam/i,
+      text: /\bspam(?!haus|cop)|bulk\.advertising|blocked by our filter|detected that this message is|help_spam|\bspam\b|\bUBE\b|\bUCE\b|unsolicited|bulk (?:e-?)?mail|junk ?mail|(?:message|mail) content (?:rejected|denied)|content (?:filter|rejected|rejection)|rejecting (?:banned|mail) content|unacceptable content|spamassassin|message (?:was )?filtered|quarantined|recurrent pattern detection|antispam/i,
     },
     category: 'spam_content',
     examples: [
