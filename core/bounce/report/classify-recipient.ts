@@ -326,7 +326,12 @@ function decide(
   if (
     c.category === 'recipient_unknown' &&
     r.phase === 'unknown' &&
-    /^(?:generic|corpus|rfc3463|catch-all)\./.test(c.ruleId) &&
+    // A provider's wording (its rules answer with high confidence) with its reply code is that
+    // provider's verdict; quoted without any reply code by whoever relayed it, it is as
+    // unconfirmed as generic words. A mail system's own directory wording (Domino) stays
+    // first-hand.
+    (/^(?:generic|corpus|rfc3463|catch-all)\./.test(c.ruleId) ||
+      (code === null && c.confidence === 'high')) &&
     // The mailbox's own server reporting on its own directory (Exchange "The recipient name is
     // not recognized", IMail "Unknown user") is first-hand, unless it quotes a remote reply.
     !(r.firstHand === true && code === null && reply.enhanced === null) &&

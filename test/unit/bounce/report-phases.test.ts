@@ -509,6 +509,20 @@ describe('how much a relayed "user unknown" proves', () => {
     );
   });
 
+  it("a provider's words quoted without their reply code are unconfirmed too", () => {
+    const quoted = relayed('The email account that you tried to reach does not exist.').classification;
+    assert.deepEqual(
+      [quoted.category, quoted.action, quoted.confidence, quoted.ruleId],
+      ['recipient_unknown', 'fail', 'low', 'report.unconfirmed-user-unknown'],
+    );
+    // With Gmail's reply code and status they are Gmail's own RCPT verdict.
+    const own = relayed(
+      '550 5.1.1 The email account that you tried to reach does not exist.',
+      '5.1.1',
+    ).classification;
+    assert.deepEqual([own.category, own.action], ['recipient_unknown', 'suppress']);
+  });
+
   it('status X.2.1 says the mailbox is disabled (RFC 3463 §3.3)', () => {
     const r = relayed('550 5.2.1 <user@example.jp>... User Unknown', '5.2.1');
     assert.equal(r.classification.category, 'mailbox_disabled');
