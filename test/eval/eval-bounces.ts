@@ -1,12 +1,17 @@
 /**
  * Bounce-report evaluation: runs our parser and classifier over the development corpus
- * ($POSTHORN_BOUNCE_CORPUS, or by default test/fixtures/corpus/bounces) and prints, against the labels in expected.jsonl: accuracy per
- * Sisimai reason and overall (through sisimai-reasons.ts), the permanent/transient
- * confusion matrix, hard-bounce false positives, and coverage (expected recipients found,
- * matched by file and index order). Sisimai itself (Debian libsisimai-perl, via
- * sisimai-dump.pl) runs over the same files as the peer baseline.
+ * ($POSTHORN_BOUNCE_CORPUS, or by default test/fixtures/corpus/bounces) and prints, against the
+ * labels in expected.jsonl, per Sisimai reason and overall (through sisimai-reasons.ts):
+ * (a) accuracy; (b) held-family accuracy: the messages whose corpus family (file-name prefix,
+ * `lhost-exim`) no rule that fired on them was written from, by each rule's `sources`
+ * (core/bounce/rule.ts), and leave-one-family-out accuracy: each family classified again with
+ * the reply rules written from it taken out; (c) soft-labelled recipients given a hard verdict,
+ * transient answers given a hard category, and catch-all `unknown` answers. Then the
+ * permanent/transient confusion matrix and coverage (expected recipients found, matched by file
+ * and index order). Sisimai itself (Debian libsisimai-perl, via sisimai-dump.pl) runs over the
+ * same files as the peer baseline when installed.
  *
- *   node --import tsx test/eval/eval-bounces.ts [--verbose]
+ *   npm run eval:bounces [-- --verbose]   (--verbose lists the misses and the rules that fired)
  *
  * Figures, not a test: it never fails on a low score.
  */
