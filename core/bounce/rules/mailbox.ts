@@ -14,6 +14,11 @@ import type { ReplyRule } from '../rule.js';
 const WHO =
   '(?:user|users|mailbox|mail ?box|recipient|addressee|address|account|alias|e-?mail(?: address)?|person|local ?part|spectator)';
 
+// The weakest address words: "recipient address rejected" with nothing after it, RFC 3463
+// X.1.0 "address rejected" (G Suite, Exchange), "recipient rejected/not accepted/denied".
+const ADDRESS_REJECTED =
+  /(?:recipient )?address rejected\.?(?:\s*\(|$)|recipient (?:is )?(?:not (?:accepted|ok)|rejected\.?$)|recipient\b.{0,20}\bdenied/i;
+
 export const MAILBOX_RULES: readonly ReplyRule[] = [
   {
     // RFC 3463 X.3.1 "mail system full"; RFC 5321 §4.2.3 "452 Requested action not taken:
@@ -234,17 +239,23 @@ export const MAILBOX_RULES: readonly ReplyRule[] = [
     confidence: 'low',
     examples: ['550 Requested action not taken: mailbox unavailable'],
   },
-
   {
-    // The weakest address words: "recipient address rejected" with nothing after it, or RFC
-    // 3463 X.1.0 "address rejected" (G Suite, Exchange). sisimai UserUnknown lists both; an
-    // addressing status is behind them, so the classification keeps medium confidence.
-    id: 'generic.address-rejected',
+    // The weakest address words with an addressing status (RFC 3463 X.1.x) behind them: an
+    // unknown recipient. sisimai UserUnknown lists them.
+    id: 'generic.address-rejected-addressing',
     sources: ['RFC 3463 X.1.0', 'sisimai:Reason::UserUnknown', 'kumomta:InvalidRecipient'],
-    match: {
-      text: /(?:recipient )?address rejected\.?(?:\s*\(|$)|recipient (?:is )?not (?:accepted|ok)|recipient\b.{0,20}\bdenied/i,
-    },
+    match: { status: ['5.1', '4.1'], text: ADDRESS_REJECTED },
     category: 'recipient_unknown',
-    examples: ['550 5.1.0 Address rejected.', '550 Recipient not accepted'],
+    examples: ['550 5.1.0 Address rejected.', '550 5.1.1 Recipient rejected'],
+  },
+  {
+    // The same words with no addressing status: a refusal of this recipient that does not say
+    // the address is bad (a filter answers so too), low confidence, no suppression.
+    id: 'generic.address-rejected',
+    sources: ['sisimai:Reason::UserUnknown', 'kumomta:InvalidRecipient'],
+    match: { text: ADDRESS_REJECTED },
+    category: 'recipient_unknown',
+    confidence: 'low',
+    examples: ['550 Recipient not accepted', '550 Recipient rejected'],
   },
 ];
