@@ -12,8 +12,9 @@
  * Scenarios, each message in its own workflow (POSTHORN_WAVE_MAX=1): delivered at once;
  * deferred (451) then delivered; bounced (550); two recipient domains in one message; held
  * by a domain pause, then released by resume. Then the control workflow that carried the
- * pause, the IP workflow of 127.0.0.2 after a Yahoo [TS04] suspended it for Yahoo, and, on
- * a node with waves, a delivery wave.
+ * pause, the IP workflow of 127.0.0.2 after a Yahoo [TS04] suspended it for Yahoo (once as
+ * first recorded, once on code with the reputation-by-action patch), and, on a node with
+ * waves, a delivery wave.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -128,6 +129,9 @@ try {
   }
   await save(client, 'control-pause-resume', 'posthorn-control');
   await save(client, 'ip-suspended-by-ts04', 'ip-127.0.0.2');
+  // The same scenario on code whose IP workflow reads the classification's action through
+  // patched('reputation-by-action'): its history carries the patch marker.
+  await save(client, 'ip-suspended-by-ts04-reputation-by-action', 'ip-127.0.0.2');
   await connection.close();
 } finally {
   await stack.stop();
