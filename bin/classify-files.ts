@@ -1,7 +1,9 @@
 /**
  * `posthorn classify FILE.eml [FILE.eml …]`: parses each file as a received report
  * (DSN, text bounce, ARF complaint, auto-reply) and prints one JSON line per recipient:
- * {file, recipient, category, permanence, status, replyCode, diagnostic, feedbackType}.
+ * {file, recipient, category, permanence, action, confidence, ruleId, status, replyCode,
+ * diagnostic, feedbackType}: the category is what happened (reports, search), the action what
+ * Posthorn does about it (suppression, reputation), docs/architecture.md "Bounces and the taxonomy".
  * A mail that is no report prints one line with category "not_bounce"; a file that cannot
  * be read or parsed prints {file, error} and the command goes on. Exit code 1 when any
  * file failed, else 0.
@@ -16,6 +18,9 @@ export interface ClassifyLine {
   readonly recipient: string | null;
   readonly category: string;
   readonly permanence: string;
+  readonly action: string;
+  readonly confidence: string;
+  readonly ruleId: string | null;
   readonly status: string | null;
   readonly replyCode: number | null;
   readonly diagnostic: string | null;
@@ -31,6 +36,9 @@ export function linesFor(file: string, r: ReportResult): ClassifyLine[] {
         recipient: x.recipient,
         category: x.classification.category,
         permanence: x.classification.permanence,
+        action: x.classification.action,
+        confidence: x.classification.confidence,
+        ruleId: x.classification.ruleId,
         status: x.status,
         replyCode: x.replyCode,
         diagnostic: x.diagnostic === '' ? null : x.diagnostic,
@@ -42,6 +50,9 @@ export function linesFor(file: string, r: ReportResult): ClassifyLine[] {
         recipient,
         category: r.classification.category,
         permanence: r.classification.permanence,
+        action: r.classification.action,
+        confidence: r.classification.confidence,
+        ruleId: r.classification.ruleId,
         status: null,
         replyCode: null,
         diagnostic: null,
@@ -54,6 +65,9 @@ export function linesFor(file: string, r: ReportResult): ClassifyLine[] {
           recipient: r.recipient,
           category: r.classification.category,
           permanence: r.classification.permanence,
+          action: r.classification.action,
+          confidence: r.classification.confidence,
+          ruleId: r.classification.ruleId,
           status: null,
           replyCode: null,
           diagnostic: r.reason,
@@ -67,6 +81,9 @@ export function linesFor(file: string, r: ReportResult): ClassifyLine[] {
           recipient: null,
           category: 'not_bounce',
           permanence: 'none',
+          action: 'none',
+          confidence: 'high',
+          ruleId: null,
           status: null,
           replyCode: null,
           diagnostic: null,

@@ -54,6 +54,7 @@ function resultOf(input: ReplyInput): Record<string, unknown> {
     permanence: c.permanence,
     scope: c.scope,
     action: c.action,
+    confidence: c.confidence,
     ruleId: c.ruleId,
     status: reply.status,
     replyCode: input.code,

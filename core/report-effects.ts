@@ -1,5 +1,5 @@
 import type { DsnAction, ReportResult } from './bounce/report/types.js';
-import type { Category, Permanence } from './bounce/taxonomy.js';
+import type { Action, Category, Permanence } from './bounce/taxonomy.js';
 import type { EventName } from './events.js';
 import { type SuppressionOrigin, suppressionOriginFor } from './suppression.js';
 
@@ -9,6 +9,8 @@ export interface ReportEffect {
   readonly event: Extract<EventName, 'bounced' | 'complained' | 'delivery_delayed'>;
   readonly category: Category;
   readonly permanence: Permanence;
+  /** What the classification says to do (suppression reads it; reports read the category). */
+  readonly action: Action;
   readonly detail: string;
   readonly status: string | null;
   readonly replyCode: number | null;
@@ -41,14 +43,16 @@ export function reportEffects(
           address,
           category: c.category,
           permanence: c.permanence,
+          action: c.action,
           detail: r.diagnostic || c.ruleId,
           status: r.status,
           replyCode: r.replyCode,
         };
         const effect = dsnEffect(r.action);
         if (!effect) return [];
-        const suppress =
-          effect.event === 'bounced' ? suppressionOriginFor(c.category, c.permanence === 'permanent') : null;
+        // A DSN's own Action says whether the reporting MTA gave up (RFC 3464 §2.3.3); the
+        // classification's action says whether the address itself is bad.
+        const suppress = effect.event === 'bounced' ? suppressionOriginFor(c) : null;
         return [{ ...base, event: effect.event, suppress }];
       });
     case 'complaint': {
@@ -59,10 +63,11 @@ export function reportEffects(
         event: 'complained',
         category: 'complaint',
         permanence: 'none',
+        action: report.classification.action,
         detail: `feedback report: ${report.feedbackType}`,
         status: null,
         replyCode: null,
-        suppress: 'complaint',
+        suppress: suppressionOriginFor(report.classification),
       }));
     }
     case 'auto_reply':

@@ -14,7 +14,15 @@ export async function resolveMxHosts(
   random: () => number,
 ): Promise<{ hosts: readonly string[] } | { outcome: RecipientOutcome }> {
   const bounced = (detail: string): { outcome: RecipientOutcome } => ({
-    outcome: { kind: 'bounced', reply: null, phase: 'connect', category: 'domain_unknown', detail },
+    // RFC 7505 §4.1, RFC 5321 §5.1: the domain cannot receive mail, so the address is suppressed.
+    outcome: {
+      kind: 'bounced',
+      reply: null,
+      phase: 'connect',
+      category: 'domain_unknown',
+      action: 'suppress',
+      detail,
+    },
   });
   const mx = await dns.mx(domain);
   switch (mx.kind) {

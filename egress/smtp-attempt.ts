@@ -269,6 +269,7 @@ export async function smtpAttempt(
         reply: null,
         phase: 'connect',
         category: 'policy',
+        action: 'fail',
         detail: `550 5.4.4 unroutable: ${detail}`,
       };
     } else if (hostNotFound === plan.hosts.length) {

@@ -63,7 +63,7 @@ export function createIntake(deps: IntakeDeps) {
       enhancedStatus: e.status,
       replyText: e.detail.slice(0, 1000),
       category: e.category,
-      detail: `async ${report.kind}`,
+      detail: e.event === 'bounced' ? `async ${report.kind}; action ${e.action}` : `async ${report.kind}`,
     }));
     const updates: RecipientUpdate[] = effects
       .filter((e) => e.event === 'bounced')

@@ -1,4 +1,4 @@
-import { condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
   applyControl,
   applyOutcomes,
@@ -20,6 +20,13 @@ import {
   ipStateQuery,
   outcomesSignal,
 } from './contract.js';
+
+/**
+ * Reputation reads the bounce classification's action for replies no reputation row names
+ * (core/routing/reputation.ts, ACTION_EFFECTS). Histories recorded before it replay without it
+ * (docs/reliability.md, "Classifier changes and running workflows").
+ */
+const REPUTATION_BY_ACTION = 'reputation-by-action';
 
 /** Signals handled before the workflow starts afresh with its state (bounded history). */
 const SIGNALS_PER_RUN = 1000;
@@ -90,7 +97,9 @@ export async function ipWorkflow(input: IpWorkflowInput): Promise<void> {
       handled++;
       switch (event.kind) {
         case 'outcomes': {
-          const r = applyOutcomes(state, event.summary, workflowNow());
+          const r = applyOutcomes(state, event.summary, workflowNow(), {
+            byAction: patched(REPUTATION_BY_ACTION),
+          });
           state = r.state;
           for (const f of r.fired) log.info('reputation rule fired', { ip: input.ip, ...f });
           break;

@@ -16,7 +16,15 @@ import { CATCH_ALL_RULES } from './rules/catch-all.js';
 import { ENHANCED_STATUS_RULES } from './rules/enhanced-status.js';
 import { GENERIC_RULES } from './rules/generic.js';
 import { PROVIDER_RULES } from './rules/providers.js';
-import type { Action, Category, Classification, Permanence, ReplyInput, Scope } from './taxonomy.js';
+import type {
+  Action,
+  Category,
+  Classification,
+  Confidence,
+  Permanence,
+  ReplyInput,
+  Scope,
+} from './taxonomy.js';
 
 /** Every rule, in the order they are tried. */
 export const RULES: readonly ReplyRule[] = [
@@ -125,7 +133,7 @@ function permanenceOf(code: number, status: string | null): Permanence {
  * The action a category calls for when its rule names none (docs/architecture.md, "Bounces
  * and the taxonomy").
  */
-export function defaultAction(category: Category, permanence: Permanence): Action {
+export function defaultAction(category: Category, permanence: Permanence, confidence?: Confidence): Action {
   switch (category) {
     case 'delivered':
     case 'auto_reply':
@@ -135,8 +143,10 @@ export function defaultAction(category: Category, permanence: Permanence): Actio
     case 'domain_unknown':
     case 'has_moved':
       // A 4xx "user unknown" is often a recipient check that failed for now (Postfix
-      // "unverified address"): only a permanent answer justifies suppression.
-      return permanence === 'permanent' ? 'suppress' : 'retry';
+      // "unverified address"): only a permanent answer justifies suppression, and only one
+      // the classifier is sure of (a low-confidence verdict bounces without suppressing).
+      if (permanence !== 'permanent') return 'retry';
+      return confidence === 'low' ? 'fail' : 'suppress';
     case 'complaint':
       return 'suppress';
     case 'greylisted':
@@ -152,15 +162,56 @@ export function defaultAction(category: Category, permanence: Permanence): Actio
   }
 }
 
+/**
+ * How sure a rule is when it names none (docs/architecture.md, "Bounces and the taxonomy"): a
+ * provider's own wording is high; a generic phrase or a specific enhanced status medium; a
+ * status subject alone ("5.7.x") or the reply class alone low.
+ */
+export function confidenceOf(rule: ReplyRule): Confidence {
+  if (rule.confidence !== undefined) return rule.confidence;
+  if (rule.id.startsWith('catch-all.') || /^rfc3463\.\d\.\d+\.x$/.test(rule.id)) return 'low';
+  if (rule.match.provider !== undefined) return 'high';
+  return 'medium';
+}
+
+/**
+ * The category a transient reply may carry. A 4xx is a "try again" (RFC 5321 §4.2.1), so it
+ * never gets a category that condemns the address (recipient_unknown, domain_unknown,
+ * has_moved: the hard-bounce categories): a 4xx "domain not found" is a name-service answer the
+ * receiver will look up again (Postfix answers 450 for reject_unknown_recipient_domain when
+ * the lookup failed temporarily), a dns_failure; a 4xx "user unknown" or "moved" is the
+ * receiver unable to confirm the address for now (Postfix 450 4.1.1 "unverified address"
+ * while its verification probe is pending), a remote_error.
+ */
+export function transientCategory(category: Category, permanence: Permanence): Category {
+  if (permanence !== 'transient') return category;
+  switch (category) {
+    case 'domain_unknown':
+      return 'dns_failure';
+    case 'recipient_unknown':
+    case 'has_moved':
+      return 'remote_error';
+    default:
+      return category;
+  }
+}
+
 /** Classification from a rule for a reply. */
 export function applyRule(rule: ReplyRule, reply: NormalizedReply): Classification {
   const fixedNone = rule.category === 'delivered' || rule.category === 'auto_reply';
   const permanence = rule.permanence ?? (fixedNone ? 'none' : permanenceOf(reply.code, reply.status));
+  // Only a reply that says "transient" (a 4xx, or a 4.x.x without a code) changes the category;
+  // with neither, permanence is a guess the report layer corrects from the DSN's Action.
+  const saysTransient =
+    Math.floor(reply.code / 100) === 4 || (reply.code < 200 && reply.status?.startsWith('4.') === true);
+  const category = saysTransient ? transientCategory(rule.category, permanence) : rule.category;
+  const confidence = confidenceOf(rule);
   return {
-    category: rule.category,
+    category,
     permanence,
-    scope: rule.scope ?? CATEGORY_SCOPE[rule.category],
-    action: rule.action ?? defaultAction(rule.category, permanence),
+    scope: rule.scope ?? CATEGORY_SCOPE[category],
+    action: rule.action ?? defaultAction(category, permanence, confidence),
+    confidence,
     ruleId: rule.id,
   };
 }

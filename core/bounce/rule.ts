@@ -1,6 +1,6 @@
 import type { KnownProvider } from '../delivery/providers.js';
 import type { SmtpPhase } from '../delivery/smtp-reply.js';
-import type { Action, Category, Permanence, ReplyInput, Scope } from './taxonomy.js';
+import type { Action, Category, Confidence, Permanence, ReplyInput, Scope } from './taxonomy.js';
 
 /**
  * A reply-code pattern: an exact code (550) or a class ('4xx', '5xx', '2xx').
@@ -42,10 +42,38 @@ export interface ReplyRule {
   readonly scope?: Scope;
   /** Only when it differs from the default for the category and permanence (see classify.ts). */
   readonly action?: Action;
+  /** Only when it differs from the rule kind's default (see confidenceOf in classify.ts). */
+  readonly confidence?: Confidence;
   /** Real reply lines providers sent that this rule must classify (tested). */
   readonly examples: readonly string[];
-  /** Where the wording comes from: a provider page or RFC. */
-  readonly source?: string;
+  /**
+   * Where the rule comes from, so that it can be checked and so that the evaluation can tell
+   * generalisation from fitting (test/eval/eval-bounces.ts, "held-family"). Each entry is a
+   * public source (an RFC, a provider's page, an MTA's source text, sisimai's or KumoMTA's
+   * phrase lists) or `corpus:<family>`: a family of the development corpus
+   * (test/fixtures/corpus/bounces, named by its file-name prefix such as `lhost-exim` or
+   * `rhost-google`) whose messages the rule was written from or tuned on. Never empty.
+   */
+  readonly sources: readonly string[];
+}
+
+/** The prefix of a `sources` entry that names a development-corpus family. */
+export const CORPUS_SOURCE = 'corpus:';
+
+/** The development-corpus families a rule was written from or tuned on. */
+export function corpusFamilies(sources: readonly string[]): string[] {
+  return sources.filter((s) => s.startsWith(CORPUS_SOURCE)).map((s) => s.slice(CORPUS_SOURCE.length));
+}
+
+/**
+ * A group of rules from the same sources: each rule keeps its own entries and gains the
+ * group's (a provider's error page, the corpus families its wording was checked against).
+ */
+export function citing(
+  sources: readonly string[],
+  rules: ReadonlyArray<Omit<ReplyRule, 'sources'> & { readonly sources?: readonly string[] }>,
+): ReplyRule[] {
+  return rules.map((r) => ({ ...r, sources: [...new Set([...(r.sources ?? []), ...sources])] }));
 }
 
 /** A reply reduced to what the rules look at (normalizeReply in classify.ts). */

@@ -60,11 +60,23 @@ export const ACTIONS = [
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
+/**
+ * How sure the classifier is of the category (docs/architecture.md, "Bounces and the
+ * taxonomy"): `high` for a provider's own documented wording or a report's first-hand
+ * verdict, `medium` for a generic phrase or a specific enhanced status, `low` for a bare
+ * status subject, the reply class alone, or a verdict a relay passed on that nothing
+ * corroborates (an unconfirmed "user unknown"). Consumers act on `action`, never on
+ * confidence; it is there for reports, search and tuning.
+ */
+export const CONFIDENCES = ['high', 'medium', 'low'] as const;
+export type Confidence = (typeof CONFIDENCES)[number];
+
 export interface Classification {
   readonly category: Category;
   readonly permanence: Permanence;
   readonly scope: Scope;
   readonly action: Action;
+  readonly confidence: Confidence;
   /** Id of the rule that matched, e.g. "google.rate-limit" or "rfc3463.5.1.1". */
   readonly ruleId: string;
 }

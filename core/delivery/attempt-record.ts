@@ -56,8 +56,15 @@ export function attemptRecord(
           });
         break;
       case 'bounced': {
-        events.push({ ...fields, event: 'bounced', phase: o.phase, category: o.category, detail: o.detail });
-        const origin = suppressionOriginFor(o.category, true);
+        // The event keeps the category (reports, search) and names the action taken on it.
+        events.push({
+          ...fields,
+          event: 'bounced',
+          phase: o.phase,
+          category: o.category,
+          detail: `${o.detail}; action ${o.action}`,
+        });
+        const origin = suppressionOriginFor(o);
         if (origin)
           suppressions.push({
             tenantId: ctx.tenantId,

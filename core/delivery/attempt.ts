@@ -39,7 +39,7 @@ export function outcomeForReply(
         retryHintMs: retryHintMs(reply.text),
       };
     case 'permanent':
-      return { kind: 'bounced', reply, phase, category: c.category, detail: c.ruleId };
+      return { kind: 'bounced', reply, phase, category: c.category, action: c.action, detail: c.ruleId };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Category } from '../bounce/taxonomy.js';
+import type { Action, Category } from '../bounce/taxonomy.js';
 import type { SmtpPhase, SmtpReply } from './smtp-reply.js';
 
 /** What one delivery attempt did for one recipient. */
@@ -24,6 +24,8 @@ export type RecipientOutcome =
       readonly reply: SmtpReply | null;
       readonly phase: SmtpPhase;
       readonly category: Category;
+      /** The classification's action: `suppress` puts the address on the suppression list. */
+      readonly action: Action;
       readonly detail: string;
     };
 

@@ -9,6 +9,7 @@ import {
   firingRateRules,
   type OutcomeCounts,
   RATE_RULES,
+  type ReputationOptions,
   type RuleEffect,
   reputationRuleFor,
   rollWindow,
@@ -239,6 +240,7 @@ export function applyOutcomes(
   state: IpState,
   summary: OutcomeSummary,
   nowMs: number,
+  options: ReputationOptions = {},
 ): { state: IpState; fired: FiredEffect[] } {
   if (summary.ip !== state.ip) return { state, fired: [] };
   const windows = rolledWindows(state.windows, nowMs);
@@ -255,7 +257,7 @@ export function applyOutcomes(
     attempts += attemptsOf(counts);
 
     for (const reply of outcomes.notable.slice(0, MAX_NOTABLE_PER_PROVIDER)) {
-      const rule = reputationRuleFor(provider, reply);
+      const rule = reputationRuleFor(provider, reply, options);
       if (!rule) continue;
       const effect = effectFor(rule, provider);
       const key = effectKey(rule.ruleId, provider);

@@ -1,4 +1,5 @@
-import { matchReply } from '../bounce/classify.js';
+import { applyRule, matchReply } from '../bounce/classify.js';
+import type { Action } from '../bounce/taxonomy.js';
 import { OTHER_PROVIDER, type ProviderId } from '../delivery/providers.js';
 import type { NotableReply } from './ip-actor-types.js';
 
@@ -166,16 +167,47 @@ export const REPUTATION_RULES: readonly ReputationRule[] = [
 const BY_RULE_ID: ReadonlyMap<string, ReputationRule> = new Map(REPUTATION_RULES.map((r) => [r.ruleId, r]));
 
 /**
+ * What a reply does to the IP when the table above has no row for its classifier rule: the
+ * classification's action decides (docs/architecture.md, "Bounces and the taxonomy"). Milder
+ * than the named rows, whose providers document what their replies mean: a generic refusal of
+ * the IP gives it a smaller share for a while, a generic rate limit slows it down. Other
+ * actions (retry, fail, suppress, a greylisting retry) leave the IP alone.
+ */
+export const ACTION_EFFECTS: Readonly<Partial<Record<Action, RuleEffect>>> = {
+  suspend_ip: { kind: 'lower_weight', durationMs: 2 * HOUR_MS, weightFactor: 0.5 },
+  throttle_ip: { kind: 'throttle', durationMs: 30 * MINUTE_MS },
+};
+
+export interface ReputationOptions {
+  /**
+   * Read the classification's action for replies no row names. Off for IP workflow histories
+   * recorded before it existed (workflows/ip.ts reads it through patched(), so a running
+   * workflow replays the decisions it made; docs/reliability.md).
+   */
+  readonly byAction?: boolean;
+}
+
+/**
  * The reputation rule for a reply from `provider`, or null. The classifier names the reply
  * (its first matching rule, reading `provider` as exact: a Yahoo rule speaks for Yahoo only,
- * not for the "other" roll-up); the table says what that means for the IP.
+ * not for the "other" roll-up); the table says what that means for the IP, and for a rule it
+ * does not name, the classification's action (ACTION_EFFECTS) when `byAction` is set.
  */
-export function reputationRuleFor(provider: ProviderId, reply: NotableReply): ReputationRule | null {
-  const { rule } = matchReply(
+export function reputationRuleFor(
+  provider: ProviderId,
+  reply: NotableReply,
+  options: ReputationOptions = {},
+): ReputationRule | null {
+  const { rule, reply: normalized } = matchReply(
     { code: reply.code, enhanced: reply.enhanced, text: reply.text, provider },
     { exactProvider: true },
   );
-  return BY_RULE_ID.get(rule.id) ?? null;
+  const named = BY_RULE_ID.get(rule.id);
+  if (named !== undefined) return named;
+  if (options.byAction !== true) return null;
+  const action = applyRule(rule, normalized).action;
+  const effect = ACTION_EFFECTS[action];
+  return effect === undefined ? null : { ruleId: rule.id, effect, note: `classifier action ${action}` };
 }
 
 /**

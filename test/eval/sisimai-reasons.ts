@@ -18,8 +18,10 @@ export const SISIMAI_REASONS: Readonly<Record<string, readonly EvalCategory[]>> 
   // and whose status is not 5.1.1 (Sisimai::Reason::UserUnknown->true wants RCPT or 5.1.1;
   // Filtered->true takes the rest): the same "550 5.2.1 <a@b>... User Unknown" is labelled
   // userunknown where the report names RCPT TO and filtered where it does not. Posthorn, too,
-  // does not suppress on such an unconfirmed "user unknown" (policy; X.2.1: mailbox_disabled),
-  // see core/bounce/report/classify-recipient.ts.
+  // does not suppress on such an unconfirmed "user unknown": it keeps the words
+  // (recipient_unknown; X.2.1: mailbox_disabled) at low confidence with action fail, and the
+  // evaluation counts recipient_unknown as agreeing with "filtered" only when the action is not
+  // suppress (eval-bounces.ts), see core/bounce/report/classify-recipient.ts.
   filtered: ['content_rejected', 'policy', 'spam_content', 'mailbox_disabled'],
   // The envelope sender was refused.
   rejected: ['sender_rejected', 'policy'],

@@ -173,7 +173,7 @@ describe('bounce and complaint intake, suppression', () => {
     const bounced = (await eventsOf(id)).filter((e) => e.event === 'bounced');
     assert.deepEqual(
       bounced.map((e) => [e.recipient, e.category, e.detail]),
-      [['late@rcpt.test', 'recipient_unknown', 'async dsn']],
+      [['late@rcpt.test', 'recipient_unknown', 'async dsn; action suppress']],
     );
     assert.equal((await resend.emails.get(id)).data!.last_event, 'bounced');
 
@@ -211,7 +211,9 @@ describe('bounce and complaint intake, suppression', () => {
     const ev = await waitFor('bounced event', async () =>
       (await eventsOf(id)).find((e) => e.event === 'bounced'),
     );
-    assert.equal(ev.category, 'policy');
+    // The words are kept as the category; the action (fail) bounces without suppressing.
+    assert.equal(ev.category, 'recipient_unknown');
+    assert.match(ev.detail ?? '', /action fail$/);
     const entry = await resend.suppressions.get('filtered@rcpt.test');
     assert.equal(entry.data, null, 'not suppressed');
     assert.equal(entry.error?.name, 'not_found');

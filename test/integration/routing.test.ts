@@ -358,4 +358,41 @@ describe('IP reputation, warmup and pauses as Temporal actors', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(q.state)), q.state, 'state is plain JSON');
     await handle.terminate('test done');
   });
+
+  test("a new IP workflow reads the classification's action for replies no reputation row names", async () => {
+    const ip = '192.0.2.56';
+    const handle = await client.workflow.start('ipWorkflow', {
+      workflowId: ipWorkflowId(ip),
+      taskQueue: 'posthorn-messages',
+      args: [{ ip, warm: true, dayMs: 86_400_000 }],
+    });
+    // A refusal of the client in words no provider row names: action suspend_ip, which a
+    // workflow started on this code (patched 'reputation-by-action') turns into a smaller share.
+    await handle.signal(outcomesSignal, {
+      ip,
+      windowStartMs: Date.now() - 1000,
+      windowEndMs: Date.now(),
+      byProvider: {
+        google: {
+          delivered: 1,
+          deferred: 0,
+          bounced: 1,
+          complaints: 0,
+          notable: [{ code: 554, enhanced: '5.7.1', text: 'Connection from your network is not accepted' }],
+        },
+      },
+    });
+    const effects = await waitFor('effect from the action', async () => {
+      const q = await client.workflow.getHandle(ipWorkflowId(ip)).query(ipStateQuery);
+      const all = (q.state as { effects: Record<string, { ruleId: string; kind: string; source: string }> })
+        .effects;
+      const found = Object.values(all).filter((e) => e.source === 'reply');
+      return found.length > 0 ? found : undefined;
+    });
+    assert.deepEqual(
+      effects.map((e) => [e.ruleId, e.kind]),
+      [['generic.client-blocked', 'lower_weight']],
+    );
+    await handle.terminate('test done');
+  });
 });

@@ -13,9 +13,10 @@
  * deferred (451) then delivered; bounced (550); two recipient domains in one message; held
  * by a domain pause, then released by resume; scheduled, moved, then delivered; scheduled
  * then canceled. Then the control workflow that carried the pause, the IP workflow of
- * 127.0.0.2 after a Yahoo [TS04] suspended it for Yahoo, on a node with waves, a delivery
- * wave, and a domain actor taking a domain from pending to verified, to temporary_failure
- * when its DKIM record vanishes, and to failed.
+ * 127.0.0.2 after a Yahoo [TS04] suspended it for Yahoo (once as first recorded, once on
+ * code with the reputation-by-action patch), on a node with waves, a delivery wave, and a
+ * domain actor taking a domain from pending to verified, to temporary_failure when its DKIM
+ * record vanishes, and to failed.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -153,6 +154,9 @@ try {
   }
   await save(client, 'control-pause-resume', 'posthorn-control');
   await save(client, 'ip-suspended-by-ts04', 'ip-127.0.0.2');
+  // The same scenario on code whose IP workflow reads the classification's action through
+  // patched('reputation-by-action'): its history carries the patch marker.
+  await save(client, 'ip-suspended-by-ts04-reputation-by-action', 'ip-127.0.0.2');
   await connection.close();
 } finally {
   await stack.stop();

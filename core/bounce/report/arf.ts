@@ -20,6 +20,7 @@ export const COMPLAINT: Classification = {
   permanence: 'permanent',
   scope: CATEGORY_SCOPE.complaint,
   action: defaultAction('complaint', 'permanent'),
+  confidence: 'high',
   ruleId: 'report.arf',
 };
 

@@ -36,6 +36,7 @@ export function parseAutoReply(mail: ParsedMailLike): AutoReplyReport | null {
       permanence: 'none',
       scope: CATEGORY_SCOPE.auto_reply,
       action: 'none',
+      confidence: 'high',
       ruleId: `report.rfc3834.${reason.split(':')[0]}`,
     },
   };

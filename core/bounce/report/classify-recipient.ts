@@ -10,8 +10,10 @@
  *   refusal of MAIL FROM is about the sender, of the connection about the IP;
  * - delivered/relayed/expanded actions (RFC 3464 §2.3.3) are deliveries.
  */
-import { CATEGORY_SCOPE, classifyReply, defaultAction } from '../classify.js';
-import type { Category, Classification, Permanence } from '../taxonomy.js';
+
+import { CATEGORY_SCOPE, classifyReply, defaultAction, transientCategory } from '../classify.js';
+import { CORPUS_SOURCE } from '../rule.js';
+import type { Category, Classification, Confidence, Permanence, ReplyInput } from '../taxonomy.js';
 import { findReply } from './text.js';
 import type { FoundRecipient } from './types.js';
 
@@ -92,10 +94,11 @@ function causeOfExpiry(
   text: string,
   code: number | null,
   phase: FoundRecipient['phase'],
+  classify: typeof classifyReply,
 ): Classification | null {
   const rest = text.replace(new RegExp(EXPIRED.source, 'gi'), ' ').replace(/\s+/g, ' ');
   if (rest.trim() === '') return null;
-  const c = classifyReply({ code: code ?? 0, enhanced: null, text: rest, phase });
+  const c = classify({ code: code ?? 0, enhanced: null, text: rest, phase });
   if (/^(?:rfc3463|catch-all)\./.test(c.ruleId)) {
     // Nothing in the words, but the command refused says who: the sender (MAIL FROM) or
     // the connecting client (greeting, HELO: qmail's "my name was rejected").
@@ -108,16 +111,72 @@ function causeOfExpiry(
   return EXPIRY_CAUSES.has(c.category) ? c : null;
 }
 
+/**
+ * Sources of the report rules above, as ReplyRule.sources has them (rule.ts): the RFCs they
+ * read, and the development-corpus families they were tuned on where the wording or the
+ * ordering came from those messages. Every family a report rule fired on while it was being
+ * tuned is listed, so the evaluation counts none of those messages as held out.
+ */
+export const REPORT_RULE_SOURCES: Readonly<Record<string, readonly string[]>> = {
+  'report.action-delivered': ['RFC 3464 §2.3.3'],
+  'report.no-diagnostic': ['RFC 3464 §2.3.4'],
+  'report.expired': [
+    'RFC 3463 X.4.7',
+    ...corpus(
+      'lhost-amazonworkmail lhost-dragonfly lhost-opensmtpd lhost-outlook lhost-sendmail lhost-x2 lhost-x3 rfc3464 rhost-outlook',
+    ),
+  ],
+  'report.expired-after-retries': [
+    'RFC 5321 §4.5.4.1',
+    ...corpus(
+      'lhost-gmail lhost-postfix lhost-sendgrid lhost-v5sendmail lhost-x1 lhost-yandex lhost-zoho rfc3464 rhost-gsuite',
+    ),
+  ],
+  'report.expired-phase-mail': ['RFC 5321 §3.3', ...corpus('lhost-qmail')],
+  'report.expired-phase-connect': ['RFC 5321 §3.1', ...corpus('lhost-qmail')],
+  'report.local-mailer': ['RFC 3464 §2.3.6 (X-Unix)', ...corpus('lhost-exim lhost-postfix lhost-sendmail')],
+  'report.phase-mail': ['RFC 5321 §3.3', ...corpus('lhost-exim')],
+  'report.phase-connect': ['RFC 5321 §3.1', ...corpus('lhost-exim')],
+  'report.connect-refused': ['RFC 5321 §3.1, §4.3.2', ...corpus('lhost-exim lhost-postfix')],
+  'report.post-data-refusal': [
+    'Sisimai::Rhost::KDDI, Sisimai::Rhost::NTTDOCOMO',
+    ...corpus('lhost-postfix lhost-sendmail rhost-nttdocomo rhost-kddi lhost-ezweb'),
+  ],
+  'report.unconfirmed-user-unknown': [
+    'Sisimai::Reason::UserUnknown (true: RCPT or X.1.x)',
+    ...corpus(
+      'lhost-amazonses lhost-apachejames lhost-exchange2003 lhost-mcafee lhost-messagingserver lhost-mxlogic lhost-surfcontrol lhost-x1 lhost-x2 lhost-zoho rfc3464 rhost-messagelabs lhost-sendmail',
+    ),
+  ],
+  'report.unconfirmed-mailbox-disabled': [
+    'RFC 3463 X.2.1',
+    ...corpus('lhost-amazonworkmail lhost-messagingserver lhost-powermta lhost-zoho'),
+  ],
+  'report.arf': ['RFC 5965'],
+  'report.apple-unsubscribe': ['RFC 8058', 'https://support.apple.com/en-us/102322'],
+  'report.rfc3834': ['RFC 3834'],
+};
+
+function corpus(families: string): string[] {
+  return families.split(' ').map((f) => `${CORPUS_SOURCE}${f}`);
+}
+
 export function looksExpired(text: string): boolean {
   return EXPIRED.test(text.replace(/\s+/g, ' '));
 }
 
-function make(category: Category, permanence: Permanence, ruleId: string): Classification {
+function make(
+  category: Category,
+  permanence: Permanence,
+  ruleId: string,
+  confidence: Confidence = 'medium',
+): Classification {
   return {
     category,
     permanence,
     scope: CATEGORY_SCOPE[category],
-    action: defaultAction(category, permanence),
+    action: defaultAction(category, permanence, confidence),
+    confidence,
     ruleId,
   };
 }
@@ -135,8 +194,46 @@ function permanenceOf(r: FoundRecipient, code: number | null, status: string | n
  * reporting MTA's own explanation) used only for the expiry check.
  */
 export function classifyRecipient(r: FoundRecipient, context = ''): Classification {
+  return classifyRecipientTraced(r, context).classification;
+}
+
+/**
+ * The same, with the ids of every rule consulted on the way (reply rules and report rules),
+ * the classification's own last: the evaluation reads them against each rule's `sources`.
+ */
+export function classifyRecipientTraced(
+  r: FoundRecipient,
+  context = '',
+): { classification: Classification; trail: readonly string[] } {
+  const trail: string[] = [];
+  const classify: typeof classifyReply = (input) => {
+    const c = classifyReply(input);
+    trail.push(c.ruleId);
+    return c;
+  };
+  const c = decide(r, context, classify);
+  // A 4xx or 4.x.x is never given a category that says the domain is gone (classify.ts).
+  const category = transientCategory(c.category, c.permanence);
+  const classification =
+    category === c.category
+      ? c
+      : {
+          ...c,
+          category,
+          scope: CATEGORY_SCOPE[category],
+          action: defaultAction(category, c.permanence, c.confidence),
+        };
+  if (trail[trail.length - 1] !== classification.ruleId) trail.push(classification.ruleId);
+  return { classification, trail };
+}
+
+function decide(
+  r: FoundRecipient,
+  context: string,
+  classifyReply: (input: ReplyInput) => Classification,
+): Classification {
   if (r.action === 'delivered' || r.action === 'relayed' || r.action === 'expanded') {
-    return make('delivered', 'none', 'report.action-delivered');
+    return make('delivered', 'none', 'report.action-delivered', 'high');
   }
   const reply = findReply(r.diagnostic);
   const code = r.replyCode ?? reply.code;
@@ -154,11 +251,11 @@ export function classifyRecipient(r: FoundRecipient, context = ''): Classificati
     c = classifyReply({ code: code ?? 0, enhanced: r.status, text: '', phase: r.phase });
   }
   const permanence = permanenceOf(r, code, enhanced);
-  if (c === null) c = make('unknown', permanence, 'report.no-diagnostic');
+  if (c === null) c = make('unknown', permanence, 'report.no-diagnostic', 'low');
   else if (code === null && enhanced === null && c.permanence !== permanence && c.category !== 'delivered') {
     // Without a reply code or status the classifier can only guess; the report's own
     // Action (failed / delayed) says whether the sender's MTA gave up.
-    c = { ...c, permanence, action: defaultAction(c.category, permanence) };
+    c = { ...c, permanence, action: defaultAction(c.category, permanence, c.confidence) };
   }
 
   const final = r.action === 'delayed' ? 'transient' : 'permanent';
@@ -172,8 +269,9 @@ export function classifyRecipient(r: FoundRecipient, context = ''): Classificati
   if (c.category === 'expired') {
     // "Message expired, DNS query failed", "my name was rejected … in the queue too long": the
     // MTA gave up, and says why. A cause the words name beats the bare fact of expiry.
-    const cause = causeOfExpiry(reply.text, code, r.phase);
-    if (cause !== null) c = { ...cause, permanence: final, action: defaultAction(cause.category, final) };
+    const cause = causeOfExpiry(reply.text, code, r.phase, classifyReply);
+    if (cause !== null)
+      c = { ...cause, permanence: final, action: defaultAction(cause.category, final, cause.confidence) };
     // An expiry is final when the report says the MTA gave up, whatever the last 4xx said.
     else return c.permanence === final ? c : make('expired', final, c.ruleId);
   }
@@ -217,7 +315,7 @@ export function classifyRecipient(r: FoundRecipient, context = ''): Classificati
     (r.phase === 'data' || r.phase === 'dot') &&
     // Provider rules know their provider: Yahoo ("554 delivery error: dd ...") accepts every
     // RCPT TO and refuses unknown or disabled mailboxes only after DATA.
-    /^(?:generic|rfc3463|catch-all)\./.test(c.ruleId)
+    /^(?:generic|corpus|rfc3463|catch-all)\./.test(c.ruleId)
   ) {
     // The server accepted the recipient at RCPT TO and refused only the message after
     // DATA: whatever the words ("550 : User unknown" from filtering carriers), the address
@@ -228,7 +326,12 @@ export function classifyRecipient(r: FoundRecipient, context = ''): Classificati
   if (
     c.category === 'recipient_unknown' &&
     r.phase === 'unknown' &&
-    /^(?:generic|rfc3463|catch-all)\./.test(c.ruleId) &&
+    // A provider's wording (its rules answer with high confidence) with its reply code is that
+    // provider's verdict; quoted without any reply code by whoever relayed it, it is as
+    // unconfirmed as generic words. A mail system's own directory wording (Domino) stays
+    // first-hand.
+    (/^(?:generic|corpus|rfc3463|catch-all)\./.test(c.ruleId) ||
+      (code === null && c.confidence === 'high')) &&
     // The mailbox's own server reporting on its own directory (Exchange "The recipient name is
     // not recognized", IMail "Unknown user") is first-hand, unless it quotes a remote reply.
     !(r.firstHand === true && code === null && reply.enhanced === null) &&
@@ -239,11 +342,23 @@ export function classifyRecipient(r: FoundRecipient, context = ''): Classificati
     // (RFC 3463 X.1.x), from a reporter that may be a relay: too weak to suppress on.
     // Carriers that filter per recipient answer exactly so to senders the recipient refused
     // (docomo, au, SoftBank: "550 Unknown user" after DATA), and a gateway's 5.7.1 "User
-    // unknown" is a refusal by policy. The status says what it was: X.2.1 is a disabled
-    // mailbox (RFC 3463 §3.3), anything else a refusal of this message.
-    if (/^[45]\.2\.1$/.test(enhanced ?? ''))
-      return make('mailbox_disabled', c.permanence, 'report.unconfirmed-mailbox-disabled');
-    return make('policy', c.permanence, 'report.unconfirmed-user-unknown');
+    // unknown" is a refusal by policy. So the words are kept (recipient_unknown, or for an
+    // X.2.1 status a disabled mailbox, RFC 3463 §3.3) at low confidence, and the address is
+    // not suppressed.
+    const category = /^[45]\.2\.1$/.test(enhanced ?? '') ? 'mailbox_disabled' : 'recipient_unknown';
+    return {
+      ...make(
+        category,
+        c.permanence,
+        category === 'mailbox_disabled'
+          ? 'report.unconfirmed-mailbox-disabled'
+          : 'report.unconfirmed-user-unknown',
+        'low',
+      ),
+      // What was said is kept as the category; what is done is a bounce of this message
+      // without suppressing the address (docs/architecture.md, "Bounces and the taxonomy").
+      action: c.permanence === 'permanent' ? 'fail' : 'retry',
+    };
   }
   return c;
 }

@@ -11,7 +11,7 @@
  */
 import { parseComplaint } from './arf.js';
 import { parseAutoReply } from './auto-reply.js';
-import { classifyRecipient } from './classify-recipient.js';
+import { classifyRecipientTraced } from './classify-recipient.js';
 import { type DsnRecipientFields, findDeliveryStatusInText, parseDeliveryStatus } from './dsn.js';
 import { parseHeaderBlock } from './fields.js';
 import { type FormatInput, genericRecipients, reasonParagraphs, TEXT_FORMATS } from './formats/index.js';
@@ -19,7 +19,7 @@ import { allText, header, partsOf } from './mail.js';
 import { addressesIn, cutOriginal, findReply, originalPart, phaseOf, squash } from './text.js';
 import type { DsnReport, FoundRecipient, ParsedMailLike, RecipientReport, ReportResult } from './types.js';
 
-export { classifyRecipient } from './classify-recipient.js';
+export { classifyRecipient, classifyRecipientTraced, REPORT_RULE_SOURCES } from './classify-recipient.js';
 export type * from './types.js';
 
 const BOUNCE_SENDER =
@@ -64,11 +64,15 @@ function report(
   mail: ParsedMailLike,
   input: FormatInput,
 ): DsnReport {
-  const recipients: RecipientReport[] = found.map((r) => ({
-    originalRecipient: (r as Partial<DsnRecipientFields>).originalRecipient ?? null,
-    ...r,
-    classification: classifyRecipient(r, input.head),
-  }));
+  const recipients: RecipientReport[] = found.map((r) => {
+    const { classification, trail } = classifyRecipientTraced(r, input.head);
+    return {
+      originalRecipient: (r as Partial<DsnRecipientFields>).originalRecipient ?? null,
+      ...r,
+      classification,
+      rules: trail,
+    };
+  });
   return { kind: 'dsn', format, recipients, ...originalInfo(mail, input.text) };
 }
 

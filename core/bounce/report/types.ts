@@ -68,6 +68,11 @@ export interface FoundRecipient {
 export interface RecipientReport extends FoundRecipient {
   readonly originalRecipient: string | null;
   readonly classification: Classification;
+  /**
+   * Ids of the rules consulted to reach the classification, its own last (reply rules of
+   * core/bounce/rules/ and the report rules of classify-recipient.ts).
+   */
+  readonly rules: readonly string[];
 }
 
 export interface DsnReport {

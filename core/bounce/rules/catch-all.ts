@@ -10,6 +10,7 @@ export const CATCH_ALL_RULES: readonly ReplyRule[] = [
     id: 'catch-all.2xx',
     match: { code: ['2xx'] },
     category: 'delivered',
+    sources: ['RFC 5321 §4.2.1'],
     // The Node smtp-server default answer to DATA.
     examples: ['250 OK: message queued'],
   },
@@ -17,22 +18,22 @@ export const CATCH_ALL_RULES: readonly ReplyRule[] = [
     id: 'catch-all.4xx',
     match: { code: ['4xx'] },
     category: 'unknown',
+    sources: ['RFC 5321 §4.2.1'],
     examples: ['421'],
   },
   {
     id: 'catch-all.5xx',
     match: { code: ['5xx'] },
     category: 'unknown',
-    examples: [
-      '550-Your message was rejected by this user and was not delivered -  mips space',
-      '550 Rejected',
-    ],
+    sources: ['RFC 5321 §4.2.1'],
+    examples: ['550 Rejected'],
   },
   {
     // No usable reply code (a DSN without one): permanence falls back to the status class.
     id: 'catch-all.none',
     match: {},
     category: 'unknown',
+    sources: ['RFC 5321 §4.2.1'],
     examples: ['----- The following addresses had permanent delivery errors -----'],
   },
 ];

@@ -114,6 +114,7 @@ function subjects(cls: '4' | '5'): ReplyRule[] {
     match: { status: [`${cls}.${s}`] },
     category,
     examples: EXAMPLES[`${cls}.${s}.x`] ?? [],
+    sources: ['RFC 3463 §3'],
   }));
 }
 
@@ -125,6 +126,7 @@ function rows(cls: '4' | '5'): ReplyRule[] {
       match: { status: [status] },
       category,
       examples: EXAMPLES[status] ?? [],
+      sources: ['RFC 3463 §3', 'IANA SMTP Enhanced Status Codes registry (RFC 5248)'],
       ...(action ? { action } : {}),
     };
     return rule;
@@ -142,5 +144,6 @@ export const ENHANCED_STATUS_RULES: readonly ReplyRule[] = [
     match: { status: ['2'] },
     category: 'delivered',
     examples: ['250 2.1.5 Ok'],
+    sources: ['RFC 3463 §3.1'],
   },
 ];

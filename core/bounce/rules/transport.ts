@@ -1,167 +1,129 @@
 import type { ReplyRule } from '../rule.js';
 
-// Generic rules about the message itself, the transport (TLS, protocol, network) and the
-// remote system. They come after the blocking and addressing rules.
+// Generic rules about getting the message there: routing loops, the queue giving up, the
+// network, the SMTP dialogue itself, and the remote system's own trouble. Sources as in
+// client.ts: sisimai's reason phrase lists (BSD 2-Clause), KumoMTA (Apache-2.0), the RFCs and
+// the MTAs' reply texts.
 
 export const TRANSPORT_RULES: readonly ReplyRule[] = [
   {
-    // RFC 3207 STARTTLS, RFC 8461 MTA-STS, RFC 7672 DANE: TLS demanded or failed.
-    id: 'generic.tls-failure',
-    match: {
-      text: /STARTTLS|TLS (?:is )?required|requires? (?:encryption|TLS)|TLS (?:handshake|negotiation) failed|MTA-STS|\bDANE\b|tlsa-invalid|dnssec-invalid|certificate-(?:host-mismatch|expired)|no TLS available|does not support TLS/i,
-    },
-    category: 'tls_failure',
-    examples: [
-      '530 5.7.0 Must issue a STARTTLS command first. For more information, go to About SMTP error messages and review RFC 3207 specifications.',
-      'No TLS available but required by configuration.',
-      '500 Remote server does not support TLS (state 6).',
+    // Hop-count and forwarding loops (RFC 5321 §6.3; RFC 3463 X.4.6 "routing loop detected",
+    // filed under network and routing). qmail "This message is looping: it already has my
+    // Delivered-To line", Postfix "mail forwarding loop", Sendmail "Too many hops". Retrying
+    // the same route loops again. sisimai NetworkError and SystemError.
+    id: 'generic.mail-loop',
+    sources: [
+      'RFC 5321 §6.3',
+      'RFC 3463 X.4.6',
+      'sisimai:Reason::NetworkError',
+      'sisimai:Reason::SystemError',
+      'qmail',
+      'Postfix',
+      'Sendmail',
     ],
-  },
-  {
-    // RFC 1870 SIZE; x.2.3 and x.3.4 of RFC 3463.
-    id: 'generic.message-too-large',
     match: {
-      text: /message (?:size )?(?:too (?:large|big)|exceeds)|size exceeds|message length exceeds|exceeds (?:the )?(?:fixed )?maximum (?:message )?size|maximum (?:email|message) size exceeded|RecipSizeLimit|line limit exceeded/i,
-    },
-    category: 'message_too_large',
-    examples: [
-      '552 5.3.4 Message too large',
-      '552 5.2.3 Message length exceeds limit set by recipient',
-      '552 5.2.3 Message size exceeds fixed maximum message size (10485760)',
-      '554 maximum email size exceeded',
-    ],
-  },
-  {
-    id: 'generic.virus',
-    match: { text: /virus|malware|infected|trojan/i },
-    category: 'virus_detected',
-    examples: ['550 5.7.0 Virus detected in message', '550 Malware found in attachment'],
-  },
-  {
-    id: 'generic.spam-content',
-    match: {
-      text: /\bspam\b|\bUBE\b|unsolicited|message content rejected|content (?:filter|rejected)|quarantined/i,
-    },
-    category: 'spam_content',
-    examples: [
-      '550 Message rejected as spam',
-      '571 Message refused, spam detected',
-      '550 5.7.1 Message content rejected, UBE, id=22220-02-222',
-      '500 5.6.1 Message content rejected',
-      '554 5.7.0 Reject, id=20025-09 - SPAM',
-    ],
-  },
-  {
-    id: 'generic.header-content',
-    match: {
-      text: /duplicate header|header error|headers? too (?:large|long)|invalid characters|malformed (?:message|header)/i,
-    },
-    category: 'content_rejected',
-    examples: [
-      "554 Transaction failed: Duplicate header 'DKIM-Signature'.",
-      '554 5.7.9 Header error',
-      '552 5.6.0 Headers too large (3 max)',
-    ],
-  },
-  {
-    // A mailing list manager refusing a post from a non-member (fml, Mailman, Google Groups):
-    // the list exists; this sender may not post to it.
-    id: 'generic.list-non-member',
-    match: { text: /not a member of this (?:mailing )?list|NOT MEMBER article from|are not member\b/i },
-    category: 'sender_rejected',
-    examples: [
-      'You sironeko@neko.example.org are not member (neko-nyaan ML) You are not a member of this mailing list <neko-nyaan@example.org>.',
-    ],
-  },
-  {
-    // fml's loop protection (a Message-ID it has already distributed): the list software's own
-    // error, Sisimai "systemerror".
-    id: 'generic.list-loop-alert',
-    match: {
-      text: /Loop Alert: Duplicated Message-ID|Duplicated Message-ID in|has detected a loop condition/i,
-    },
-    category: 'remote_error',
-    examples: ['Loop Alert: Duplicated Message-ID (neko ML) Duplicated Message-ID in <neko@example.co.jp>.'],
-  },
-  {
-    id: 'generic.policy',
-    match: {
-      text: /polic(?:y|ies)|administrative prohibition|prohibited|delivery not authorized|not authorized|access denied|refused due to recipient preferences/i,
-    },
-    category: 'policy',
-    examples: [
-      '550 5.7.1 Message rejected due to content policy',
-      '554 Message rejected due to local policy',
-      '550 5.7.0 Local Policy Violation (in reply to end of DATA command)',
-      '550 5.7.1 Access denied (in reply to MAIL FROM command)',
-    ],
-  },
-  {
-    // Our own queue gave up (or a relay's did): RFC 3463 x.4.7.
-    id: 'generic.expired',
-    match: {
-      text: /(?:message|queue) expired|retry timeout exceeded|delivery time expired|in the queue too long|not delivered within|unable to deliver (?:this )?message after|delivery failed \d+ attempts|failing for a long time|has been delayed|message delayed|past (?:the )?expiration|will be retried for|still undelivered after \d+ (?:hours?|days?|minutes?)|will keep trying until message is|notification about a delay/i,
-    },
-    category: 'expired',
-    examples: [
-      'delivery retry timeout exceeded',
-      'unable to deliver this message after 1 day',
-      'Delivery to the following recipients has been delayed.',
-      // Sendmail's delay warning (sendmail.cf "Warning: could not send message for past …").
-      '421 Warning: message still undelivered after 4 hours Will keep trying until message is 8 hours old',
-      // Exchange's delay DSN.
-      'This is only a notification about a delay in the delivery of your message.',
-    ],
-  },
-  {
-    id: 'generic.network-error',
-    match: {
-      text: /connection (?:timed out|refused|reset|closed|dropped|lost)|timed out|no route to host|network is unreachable|host (?:not )?(?:un)?reachable|unable to connect|could not connect|failed to connect|did not accept our requests to connect|error encountered while communicating|tried all MXs/i,
+      text: /(?:mail|routing|forwarding|aliasing\/forwarding) loop|\bloop(?:ing|s back to myself| was found| count exceeded| detected)|hop count exceeded|too many hops|maximum (?:hop|forwarding loop) count|MailLoop/i,
     },
     category: 'network_error',
     examples: [
-      'connect to example.org[203.0.113.225]:25: Connection timed out',
-      '426 connection timed out',
-      'connect to nyaan.example.com[192.0.2.2]:25: No route to host',
-      'Tried all MXs',
+      '554 5.4.6 Too many hops',
+      'This message is looping: it already has my Delivered-To line. (#5.4.6)',
+      'mail forwarding loop for a@example.org',
     ],
   },
   {
-    // RFC 5321 §4.2.2 500-504 and RFC 3463 x.5.x: our side or theirs broke the protocol.
-    id: 'generic.protocol-error',
+    // The queue gave up: RFC 3463 X.4.7 "delivery time expired" and the MTAs' words for it
+    // (Exim "retry timeout exceeded", "all hosts have been failing for a long time"; qmail
+    // "this message has been in the queue too long"; Sendmail "Cannot send message for 5 days";
+    // Exchange "Message expired"), and delay notices. sisimai Expired.
+    id: 'generic.expired',
+    sources: [
+      'RFC 3463 X.4.7',
+      'sisimai:Reason::Expired',
+      'Exim',
+      'qmail-send',
+      'Sendmail',
+      'Exchange NDR',
+      'kumomta:MessageExpired',
+    ],
     match: {
-      text: /syntax error|bad sequence of commands|unrecognized command|command (?:parameter )?not implemented|unimplemented command|need RCPT|(?:EHLO|HELO)(?:\/(?:EHLO|HELO))? (?:first|argument)|send hello first|MAIL first|RCPT first|protocol violation|line too long|invalid command|malformed address|Unrecognized response|no identity changes permitted|too many unauthenticated commands|cannot decode response|unrecognized authentication type|no longer supported|argument not permitted|no DATA after BDAT|requires domain address/i,
+      text: /could not be delivered for more than|failed to deliver to domain|could not find a gateway for|(?:message|delivery|queue|retry) (?:time )?(?:has )?(?:expired|timed out|timeout exceeded)|expired after|retry time(?:out)? (?:not reached|exceeded)|in the queue too long|queue(?:d)? (?:for )?too long|(?:could not|cannot|can't|unable to) (?:be )?(?:delivered|deliver|send)[^.;]{0,40}\b(?:for|after) (?:more than )?\d+ (?:hours?|days?)|failing for a long time|giving up (?:on|after)|gave up|(?:was )?not (?:been )?(?:delivered|reachable) within|allowed queue period|has been delayed|delivery (?:is )?delayed|delay(?:ed)? (?:in|of) (?:the )?delivery|still undelivered|(?:will|keep) (?:keep )?trying|delivery attempts will continue|will be retried|has not been collected|after multiple retries|server did not respond/i,
+    },
+    category: 'expired',
+    examples: [
+      'retry timeout exceeded',
+      "I'm not going to try again; this message has been in the queue too long.",
+      'Message expired after sitting in queue for 2 days',
+      'Cannot send message for 5 days',
+      'Delivery to the following recipients has been delayed.',
+    ],
+  },
+  {
+    // No conversation: the connection failed, broke or timed out (RFC 3463 X.4.1 "no answer
+    // from host", X.4.2 "bad connection"). Postfix "connect to host[addr]:25: Connection timed
+    // out", "lost connection with", qmail "Sorry, I wasn't able to establish an SMTP
+    // connection", Sendmail "Connection refused by". sisimai NetworkError; KumoMTA
+    // NoAnswerFromHost and BadConnection.
+    id: 'generic.network-error',
+    sources: [
+      'RFC 3463 X.4.1, X.4.2',
+      'sisimai:Reason::NetworkError',
+      'kumomta:NoAnswerFromHost',
+      'kumomta:BadConnection',
+      'Postfix',
+      'qmail-remote',
+      'Sendmail',
+    ],
+    match: {
+      text: /network error|unable to resolve route|connection (?:timed out|refused|reset|closed|dropped|lost|broken|was dropped)|lost connection|timed out|time-?out|no route to host|network (?:is )?unreachable|host (?:is )?unreachable|(?:unable|could not|couldn't|failed|wasn't able) to (?:connect|establish|open)|could not connect|connect to [^ ]+ failed|tried all MXs|broken pipe|reset by peer|error (?:encountered )?while communicating|did not accept our requests to connect|no answer from host|remote protocol error/i,
+    },
+    category: 'network_error',
+    examples: [
+      'connect to mx.example.org[192.0.2.1]:25: Connection timed out',
+      "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)",
+      'Deferred: Connection refused by mx.example.org.',
+      'lost connection with mx.example.org[192.0.2.1] while receiving the initial server greeting',
+      'connect to mx.example.org[192.0.2.1]:25: No route to host',
+    ],
+  },
+  {
+    // The SMTP dialogue broke down (RFC 5321 §4.2.2 500-504; RFC 3463 X.5.x): a command or
+    // argument the server did not take. Postfix "Error: too many errors" after
+    // smtpd_hard_error_limit refused commands.
+    id: 'generic.protocol-error',
+    sources: ['RFC 5321 §4.2.2', 'RFC 3463 X.5.x', 'Postfix smtpd', 'kumomta:ProtocolErrors'],
+    match: {
+      text: /syntax error|bad sequence of commands|unrecognized (?:command|response)|command (?:parameter )?(?:not implemented|unrecognized)|unimplemented command|need (?:RCPT|MAIL)|send (?:hello|HELO|EHLO) first|(?:MAIL|RCPT) first|line too long|invalid command|malformed address|no identity changes permitted|too many (?:unauthenticated commands|errors)|argument not permitted|no DATA after BDAT|requires domain address/i,
     },
     category: 'protocol_error',
     examples: [
       '501 Syntax error in parameters or arguments',
-      '503 5.5.1 Bad sequence of commands. For more information, go to About SMTP error messages and review RFC 5321 specifications.',
-      '504 Command parameter not implemented (in reply to end of DATA command)',
-      '501 5.5.4 HELO/EHLO argument is invalid. https://support.google.com/mail/?p=helo',
+      '503 5.5.1 Bad sequence of commands',
+      '500 5.5.1 Unrecognized command',
+      '421 4.7.0 mx.example.org Error: too many errors',
     ],
   },
   {
-    // Postfix closes the session after smtpd_hard_error_limit errors ("421 4.7.0 <host> Error:
-    // too many errors"): the client kept sending commands the server refused.
-    id: 'generic.too-many-errors',
-    match: { text: /Error: too many errors/i },
-    category: 'protocol_error',
-    examples: ['421 4.7.0 mail.example.net Error: too many errors'],
-  },
-  {
+    // The remote system's own trouble (RFC 3463 X.3.0 "other or undefined mail system status",
+    // X.3.5 "system incorrectly configured"; RFC 5321 §4.2.3 421 "service not available",
+    // 451 "local error in processing"). sisimai SystemError; KumoMTA TransientFailure.
     id: 'generic.remote-error',
+    sources: [
+      'RFC 3463 X.3.0, X.3.5',
+      'RFC 5321 §4.2.3',
+      'sisimai:Reason::SystemError',
+      'kumomta:TransientFailure',
+    ],
     match: {
-      text: /local error|internal (?:server |system )?error|system (?:error|failure|problem)|temporary (?:failure|error|system|server error)|service not active|service (?:temporarily |currently )?(?:unavailable|not available)|server busy|insufficient system resources|mailer error|temporarily unavailable|could not load|transaction failed|not accepting network messages|unable to process|recipient error/i,
+      text: /local (?:error|problem|configuration error)|internal (?:server |system )?error|error reading data|system (?:error|failure|problem|config(?:uration)? error)|(?:server|mail system) (?:configuration error|is misconfigured)|misconfigur|temporar(?:y|ily) (?:failure|error|problem|system|server error|local problem|unable|unavailable|rejected|deferred)|service (?:is )?(?:temporarily |currently )?(?:not active|unavailable|not available)|server (?:is )?busy|insufficient (?:system )?resources|could not load|queue file write error|can't create (?:user )?output file|interrupted system call|unable to process|encountered an error while being processed|operation now in progress|transaction failed|recipient deferred|no mdb|try again later|please try later/i,
     },
     category: 'remote_error',
     examples: [
       '451 4.3.0 Temporary system failure',
-      '451 Internal server error',
-      '421 Service temporarily unavailable',
-      // SurfControl relaying the next hop's refusal.
-      '554 Service currently unavailable',
-      '550 5.3.5 <kuroneko@example.org>... Internal System Error',
-      '452 4.3.1 Insufficient system resources',
+      '451 Requested action aborted: local error in processing',
+      '421 Service not available, closing transmission channel',
+      '451 4.3.5 Server configuration error',
+      '451 Temporary local problem - please try later',
     ],
   },
 ];

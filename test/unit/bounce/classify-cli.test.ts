@@ -27,6 +27,7 @@ describe('posthorn classify', () => {
       permanence: 'permanent',
       scope: 'recipient',
       action: 'suppress',
+      confidence: 'medium',
       ruleId: 'generic.user-unknown',
       status: '5.1.1',
       replyCode: 550,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { classifyReply, RULES } from '../../../core/bounce/classify.js';
-import type { ReplyRule } from '../../../core/bounce/rule.js';
+import { CORPUS_SOURCE, corpusFamilies, type ReplyRule } from '../../../core/bounce/rule.js';
 import { ACTIONS, CATEGORIES, type ReplyInput } from '../../../core/bounce/taxonomy.js';
 import { parseSmtpReply } from '../../../core/delivery/smtp-reply.js';
 
@@ -28,6 +29,19 @@ describe('classifier rules', () => {
       assert.ok((CATEGORIES as readonly string[]).includes(r.category), `${r.id}: ${r.category}`);
       if (r.action !== undefined)
         assert.ok((ACTIONS as readonly string[]).includes(r.action), `${r.id}: ${r.action}`);
+    }
+  });
+
+  it('cites a public source for every rule but the corpus phrases, and only corpus families that exist', () => {
+    const emails = new URL('../../fixtures/corpus/bounces/emails/', import.meta.url);
+    const families = new Set(readdirSync(emails).map((f) => f.replace(/(?:-\d+)?\.eml$/, '')));
+    for (const r of RULES) {
+      assert.ok(r.sources.length > 0, `${r.id} has no sources`);
+      assert.ok(
+        r.id.startsWith('corpus.') || r.sources.some((s) => !s.startsWith(CORPUS_SOURCE)),
+        `${r.id} cites no public source: ${r.sources.join(', ')}`,
+      );
+      for (const f of corpusFamilies(r.sources)) assert.ok(families.has(f), `${r.id}: no corpus family ${f}`);
     }
   });
 
@@ -115,6 +129,43 @@ describe('classifier invariants', () => {
     );
     assert.deepEqual([cls('421').category, cls('421').action], ['unknown', 'retry']);
     assert.deepEqual([cls('550 Rejected').category, cls('550 Rejected').action], ['unknown', 'fail']);
+  });
+
+  it('never gives a transient reply a hard-bounce category', () => {
+    const hard = new Set(['recipient_unknown', 'domain_unknown', 'has_moved']);
+    for (const line of [
+      '450 4.1.1 <a@example.org>: Recipient address rejected: User unknown in virtual alias table',
+      '450 4.1.2 <a@example.org>: Recipient address rejected: Domain not found',
+      '451 4.1.6 Recipient no longer on server',
+      '450 Requested action not taken: mailbox unavailable',
+    ]) {
+      const c = cls(line);
+      assert.equal(c.permanence, 'transient', line);
+      assert.ok(!hard.has(c.category), `${line} → ${c.category}`);
+      assert.equal(c.action, 'retry', line);
+    }
+    // Permanent, the same words are what they say.
+    assert.equal(
+      cls('550 5.1.2 <a@example.org>: Recipient address rejected: Domain not found').category,
+      'domain_unknown',
+    );
+  });
+
+  it('keeps a bare "mailbox unavailable" from suppressing unless an addressing status backs it', () => {
+    const bare = cls('550 Requested action not taken: mailbox unavailable');
+    assert.deepEqual([bare.category, bare.action, bare.confidence], ['recipient_unknown', 'fail', 'low']);
+    const backed = cls('550 5.1.1 Requested action not taken: mailbox unavailable');
+    assert.deepEqual([backed.category, backed.action], ['recipient_unknown', 'suppress']);
+  });
+
+  it('gives a confidence to every answer: high for a provider, low for the class alone', () => {
+    assert.equal(
+      cls('421 4.7.0 [TSS04] Messages from 192.0.2.25 temporarily deferred', 'yahoo').confidence,
+      'high',
+    );
+    assert.equal(cls('550 5.1.1 <a@b.example>: user unknown').confidence, 'medium');
+    assert.equal(cls('550 5.7.99 something odd').confidence, 'low');
+    assert.equal(cls('550 Rejected').confidence, 'low');
   });
 
   it('reads the enhanced status from the text when not given', () => {

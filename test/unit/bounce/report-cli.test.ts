@@ -77,17 +77,28 @@ describe('runClassifyFiles', () => {
     );
     for (const l of lines.slice(0, 2)) {
       assert.deepEqual(Object.keys(l).sort(), [
+        'action',
         'category',
+        'confidence',
         'diagnostic',
         'feedbackType',
         'file',
         'permanence',
         'recipient',
         'replyCode',
+        'ruleId',
         'status',
       ]);
       assert.equal(l.permanence, 'permanent');
     }
+    // Category (what happened) and action (what is done) side by side.
+    assert.deepEqual(
+      lines.slice(0, 2).map((l) => [l.category, l.action]),
+      [
+        ['recipient_unknown', 'suppress'],
+        ['mailbox_full', 'fail'],
+      ],
+    );
     assert.equal(lines[2]!.file, missing);
     assert.equal(typeof lines[2]!.error, 'string');
     assert.equal(lines[3]!.category, 'not_bounce');

@@ -496,11 +496,31 @@ describe('how much a relayed "user unknown" proves', () => {
   it('without the command it answered or an addressing status, it does not suppress the address', () => {
     const r = relayed("550-'Unknown user user@example.jp' (delivery attempts: 0)");
     assert.equal(r.phase, 'unknown');
-    assert.equal(r.classification.category, 'policy');
+    // The words are kept as the category; the action bounces the message without suppressing.
+    assert.equal(r.classification.category, 'recipient_unknown');
     assert.equal(r.classification.action, 'fail');
+    assert.equal(r.classification.confidence, 'low');
     assert.equal(r.classification.ruleId, 'report.unconfirmed-user-unknown');
     // A gateway's 5.7.1 ("delivery not authorized") with the same words.
-    assert.equal(relayed('550 5.7.1 550 User Unknown: user@example.jp').classification.category, 'policy');
+    const gateway = relayed('550 5.7.1 550 User Unknown: user@example.jp').classification;
+    assert.deepEqual(
+      [gateway.category, gateway.action, gateway.confidence],
+      ['recipient_unknown', 'fail', 'low'],
+    );
+  });
+
+  it("a provider's words quoted without their reply code are unconfirmed too", () => {
+    const quoted = relayed('The email account that you tried to reach does not exist.').classification;
+    assert.deepEqual(
+      [quoted.category, quoted.action, quoted.confidence, quoted.ruleId],
+      ['recipient_unknown', 'fail', 'low', 'report.unconfirmed-user-unknown'],
+    );
+    // With Gmail's reply code and status they are Gmail's own RCPT verdict.
+    const own = relayed(
+      '550 5.1.1 The email account that you tried to reach does not exist.',
+      '5.1.1',
+    ).classification;
+    assert.deepEqual([own.category, own.action], ['recipient_unknown', 'suppress']);
   });
 
   it('status X.2.1 says the mailbox is disabled (RFC 3463 §3.3)', () => {
@@ -564,7 +584,7 @@ describe('how much a relayed "user unknown" proves', () => {
         text: '---The following addresses had delivery errors---\n\nuser@example.org [User unknown]\n',
       }),
     );
-    assert.equal(r.classification.category, 'policy');
+    assert.deepEqual([r.classification.category, r.classification.action], ['recipient_unknown', 'fail']);
     assert.equal(r.classification.ruleId, 'report.unconfirmed-user-unknown');
   });
 

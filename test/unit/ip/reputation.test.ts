@@ -4,6 +4,7 @@ import { RULES } from '../../../core/bounce/classify.js';
 import { parseSmtpReply } from '../../../core/delivery/smtp-reply.js';
 import type { NotableReply } from '../../../core/routing/ip-actor-types.js';
 import {
+  ACTION_EFFECTS,
   addToWindow,
   effectFor,
   firingRateRules,
@@ -228,4 +229,31 @@ test('rate rules fire over threshold with enough volume only', () => {
   assert.deepEqual(ids({ delivered: 5, deferred: 0, bounced: 5, complaints: 0 }), []);
   assert.deepEqual(ids({ delivered: 2000, deferred: 0, bounced: 0, complaints: 7 }), ['rate.complaint']);
   assert.deepEqual(ids({ delivered: 60, deferred: 40, bounced: 0, complaints: 0 }), ['rate.deferral']);
+});
+
+test('a reply no row names acts through the classification action, once the workflow reads it', () => {
+  // A refusal of the client that no provider row names: the classifier's action is suspend_ip.
+  const refused = reply('554 5.7.1 Connection from your network is not accepted');
+  assert.equal(reputationRuleFor('google', refused), null, 'histories recorded before: unchanged');
+  const byAction = reputationRuleFor('google', refused, { byAction: true });
+  assert.equal(byAction?.ruleId, 'generic.client-blocked');
+  assert.deepEqual(byAction?.effect, ACTION_EFFECTS.suspend_ip);
+  // A generic rate limit slows the IP down.
+  const rate = reputationRuleFor('microsoft', reply('421 4.7.0 Too many connections from your host.'), {
+    byAction: true,
+  });
+  assert.deepEqual(rate?.effect, ACTION_EFFECTS.throttle_ip);
+  // A named row keeps its own effect whatever the action says.
+  const tss04 = reply(classifierRule('yahoo.ts04')!.examples[0]!);
+  assert.equal(reputationRuleFor('yahoo', tss04, { byAction: true })?.ruleId, 'yahoo.ts04');
+  // Actions about the recipient or the message leave the IP alone.
+  for (const line of [
+    '550 5.1.1 <a@example.org>: Recipient address rejected: User unknown in local recipient table',
+    '452 4.2.2 Mailbox over quota',
+    '450 4.2.0 Greylisted, please retry in 5 minutes',
+    '452 4.5.3 Too many recipients',
+    '550 5.7.1 Message rejected as spam',
+  ]) {
+    assert.equal(reputationRuleFor('google', reply(line), { byAction: true }), null, line);
+  }
 });
