@@ -19,7 +19,9 @@ import { messageStore } from '../adapters/postgres/messages.js';
 import { migrate } from '../adapters/postgres/migrate.js';
 import { routingStore } from '../adapters/postgres/routing.js';
 import { suppressionStore } from '../adapters/postgres/suppressions.js';
+import { tenantLimitsStore } from '../adapters/postgres/tenant-limits.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
+import { trustSafetyStore } from '../adapters/postgres/trust-safety.js';
 import {
   connectTemporal,
   egressTaskQueue,
@@ -35,6 +37,8 @@ import { createTenantRateLimit } from '../api/rate-limit.js';
 import { buildApi } from '../api/server.js';
 import { createStartMessages, startSweeper } from '../api/start-messages.js';
 import { cachedTenantLookups } from '../api/tenant-cache.js';
+import { createTenantLimits } from '../api/tenant-limits.js';
+import { startTrustSafety } from '../api/trust-safety.js';
 import type { EmailDraft } from '../api/validate.js';
 import { createWaveFormer } from '../api/wave-former.js';
 import type { Config } from '../config/schema.js';
@@ -155,18 +159,51 @@ export async function serve(
     principalByTokenHash: lookups.principalByTokenHash,
     domainByName: lookups.domainByName,
   };
+  const limitsStore = tenantLimitsStore(db);
+  const tenantLimits = createTenantLimits({
+    store: limitsStore,
+    defaults: { dailyQuota: config.tenantDailyQuota, monthlyQuota: config.tenantMonthlyQuota },
+    ramp: {
+      ...config.tenantRamp,
+      hardBounceRate: config.safetyBounceRate,
+      complaintRate: config.safetyComplaintRate,
+    },
+    pauses: () => routing.cache.current().pauses,
+    now: Date.now,
+    ttlMs: TENANT_CACHE_MS,
+  });
   const authChanges = listen(
     deps.databaseUrl,
     'posthorn_auth',
-    () => lookups.invalidate(),
+    () => {
+      lookups.invalidate();
+      tenantLimits.invalidate();
+    },
     (err) => {
       // Changes may have been missed while disconnected.
       lookups.invalidate();
+      tenantLimits.invalidate();
       log.warn({ err, event: 'auth_listen.error' }, 'lost the auth change notifications; reconnecting');
     },
   );
   const suppressions = suppressionStore(db);
   const routing = await startRouting({ db, databaseUrl: deps.databaseUrl, client, config, log });
+  const safety = config.safety
+    ? startTrustSafety({
+        store: trustSafetyStore(db),
+        control: routing.control,
+        pauses: () => routing.cache.current().pauses,
+        thresholds: {
+          hardBounceRate: config.safetyBounceRate,
+          complaintRate: config.safetyComplaintRate,
+          minVolume: config.safetyMinVolume,
+          windowMs: config.safetyWindow,
+        },
+        intervalMs: config.safetyInterval,
+        now: Date.now,
+        log,
+      })
+    : null;
   const dns = cachingResolver(
     createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 }),
     { now: Date.now, maxTtlMs: DNS_MAX_TTL_MS, shortTtlMs: config.dnsShortTtl, maxEntries: 50_000 },
@@ -303,7 +340,7 @@ export async function serve(
     suppressions,
     idempotency: idempotencyStore(db),
     now: Date.now,
-    rateLimit: createTenantRateLimit(config.apiRate, Date.now),
+    rateLimit: createTenantRateLimit(config.apiRate, limitsStore.takeRate, Date.now),
     accept: createAccept({
       tenants,
       messages: { insert: insertGrouped },
@@ -314,6 +351,7 @@ export async function serve(
       retry: retryScheduleOf(config),
       egressTaskQueue: egressTaskQueue(config.nodeId),
       now: Date.now,
+      limits: tenantLimits,
     }),
     health: async () => ({
       database: await db.query('SELECT 1').then(
@@ -362,6 +400,7 @@ export async function serve(
         await api.close();
         await inbound?.close();
         await sweeper.close();
+        await safety?.close();
         await authChanges.close();
         await former.close();
         for (const w of [messageWorker, egressWorker, sharedEgressWorker])

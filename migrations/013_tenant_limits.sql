@@ -8,13 +8,14 @@ CREATE TABLE tenant_rate (
   tat_ms     float8 NOT NULL
 );
 
--- The operator's settings per tenant; a missing row or NULL column: the node's defaults.
+-- The operator's settings per tenant; a missing row or NULL column: the node's defaults,
+-- -1: unlimited whatever the default.
 -- ramp_cap is the sending ramp's current daily cap (NULL: no ramp), which applied from
 -- ramp_day (UTC days since the epoch) and is looked at again on the next day.
 CREATE TABLE tenant_limits (
   tenant_id      uuid PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
-  daily_quota    int CHECK (daily_quota >= 0),
-  monthly_quota  int CHECK (monthly_quota >= 0),
+  daily_quota    int CHECK (daily_quota >= -1),
+  monthly_quota  int CHECK (monthly_quota >= -1),
   ramp_cap       int CHECK (ramp_cap >= 0),
   ramp_day       int,
   updated_at     timestamptz NOT NULL DEFAULT now()
