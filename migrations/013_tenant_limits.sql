@@ -2,8 +2,10 @@
 
 -- The request rate of each tenant as GCRA state (core/delivery/throttle-spec.ts): one
 -- theoretical arrival time per tenant, moved by one atomic upsert per request on the
--- database's clock, so every node takes from the same bucket.
-CREATE TABLE tenant_rate (
+-- database's clock, so every node takes from the same bucket. UNLOGGED: a take writes no
+-- WAL, so its commit waits for no flush (a logged row cost ~4 ms a take, measured in
+-- docs/operations.md); a crash empties the table, which only refills every bucket.
+CREATE UNLOGGED TABLE tenant_rate (
   tenant_id  uuid PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
   tat_ms     float8 NOT NULL
 );
@@ -44,20 +46,25 @@ CREATE TABLE tenant_outcomes (
   tenant_id       uuid NOT NULL,
   sending_domain  text NOT NULL,
   bucket          timestamptz NOT NULL,
+  -- Writers on different connections mostly add to different rows (pg_backend_pid() % 8):
+  -- a counter row stays locked until its writer's commit is flushed, and one row per
+  -- (tenant, domain, minute) would queue concurrent batches of a busy tenant behind it.
+  shard           smallint NOT NULL,
   sent            int NOT NULL DEFAULT 0,
   hard_bounced    int NOT NULL DEFAULT 0,
   complained      int NOT NULL DEFAULT 0,
-  PRIMARY KEY (tenant_id, sending_domain, bucket)
+  PRIMARY KEY (tenant_id, sending_domain, bucket, shard)
 );
 CREATE INDEX tenant_outcomes_bucket ON tenant_outcomes (bucket);
 
 -- Counted by a statement-level trigger, so every writer of the log (the journal, the bounce
 -- intake) is covered and each statement adds one upsert per (tenant, domain, minute), in
--- key order so that concurrent batches lock rows in the same order.
+-- key order so that concurrent batches lock rows in the same order. Its cost is within the
+-- noise of the commit's flush (docs/operations.md, "Trust and safety").
 CREATE FUNCTION posthorn_count_outcomes() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO tenant_outcomes AS o (tenant_id, sending_domain, bucket, sent, hard_bounced, complained)
-  SELECT n.tenant_id, n.sending_domain, date_trunc('minute', n.at),
+  INSERT INTO tenant_outcomes AS o (tenant_id, sending_domain, bucket, shard, sent, hard_bounced, complained)
+  SELECT n.tenant_id, n.sending_domain, date_trunc('minute', n.at), pg_backend_pid() % 8,
          count(*) FILTER (WHERE n.event = 'delivered'
                             OR (n.event = 'bounced' AND coalesce(n.detail, '') NOT LIKE 'async %')),
          count(*) FILTER (WHERE n.event = 'bounced'
@@ -65,9 +72,9 @@ BEGIN
          count(*) FILTER (WHERE n.event = 'complained')
   FROM new_events n
   WHERE n.event IN ('delivered', 'bounced', 'complained') AND n.sending_domain IS NOT NULL
-  GROUP BY 1, 2, 3
-  ORDER BY 1, 2, 3
-  ON CONFLICT (tenant_id, sending_domain, bucket) DO UPDATE
+  GROUP BY 1, 2, 3, 4
+  ORDER BY 1, 2, 3, 4
+  ON CONFLICT (tenant_id, sending_domain, bucket, shard) DO UPDATE
     SET sent = o.sent + EXCLUDED.sent,
         hard_bounced = o.hard_bounced + EXCLUDED.hard_bounced,
         complained = o.complained + EXCLUDED.complained;

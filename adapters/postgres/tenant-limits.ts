@@ -129,6 +129,9 @@ export function tenantLimitsStore(db: Db) {
     ): Promise<QuotaReservation> {
       try {
         await db.transaction(async (tx) => {
+          // The messages' own commit, right after, flushes this with them: a reservation
+          // need not wait for a WAL flush of its own (about 4 ms on the measured server).
+          await tx.query('SET LOCAL synchronous_commit = off');
           for (const [period, start, cap, which] of [
             ['day', day, limits.daily, 'daily'],
             ['month', month, limits.monthly, 'monthly'],
