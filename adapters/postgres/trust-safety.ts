@@ -1,3 +1,4 @@
+import type { EventName } from '../../core/events.js';
 import type { AutoPause, DomainWindow } from '../../core/limits/safety.js';
 import type { Db, Queryable } from './db.js';
 
@@ -70,9 +71,10 @@ export function trustSafetyStore(db: Db) {
       const what = p.scope === 'tenant' ? `tenant ${p.value}` : `sending domain ${p.value}`;
       await tx.query(
         `INSERT INTO delivery_events (message_id, tenant_id, event, sending_domain, message_type, detail)
-         VALUES (NULL, $1, 'paused', $2, NULL, $3)`,
+         VALUES (NULL, $1, $2, $3, NULL, $4)`,
         [
           p.tenantId,
+          'paused' satisfies EventName,
           p.scope === 'sending_domain' ? p.value : null,
           `${what} paused by ${actor}: ${p.reason}`,
         ],

@@ -53,6 +53,8 @@ describe('tenant limits and trust and safety', () => {
         // Judged every second, from 20 sent on (the defaults: every minute, from 100).
         POSTHORN_SAFETY_INTERVAL: '1s',
         POSTHORN_SAFETY_MIN_VOLUME: '20',
+        // Tenants that have never sent start at 40 recipients a day.
+        POSTHORN_TENANT_RAMP: '40,max=1000',
       },
     });
     // A receiver that refuses every recipient as unknown (a hard bounce, RFC 3463 5.1.1), on
@@ -158,6 +160,27 @@ describe('tenant limits and trust and safety', () => {
     const over = await send('m3@rcpt.test');
     assert.equal(over.error?.statusCode, 429);
     assert.equal(over.error?.name, 'monthly_quota_exceeded');
+  });
+
+  test('a tenant that has never sent starts on the sending ramp; past its cap the 429 says so', async () => {
+    const newcomer = await tenantClient(stack, 'newcomer', 'newcomer.test');
+    await sendText(newcomer.resend, 'n1@rcpt.test', 'hi@newcomer.test');
+    const shown = JSON.parse(await stack.node.cli(['tenants', 'show', 'newcomer']));
+    assert.equal(shown.rampCap, 40);
+    assert.equal(shown.usedToday, 1);
+
+    const { resend } = await tenantClient(stack, 'starter', 'starter.test');
+    await stack.node.cli(['tenants', 'set', 'starter', '--ramp', '2']);
+    await sendText(resend, ['s1@rcpt.test', 's2@rcpt.test'], 'hi@starter.test');
+    const over = await resend.emails.send({
+      from: 'hi@starter.test',
+      to: 's3@rcpt.test',
+      subject: 's',
+      text: 't',
+    });
+    assert.equal(over.error?.statusCode, 429);
+    assert.equal(over.error?.name, 'daily_quota_exceeded');
+    assert.match(over.error!.message, /ramps up it may send to 2 recipients a day/);
   });
 
   test('hard bounces past the threshold pause the tenant: a paused event, new mail refused, resumed by the CLI', async () => {
