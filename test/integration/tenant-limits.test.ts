@@ -194,6 +194,15 @@ describe('tenant limits and trust and safety', () => {
       })),
     );
     assert.equal(batch.data?.data.length, 25, JSON.stringify(batch.error));
+    // Accepted before the pause, first tried after it: it must wait, not go and not be lost.
+    const scheduled = await resend.emails.send({
+      from: 'news@bouncy.test',
+      to: 'later@rcpt.test',
+      subject: 's',
+      text: 't',
+      scheduledAt: new Date(Date.now() + 40_000).toISOString(),
+    });
+    assert.ok(scheduled.data, JSON.stringify(scheduled.error));
 
     type Events = { data: { event: string; tenant: string; message_id: string | null; detail: string }[] };
     const paused = await waitFor(
@@ -236,7 +245,21 @@ describe('tenant limits and trust and safety', () => {
       /^Sending for this account is paused to protect deliverability: hard-bounce rate/,
     );
 
+    await waitFor(
+      'the scheduled message held by the pause',
+      async () => {
+        const r = await stack.db.query(
+          `SELECT 1 FROM held_messages WHERE message_id = $1 AND scope = 'tenant'`,
+          [scheduled.data!.id],
+        );
+        return r.rowCount ? true : undefined;
+      },
+      90_000,
+    );
+    assert.equal(stack.sinks[MX]!.received.filter((m) => m.rcptTo.includes('later@rcpt.test')).length, 0);
+
     await stack.node.cli(['resume', 'tenant', 'bouncy', '--reason', 'list cleaned']);
+    assert.equal((await settled(stack, scheduled.data!.id))[0]!.state, 'delivered', 'released by the resume');
     const id = await waitFor('mail accepted again', async () =>
       sendText(resend, 'back@rcpt.test', 'news@bouncy.test').catch(() => undefined),
     );
