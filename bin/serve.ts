@@ -19,9 +19,7 @@ import { messageStore } from '../adapters/postgres/messages.js';
 import { migrate } from '../adapters/postgres/migrate.js';
 import { routingStore } from '../adapters/postgres/routing.js';
 import { suppressionStore } from '../adapters/postgres/suppressions.js';
-import { tenantLimitsStore } from '../adapters/postgres/tenant-limits.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
-import { trustSafetyStore } from '../adapters/postgres/trust-safety.js';
 import {
   connectTemporal,
   egressTaskQueue,
@@ -33,12 +31,9 @@ import {
 } from '../adapters/temporal.js';
 import { bundleWorkflows } from '../adapters/workflow-bundle.js';
 import { createAccept } from '../api/accept.js';
-import { createTenantRateLimit } from '../api/rate-limit.js';
 import { buildApi } from '../api/server.js';
 import { createStartMessages, startSweeper } from '../api/start-messages.js';
 import { cachedTenantLookups } from '../api/tenant-cache.js';
-import { createTenantLimits } from '../api/tenant-limits.js';
-import { startTrustSafety } from '../api/trust-safety.js';
 import type { EmailDraft } from '../api/validate.js';
 import { createWaveFormer } from '../api/wave-former.js';
 import type { Config } from '../config/schema.js';
@@ -55,6 +50,7 @@ import { startBounceListener } from '../inbound/bounce-listener.js';
 import { createIntake } from '../inbound/intake.js';
 import { SHARED_EGRESS_TASK_QUEUE } from '../workflows/contract.js';
 import { startRouting } from './routing-runtime.js';
+import { tenantLimitsRuntime, trustSafetyRuntime } from './tenant-limits-runtime.js';
 
 export interface Running {
   readonly apiUrl: string;
@@ -159,19 +155,7 @@ export async function serve(
     principalByTokenHash: lookups.principalByTokenHash,
     domainByName: lookups.domainByName,
   };
-  const limitsStore = tenantLimitsStore(db);
-  const tenantLimits = createTenantLimits({
-    store: limitsStore,
-    defaults: { dailyQuota: config.tenantDailyQuota, monthlyQuota: config.tenantMonthlyQuota },
-    ramp: {
-      ...config.tenantRamp,
-      hardBounceRate: config.safetyBounceRate,
-      complaintRate: config.safetyComplaintRate,
-    },
-    pauses: () => routing.cache.current().pauses,
-    now: Date.now,
-    ttlMs: TENANT_CACHE_MS,
-  });
+  const tenantLimits = tenantLimitsRuntime(db, config, () => routing.cache.current().pauses);
   const authChanges = listen(
     deps.databaseUrl,
     'posthorn_auth',
@@ -188,22 +172,12 @@ export async function serve(
   );
   const suppressions = suppressionStore(db);
   const routing = await startRouting({ db, databaseUrl: deps.databaseUrl, client, config, log });
-  const safety = config.safety
-    ? startTrustSafety({
-        store: trustSafetyStore(db),
-        control: routing.control,
-        pauses: () => routing.cache.current().pauses,
-        thresholds: {
-          hardBounceRate: config.safetyBounceRate,
-          complaintRate: config.safetyComplaintRate,
-          minVolume: config.safetyMinVolume,
-          windowMs: config.safetyWindow,
-        },
-        intervalMs: config.safetyInterval,
-        now: Date.now,
-        log,
-      })
-    : null;
+  const safety = trustSafetyRuntime(
+    db,
+    config,
+    { control: routing.control, pauses: () => routing.cache.current().pauses },
+    log,
+  );
   const dns = cachingResolver(
     createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 }),
     { now: Date.now, maxTtlMs: DNS_MAX_TTL_MS, shortTtlMs: config.dnsShortTtl, maxEntries: 50_000 },
@@ -340,7 +314,7 @@ export async function serve(
     suppressions,
     idempotency: idempotencyStore(db),
     now: Date.now,
-    rateLimit: createTenantRateLimit(config.apiRate, limitsStore.takeRate, Date.now),
+    rateLimit: tenantLimits.rateLimit,
     accept: createAccept({
       tenants,
       messages: { insert: insertGrouped },
@@ -351,7 +325,7 @@ export async function serve(
       retry: retryScheduleOf(config),
       egressTaskQueue: egressTaskQueue(config.nodeId),
       now: Date.now,
-      limits: tenantLimits,
+      limits: tenantLimits.limits,
     }),
     health: async () => ({
       database: await db.query('SELECT 1').then(

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { egressLimitsConfigSchema } from '../core/delivery/egress-limits.js';
 import { optionalThrottleSpecSchema } from '../core/delivery/throttle-spec.js';
 import { durationSchema } from '../core/duration.js';
-import { quotaSchema, rampSchema, rateSchema, SAFETY_DEFAULTS } from './tenant-limits.js';
+import { tenantLimitsConfig } from './tenant-limits.js';
 
 const duration = durationSchema;
 
@@ -72,21 +72,8 @@ export const configSchema = z.object({
    * "off". Resend allows 5/s per team by default; a self-hosted platform sets its own.
    */
   apiRate: optionalThrottleSpecSchema.prefault('50/s,burst=100'),
-  /** Recipients a tenant may send per UTC day and month unless set for it (README, "Trust and safety"). */
-  tenantDailyQuota: quotaSchema.default(null),
-  tenantMonthlyQuota: quotaSchema.default(null),
-  /** The sending ramp of tenants that have never sent: "off", or "START[,max=MAX]" recipients a day. */
-  tenantRamp: rampSchema.prefault('off'),
-  /** Trust and safety: pause a tenant or sending domain whose rates over the window pass these. */
-  safety: z
-    .union([z.boolean(), z.enum(['on', 'off'])], { error: 'on or off' })
-    .transform((v) => v === true || v === 'on')
-    .default(true),
-  safetyBounceRate: rateSchema.prefault(SAFETY_DEFAULTS.bounceRate),
-  safetyComplaintRate: rateSchema.prefault(SAFETY_DEFAULTS.complaintRate),
-  safetyMinVolume: z.coerce.number().int().min(1).default(SAFETY_DEFAULTS.minVolume),
-  safetyWindow: duration.prefault('1d'),
-  safetyInterval: duration.prefault('1m'),
+  /** Quotas, the sending ramp and trust and safety (config/tenant-limits.ts). */
+  ...tenantLimitsConfig,
   /** Length of a warmup day (a day, except in tests that run warmups in seconds). */
   warmupDay: duration.prefault('1d'),
   /** Multiplies reputation effect durations (tests only: 0.001 turns 2 h into 7.2 s). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSchema } from '../core/duration.js';
 import { DEFAULT_SAFETY_THRESHOLDS } from '../core/limits/safety.js';
 
 /** A quota in recipients: a whole number, or "unlimited" / "off". */
@@ -51,8 +52,22 @@ export const rampSchema = z.string().transform((text, ctx) => {
 });
 
 const d = DEFAULT_SAFETY_THRESHOLDS;
-export const SAFETY_DEFAULTS = {
-  bounceRate: `${d.hardBounceRate * 100}%`,
-  complaintRate: `${d.complaintRate * 100}%`,
-  minVolume: d.minVolume,
-} as const;
+
+/** The settings of tenant limits and trust and safety, spread into config/schema.ts. */
+export const tenantLimitsConfig = {
+  /** Recipients a tenant may send per UTC day and month unless set for it (README, "Trust and safety"). */
+  tenantDailyQuota: quotaSchema.default(null),
+  tenantMonthlyQuota: quotaSchema.default(null),
+  /** The sending ramp of tenants that have never sent: "off", or "START[,max=MAX]" recipients a day. */
+  tenantRamp: rampSchema.prefault('off'),
+  /** Trust and safety: pause a tenant or sending domain whose rates over the window pass these. */
+  safety: z
+    .union([z.boolean(), z.enum(['on', 'off'])], { error: 'on or off' })
+    .transform((v) => v === true || v === 'on')
+    .default(true),
+  safetyBounceRate: rateSchema.prefault(String(d.hardBounceRate)),
+  safetyComplaintRate: rateSchema.prefault(String(d.complaintRate)),
+  safetyMinVolume: z.coerce.number().int().min(1).default(d.minVolume),
+  safetyWindow: durationSchema.prefault('1d'),
+  safetyInterval: durationSchema.prefault('1m'),
+};
