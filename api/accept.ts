@@ -9,6 +9,7 @@ import { blankEvent, type DeliveryEvent } from '../core/events.js';
 import { suppressionKey } from '../core/suppression.js';
 import type { PendingStart } from '../workflows/contract.js';
 import { ApiError } from './errors.js';
+import type { TenantLimits } from './tenant-limits.js';
 import type { EmailDraft } from './validate.js';
 
 export interface AcceptDeps {
@@ -24,6 +25,8 @@ export interface AcceptDeps {
   readonly retry: RetrySchedule;
   readonly egressTaskQueue: string;
   readonly now: () => number;
+  /** Trust-and-safety pauses and quotas (api/tenant-limits.ts). */
+  readonly limits: Pick<TenantLimits, 'refuseIfPaused' | 'reserve'>;
 }
 
 /**
@@ -80,6 +83,7 @@ export function createAccept(deps: AcceptDeps) {
         `The ${draft.from.domain} domain is not verified. Please, add and verify your domain.`,
       );
     }
+    deps.limits.refuseIfPaused(principal.tenantName, domain.name);
     return domain;
   }
 
@@ -186,7 +190,18 @@ export function createAccept(deps: AcceptDeps) {
         items.flatMap((c) => uniqueRecipients(c).map((r) => r.address)),
       );
       const prepared = await Promise.all(items.map((c) => prepare(principal, c, suppressed)));
-      await deps.messages.insert(prepared);
+      // Quotas count every recipient of every email (Resend's rule), the whole request or
+      // none of it, and are given back if storing fails.
+      const reservation = await deps.limits.reserve(
+        principal.tenantId,
+        prepared.reduce((n, p) => n + p.message.recipients.length, 0),
+      );
+      try {
+        await deps.messages.insert(prepared);
+      } catch (err) {
+        await reservation.refund().catch(() => {});
+        throw err;
+      }
       deps.dispatch(prepared.map((p) => p.start).filter((s) => s.input.recipients.length > 0));
       return prepared.map((p) => p.message.id);
     },

@@ -77,7 +77,7 @@ function listItem(e: StoredEmail) {
 export function registerEmailRoutes(app: FastifyInstance, deps: EmailRoutesDeps): void {
   app.post('/emails', async (req: FastifyRequest, reply) => {
     const principal = await authenticate(req, deps.tenants, 'send');
-    deps.rateLimit(principal.tenantId, reply);
+    await deps.rateLimit(principal.tenantId, reply);
     const result = await withIdempotency(
       req,
       deps.idempotency,
@@ -99,7 +99,7 @@ export function registerEmailRoutes(app: FastifyInstance, deps: EmailRoutesDeps)
 
   app.post('/emails/batch', async (req, reply) => {
     const principal = await authenticate(req, deps.tenants, 'send');
-    deps.rateLimit(principal.tenantId, reply);
+    await deps.rateLimit(principal.tenantId, reply);
     const mode = String(req.headers['x-batch-validation'] ?? 'strict').toLowerCase();
     if (mode !== 'strict' && mode !== 'permissive') {
       throw new ApiError(

@@ -19,6 +19,8 @@ export type ErrorName =
   | 'invalid_region'
   | 'invalid_parameter'
   | 'missing_required_field'
+  | 'daily_quota_exceeded'
+  | 'monthly_quota_exceeded'
   | 'rate_limit_exceeded'
   | 'application_error'
   | 'internal_server_error';

@@ -1,11 +1,10 @@
 import type { FastifyReply } from 'fastify';
-import {
-  emissionIntervalMs,
-  type GcraState,
-  gcraTake,
-  type ThrottleSpec,
-} from '../core/delivery/throttle-spec.js';
+import type { RateTake } from '../adapters/postgres/tenant-limits.js';
+import { emissionIntervalMs, type ThrottleSpec } from '../core/delivery/throttle-spec.js';
 import { ApiError } from './errors.js';
+
+/** The shared bucket: one GCRA take for a tenant (adapters/postgres/tenant-limits.ts). */
+export type RateBucket = (tenantId: string, intervalMs: number, toleranceMs: number) => Promise<RateTake>;
 
 /** One request's take from its tenant's budget; seconds are rounded up. */
 export interface RateDecision {
@@ -20,33 +19,61 @@ export interface RateDecision {
   readonly retryAfterS: number;
 }
 
+export type TenantRateBudget = (tenantId: string) => Promise<RateDecision | null>;
+
+/** Tenants this node remembers as refused; past this many the memory starts afresh. */
+const MAX_REFUSED_TENANTS = 10_000;
+
 /**
- * Per-tenant request rate on the sending endpoints, as a GCRA on this node (Resend limits
- * per team across keys: resend.com/docs/api-reference/introduction#rate-limit). One budget
- * serves every front door, the HTTP API and SMTP submission alike; null when it is off.
+ * Per-tenant request rate on the sending endpoints, one GCRA bucket per tenant shared by
+ * every node and by every front door, the HTTP API and SMTP submission alike (Resend limits
+ * per team across keys: resend.com/docs/api-reference/introduction#rate-limit). Each request
+ * takes from the tenant's row in PostgreSQL with one atomic statement (docs/operations.md,
+ * "Trust and safety", for the measured cost and why not per-node leases). A refusal is
+ * remembered on the node until the bucket conforms again, so a tenant hammering past its
+ * limit costs the database nothing: no other node's take can make that moment earlier.
+ * Null when the limit is off.
  */
 export function createTenantRateBudget(
   spec: ThrottleSpec | null,
+  bucket: RateBucket,
   now: () => number,
-): (tenantId: string) => RateDecision | null {
-  const states = new Map<string, GcraState>();
+): TenantRateBudget {
   const intervalMs = spec ? emissionIntervalMs(spec) : 0;
-  return (tenantId) => {
+  const toleranceMs = spec ? (spec.burst - 1) * intervalMs : 0;
+  /** Tenant → when (this node's clock, ms) its bucket conforms again. */
+  const refusedUntil = new Map<string, number>();
+  const refused = (limit: number, waitMs: number): RateDecision => ({
+    allowed: false,
+    limit,
+    remaining: 0,
+    // The bucket is full again τ after the next request conforms.
+    resetS: Math.ceil((waitMs + toleranceMs) / 1000),
+    retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)),
+  });
+
+  return async (tenantId) => {
     if (!spec) return null;
-    const at = now();
-    const decision = gcraTake(states.get(tenantId) ?? null, spec, at);
-    states.set(tenantId, decision.state);
-    // Requests that would still conform now: the next one does while now ≥ TAT − τ, and each
-    // takes one interval T more (τ = (burst − 1)·T).
-    const toleranceMs = (spec.burst - 1) * intervalMs;
+    const until = refusedUntil.get(tenantId);
+    if (until !== undefined) {
+      if (now() < until) return refused(spec.burst, until - now());
+      refusedUntil.delete(tenantId);
+    }
+    const t = await bucket(tenantId, intervalMs, toleranceMs);
+    if (!t.allowed) {
+      const waitMs = Math.max(1, t.tatMs - toleranceMs - t.nowMs);
+      if (refusedUntil.size >= MAX_REFUSED_TENANTS) refusedUntil.clear();
+      refusedUntil.set(tenantId, now() + waitMs);
+      return refused(spec.burst, waitMs);
+    }
     return {
-      allowed: decision.allowed,
+      allowed: true,
       limit: spec.burst,
-      remaining: decision.allowed
-        ? Math.max(0, Math.floor((at + toleranceMs - decision.state.tat) / intervalMs) + 1)
-        : 0,
-      resetS: Math.ceil(Math.max(0, decision.state.tat - at) / 1000),
-      retryAfterS: decision.allowed ? 0 : Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+      // Requests that would still conform now: the next one does while now ≥ TAT − τ, and
+      // each takes one interval T more.
+      remaining: Math.max(0, Math.floor((t.nowMs + toleranceMs - t.tatMs) / intervalMs) + 1),
+      resetS: Math.ceil(Math.max(0, t.tatMs - t.nowMs) / 1000),
+      retryAfterS: 0,
     };
   };
 }
@@ -56,13 +83,9 @@ export function createTenantRateBudget(
  * (draft-ietf-httpapi-ratelimit-headers-06: ratelimit-limit/-remaining/-reset) and a
  * refusal carries Retry-After (RFC 9110 §10.2.3), in seconds.
  */
-export function createTenantRateLimit(
-  spec: ThrottleSpec | null,
-  now: () => number,
-  budget = createTenantRateBudget(spec, now),
-) {
-  return function take(tenantId: string, reply: FastifyReply): void {
-    const decision = budget(tenantId);
+export function createTenantRateLimit(budget: TenantRateBudget) {
+  return async function take(tenantId: string, reply: FastifyReply): Promise<void> {
+    const decision = await budget(tenantId);
     if (!decision) return;
     reply.header('ratelimit-limit', decision.limit);
     reply.header('ratelimit-remaining', decision.remaining);

@@ -15,7 +15,7 @@ import { suppressionKey } from '../core/suppression.js';
 import type { Accept, SubmittedMessage } from './accept.js';
 import { hashApiKey } from './api-keys.js';
 import { ApiError } from './errors.js';
-import type { RateDecision } from './rate-limit.js';
+import type { TenantRateBudget } from './rate-limit.js';
 import { isDependencyUnavailable } from './unavailable.js';
 import { type EmailDraft, isReserved, MAX_RECIPIENTS, mailbox } from './validate.js';
 
@@ -38,7 +38,7 @@ export interface SubmissionDeskDeps {
   readonly accept: Accept;
   readonly suppressedAmong: (tenantId: string, addresses: readonly string[]) => Promise<Set<string>>;
   /** The tenant's request budget, shared with the HTTP API (null: no limit). */
-  readonly rateBudget: (tenantId: string) => RateDecision | null;
+  readonly rateBudget: TenantRateBudget;
   readonly readMail: (raw: Buffer) => Promise<SubmittedMailView>;
   readonly log: Logger;
 }
@@ -246,7 +246,7 @@ export function createSubmissionDesk(deps: SubmissionDeskDeps) {
       return guarded('mail', async () => {
         const principal = await principalOf(tokenHash);
         if (isSubmissionReply(principal)) return principal;
-        const rate = deps.rateBudget(principal.tenantId);
+        const rate = await deps.rateBudget(principal.tenantId);
         if (rate && !rate.allowed) {
           return reply(451, `4.7.0 Too many messages for this account, try again in ${rate.retryAfterS} s`);
         }

@@ -38,6 +38,8 @@ const USAGE = `usage: posthorn <command>
                          show or change a tenant's suppression list
   tenants set NAME --require-tls true|false | tenants show NAME
                          a tenant's delivery TLS policy (require-TLS: STARTTLS, never plaintext)
+  tenants set NAME [--daily-quota N|unlimited|default] [--monthly-quota …] [--ramp N|off]
+                         a tenant's quotas (recipients per UTC day, month) and sending ramp
   pause|resume ip ADDR [--provider P] | domain D | provider P | tenant T | sending-domain D
         [--for 2h] --reason TEXT
                          stop or restart traffic; carried as a Temporal signal

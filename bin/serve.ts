@@ -38,7 +38,6 @@ import {
 } from '../adapters/temporal.js';
 import { bundleWorkflows } from '../adapters/workflow-bundle.js';
 import { createAccept } from '../api/accept.js';
-import { createTenantRateBudget, createTenantRateLimit } from '../api/rate-limit.js';
 import { DEFAULT_ATTACHMENT_LIMITS, resolveAttachments } from '../api/remote-attachments.js';
 import { buildApi } from '../api/server.js';
 import { createStartMessages, startSweeper } from '../api/start-messages.js';
@@ -64,6 +63,7 @@ import { SHARED_EGRESS_TASK_QUEUE } from '../workflows/contract.js';
 import { startDomains } from './domains-runtime.js';
 import { startRouting } from './routing-runtime.js';
 import type { SubmissionSettings } from './submission-settings.js';
+import { tenantLimitsRuntime, trustSafetyRuntime } from './tenant-limits-runtime.js';
 
 export interface Running {
   readonly apiUrl: string;
@@ -186,18 +186,29 @@ export async function serve(
     },
     domainByName: lookups.domainByName,
   };
+  const tenantLimits = tenantLimitsRuntime(db, config, () => routing.cache.current().pauses);
   const authChanges = listen(
     deps.databaseUrl,
     'posthorn_auth',
-    () => lookups.invalidate(),
+    () => {
+      lookups.invalidate();
+      tenantLimits.invalidate();
+    },
     (err) => {
       // Changes may have been missed while disconnected.
       lookups.invalidate();
+      tenantLimits.invalidate();
       log.warn({ err, event: 'auth_listen.error' }, 'lost the auth change notifications; reconnecting');
     },
   );
   const suppressions = suppressionStore(db);
   const routing = await startRouting({ db, databaseUrl: deps.databaseUrl, client, config, log });
+  const safety = trustSafetyRuntime(
+    db,
+    config,
+    { control: routing.control, pauses: () => routing.cache.current().pauses },
+    log,
+  );
   const dns = cachingResolver(
     createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 }),
     { now: Date.now, maxTtlMs: DNS_MAX_TTL_MS, shortTtlMs: config.dnsShortTtl, maxEntries: 50_000 },
@@ -347,7 +358,6 @@ export async function serve(
     return batches.map(() => undefined);
   });
   // One budget per tenant for both front doors, the HTTP API and SMTP submission.
-  const rateBudget = createTenantRateBudget(config.apiRate, Date.now);
   const accept = createAccept({
     tenants,
     messages: { insert: insertGrouped },
@@ -358,6 +368,7 @@ export async function serve(
     retry: retryScheduleOf(config),
     egressTaskQueue: egressTaskQueue(config.nodeId),
     now: Date.now,
+    limits: tenantLimits.limits,
   });
   const api = buildApi({
     logger: log,
@@ -383,7 +394,7 @@ export async function serve(
     forgetCachedKeys: domainsApi.service.forgetCached,
     idempotency: idempotencyStore(db),
     now: Date.now,
-    rateLimit: createTenantRateLimit(config.apiRate, Date.now, rateBudget),
+    rateLimit: tenantLimits.rateLimit,
     resolveAttachments: (emails) =>
       resolveAttachments(emails, {
         fetcher: attachmentFetcher,
@@ -445,7 +456,7 @@ export async function serve(
           tenants,
           accept,
           suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }),
-          rateBudget,
+          rateBudget: tenantLimits.rateBudget,
           readMail: readSubmittedMail,
           log,
         }),
@@ -468,6 +479,7 @@ export async function serve(
         await submission?.close();
         await inbound?.close();
         await sweeper.close();
+        await safety?.close();
         await authChanges.close();
         await former.close();
         for (const w of [messageWorker, egressWorker, sharedEgressWorker])

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { egressLimitsConfigSchema } from '../core/delivery/egress-limits.js';
 import { optionalThrottleSpecSchema } from '../core/delivery/throttle-spec.js';
 import { durationSchema } from '../core/duration.js';
+import { tenantLimitsConfig } from './tenant-limits.js';
 
 const duration = durationSchema;
 
@@ -86,10 +87,12 @@ export const configSchema = z.object({
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),
   /**
-   * Sending requests per tenant on this node, as a rate spec ("50/s,burst=100"), or "off".
-   * Resend allows 5/s per team by default; a self-hosted platform sets its own.
+   * Sending requests per tenant across all nodes, as a rate spec ("50/s,burst=100"), or
+   * "off". Resend allows 5/s per team by default; a self-hosted platform sets its own.
    */
   apiRate: optionalThrottleSpecSchema.prefault('50/s,burst=100'),
+  /** Quotas, the sending ramp and trust and safety (config/tenant-limits.ts). */
+  ...tenantLimitsConfig,
   /** Length of a warmup day (a day, except in tests that run warmups in seconds). */
   warmupDay: duration.prefault('1d'),
   /** Multiplies reputation effect durations (tests only: 0.001 turns 2 h into 7.2 s). */

@@ -21,6 +21,9 @@ export const EVENT_NAMES = [
   // The connection broke after the final dot: the remote may have the message (RFC 5321
   // §6.1); the recipient is retried, and this event marks a possible duplicate.
   'ambiguous',
+  // Trust and safety paused the tenant or one of its sending domains (core/limits/safety.ts):
+  // an event of the tenant, without message id, recipient or stream.
+  'paused',
 ] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 

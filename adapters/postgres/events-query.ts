@@ -23,13 +23,15 @@ export interface EventFilter {
 export interface EventRow {
   id: number;
   at: Date;
-  message_id: string;
+  /** Null for tenant events (`paused`). */
+  message_id: string | null;
   tenant: string;
   event: string;
   recipient: string | null;
-  sending_domain: string;
+  /** Null for a tenant-wide `paused`. */
+  sending_domain: string | null;
   recipient_domain: string | null;
-  message_type: string;
+  message_type: string | null;
   provider: string | null;
   pool: string | null;
   ip: string | null;

@@ -90,7 +90,8 @@ export const EHLO_WITH_STARTTLS = EHLO_REPLY.replace('250-PIPELINING', '250-PIPE
 
 const DOT = Buffer.from('\r\n.\r\n');
 
-export async function startScriptedPeer(address: string, script: Script): Promise<ScriptedPeer> {
+/** `port` 0 picks a free one; a node under test sends to every MX on one port (POSTHORN_SMTP_PORT). */
+export async function startScriptedPeer(address: string, script: Script, port = 0): Promise<ScriptedPeer> {
   const connections: PeerConnection[] = [];
   const sockets = new Set<Socket>();
 
@@ -191,7 +192,7 @@ export async function startScriptedPeer(address: string, script: Script): Promis
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, address, () => resolve());
+    server.listen(port, address, () => resolve());
   });
   return {
     address,

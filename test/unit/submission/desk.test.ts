@@ -46,6 +46,7 @@ function setup(o: { rate?: RateDecision | null; failing?: Error } = {}) {
     suppressedAmong: async (_t, addresses) => new Set(addresses.filter((a) => a.startsWith('gone@'))),
     dispatch: () => {},
     node: 'n1',
+    limits: { refuseIfPaused: () => {}, reserve: async () => ({ refund: async () => {} }) },
     compose: async () => Buffer.from(''),
     retry: { initialMs: 1, factor: 2, maxDelayMs: 1, maxAgeMs: 1, greylistMs: 1, pickupMs: 1 },
     egressTaskQueue: 'q',
@@ -55,7 +56,7 @@ function setup(o: { rate?: RateDecision | null; failing?: Error } = {}) {
     tenants,
     accept,
     suppressedAmong: async (_t, addresses) => new Set(addresses.filter((a) => a.startsWith('gone@'))),
-    rateBudget: () => o.rate ?? null,
+    rateBudget: async () => o.rate ?? null,
     readMail: readSubmittedMail,
     log: pino({ level: 'silent' }),
   });
