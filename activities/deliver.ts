@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { DnsResolver } from '../adapters/dns.js';
+import type { Metrics } from '../adapters/metrics.js';
 import type { HeldStore } from '../adapters/postgres/held.js';
 import type { Journal } from '../adapters/postgres/journal.js';
 import type { MessageForDelivery, MessageStore } from '../adapters/postgres/messages.js';
@@ -38,6 +39,8 @@ export interface DeliverDeps extends SmtpAttemptDeps {
   readonly returnPath: (messageId: string, recipientIndex: number, sendingDomain: string) => string;
   readonly random: () => number;
   readonly now: () => number;
+  /** Latency metrics of recorded attempts (adapters/metrics.ts); absent: none. */
+  readonly metrics?: Pick<Metrics, 'attemptRecorded'> | undefined;
 }
 
 /**
@@ -86,9 +89,20 @@ export function createDeliver(deps: DeliverDeps) {
     ctx: AttemptContext,
     outcomes: ReadonlyMap<string, RecipientOutcome>,
     provider: string | null,
+    timing?: { acceptedAtMs: number; startedAtMs: number },
   ): Promise<DeliverResult> {
     const { events, updates, suppressions } = attemptRecord(ctx, outcomes);
     await deps.journal.append(events, updates, suppressions);
+    if (timing && ctx.mxAddress !== null) {
+      let delivered = 0;
+      for (const o of outcomes.values()) if (o.kind === 'delivered') delivered++;
+      deps.metrics?.attemptRecorded({
+        ...timing,
+        firstAttempt: ctx.attempt === 1,
+        delivered,
+        finishedAtMs: deps.now(),
+      });
+    }
     return {
       ip: ctx.mxAddress ? ctx.ip : null,
       provider,
@@ -261,6 +275,7 @@ export function createDeliver(deps: DeliverDeps) {
       }),
       attempted.outcomes,
       provider,
+      { acceptedAtMs: message.acceptedAtMs, startedAtMs: started },
     );
   }
 

@@ -125,9 +125,17 @@ export function temporalWaveStarter(client: Client): WaveStarter {
  * Routes the SDK's own logs into ours (warnings and up) and leaves signal handling to the
  * process: the node decides when and in what order to stop. Call once, before connecting.
  */
-export function installTemporalRuntime(log: Logger): void {
+export function installTemporalRuntime(
+  log: Logger,
+  opts: { metricsAddress?: string | undefined } = {},
+): void {
   Runtime.install({
     shutdownSignals: [],
+    // The SDK's own metrics (workflow task latency, slots, polls), served by the Rust core
+    // on their own address when asked for (docs/operations.md, "Metrics").
+    ...(opts.metricsAddress
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.metricsAddress } } } }
+      : {}),
     logger: new DefaultLogger('WARN', (entry) => {
       const fields = { event: 'temporal.sdk', ...entry.meta };
       switch (entry.level) {

@@ -27,7 +27,7 @@ export interface AdminRoutesDeps {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-function requireOperator(req: FastifyRequest, token: string): string {
+export function requireOperator(req: FastifyRequest, token: string): string {
   const given = req.headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
   if (!given) throw new ApiError(401, 'missing_api_key', 'Missing API key in the authorization header.');
   // Compare digests: equal length whatever was sent, so the comparison time says nothing.

@@ -50,6 +50,7 @@ import { createTlsMemory } from '../egress/tls-memory.js';
 import { startBounceListener } from '../inbound/bounce-listener.js';
 import { createIntake } from '../inbound/intake.js';
 import { SHARED_EGRESS_TASK_QUEUE } from '../workflows/contract.js';
+import { createObservability } from './observability.js';
 import { startRouting } from './routing-runtime.js';
 
 export interface Running {
@@ -137,11 +138,18 @@ export async function serve(
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ event: 'db.migrated', applied }, 'database migrated');
 
-  installTemporalRuntime(log);
+  installTemporalRuntime(log, { metricsAddress: config.temporalMetrics });
   const { connection, client } = await connectTemporal(deps.temporalAddress, config.temporalNamespace);
   await ensureSearchAttributes(client, config.temporalNamespace);
 
-  const journal = createJournal(db);
+  const observability = createObservability(config, {
+    db,
+    log,
+    egressStats: () => dispatcher.stats(),
+    journalLagMs: () => journal.lagMs(),
+    now: Date.now,
+  });
+  const journal = createJournal(db, observability.journal);
   const verp = verpKeysFromMaster([deps.masterKey]);
   const messages = messageStore(db);
   const tenantRows = tenantStore(db);
@@ -215,6 +223,7 @@ export async function serve(
     now: Date.now,
     starter,
     waveLoad: (delta) => former.load(delta),
+    metrics: observability.metrics ?? undefined,
   });
 
   const former = createWaveFormer({
@@ -286,10 +295,12 @@ export async function serve(
   );
   const insertGrouped = groupCommit(async (batches: readonly Parameters<typeof messages.insert>[0][]) => {
     await messages.insert(batches.flat());
+    observability.metrics?.eventsRecorded(batches.flatMap((b) => b.flatMap((m) => m.events)));
     return batches.map(() => undefined);
   });
   const api = buildApi({
     logger: log,
+    plugins: observability.apiPlugins,
     adminToken: config.adminToken ?? null,
     egressStats: () => dispatcher.stats(),
     control: routing.control,
@@ -332,6 +343,7 @@ export async function serve(
   });
   const apiUrl = await api.listen({ port: config.apiPort, host: config.apiHost });
   log.info({ event: 'api.listening', url: apiUrl }, 'HTTP API listening');
+  await observability.start();
 
   const inbound =
     config.inboundPort === 0
@@ -360,6 +372,7 @@ export async function serve(
     stop() {
       stopping ??= (async () => {
         await api.close();
+        await observability.close();
         await inbound?.close();
         await sweeper.close();
         await authChanges.close();

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { bySite, createMetrics } from '../../../adapters/metrics.js';
+import { blankEvent } from '../../../core/events.js';
+import { parsePrometheus, sumBy } from '../../support/prometheus.js';
+
+const queue = (ip: string | null, site: string, queued: number) => ({
+  ip,
+  site,
+  queued,
+  active: 0,
+  connections: 0,
+  idleConnections: 0,
+  messagesSent: 0,
+  throttled: 0,
+});
+
+test('a tenant that loses its place is folded into other: the sum over tenants never drops', async () => {
+  let now = 0;
+  const m = createMetrics({
+    topN: 1,
+    now: () => now,
+    tenantNames: async (ids) => new Map(ids.map((id) => [id, `name-${id}`])),
+    egressStats: () => [],
+    journalLagMs: () => 0,
+    warmup: async () => [],
+  });
+  const ev = (tenantId: string) =>
+    blankEvent({
+      messageId: 'm',
+      tenantId,
+      event: 'queued',
+      sendingDomain: 'd.test',
+      messageType: 'transactional',
+    });
+  m.eventsRecorded([ev('a'), ev('b'), ev('b'), ev('b')]);
+  let samples = parsePrometheus(await m.text());
+  assert.deepEqual(
+    sumBy(samples, 'posthorn_events_total', 'tenant'),
+    new Map([
+      ['name-a', 1],
+      ['other', 3],
+    ]),
+  );
+  now = 5 * 60_000;
+  m.eventsRecorded([ev('b')]);
+  samples = parsePrometheus(await m.text());
+  assert.deepEqual(
+    sumBy(samples, 'posthorn_events_total', 'tenant'),
+    new Map([
+      ['other', 4],
+      ['name-b', 1],
+    ]),
+  );
+});
+
+test('delivery_delayed is not counted: the database keeps one per message', async () => {
+  const m = createMetrics({
+    topN: 5,
+    now: () => 0,
+    tenantNames: async () => new Map(),
+    egressStats: () => [],
+    journalLagMs: () => 0,
+    warmup: async () => [],
+  });
+  m.eventsRecorded([
+    blankEvent({
+      messageId: 'm',
+      tenantId: 't',
+      event: 'delivery_delayed',
+      sendingDomain: 'd',
+      messageType: 'x',
+    }),
+  ]);
+  assert.equal(sumBy(parsePrometheus(await m.text()), 'posthorn_events_total', 'event').size, 0);
+});
+
+test('ready queues beyond the busiest sites are summed per IP as site="other"', () => {
+  const stats = Array.from({ length: 25 }, (_, i) => queue('192.0.2.1', `site${i}`, i + 1));
+  const rows = bySite(stats, (q) => q.queued);
+  assert.equal(rows.length, 21);
+  const other = rows.find(([, site]) => site === 'other');
+  // The five quietest sites (1..5 queued) make up "other".
+  assert.deepEqual(other, ['192.0.2.1', 'other', 15]);
+  assert.equal(
+    rows.reduce((s, [, , v]) => s + v, 0),
+    (25 * 26) / 2,
+  );
+});
