@@ -1,9 +1,11 @@
+import type { Span } from '@opentelemetry/api';
 import { Context } from '@temporalio/activity';
 import type { DnsResolver } from '../adapters/dns.js';
 import type { Metrics } from '../adapters/metrics.js';
 import type { HeldStore } from '../adapters/postgres/held.js';
 import type { Journal } from '../adapters/postgres/journal.js';
 import type { MessageForDelivery, MessageStore } from '../adapters/postgres/messages.js';
+import { inSpan, waveLinks } from '../adapters/tracing.js';
 import { type AttemptContext, attemptRecord } from '../core/delivery/attempt-record.js';
 import type { RecipientOutcome } from '../core/delivery/delivery-outcome.js';
 import { detectProvider } from '../core/delivery/providers.js';
@@ -122,10 +124,42 @@ export function createDeliver(deps: DeliverDeps) {
    * journal are tried. `activity` is the calling activity's context: liveness heartbeats
    * (regular activities only) and its cancellation.
    */
-  async function deliverLoaded(
+  function deliverLoaded(
     message: MessageForDelivery,
     asked: DeliverInput,
     activity: { heartbeat(phase: SmtpPhase): void; signal: AbortSignal },
+  ): Promise<DeliverResult> {
+    // The message's delivery span (docs/operations.md, "Traces"); in a wave it is a child of
+    // the message's accept span with a link to the wave.
+    return inSpan(
+      'posthorn.delivery',
+      {
+        'posthorn.message_id': message.id,
+        'posthorn.tenant': message.tenantName,
+        'posthorn.sending_domain': message.sendingDomain,
+        'posthorn.recipient_domain': asked.domain,
+        'posthorn.attempt': asked.attempt,
+      },
+      async (span) => {
+        const result = await attempt(message, asked, activity, span);
+        span?.setAttributes({
+          'posthorn.provider': result.provider ?? '',
+          'posthorn.ip': result.ip ?? '',
+          'posthorn.outcome': result.wait
+            ? result.wait.kind
+            : result.recipients.map((r) => r.verdict).join(','),
+        });
+        return result;
+      },
+      { links: waveLinks() },
+    );
+  }
+
+  async function attempt(
+    message: MessageForDelivery,
+    asked: DeliverInput,
+    activity: { heartbeat(phase: SmtpPhase): void; signal: AbortSignal },
+    span: Span | null,
   ): Promise<DeliverResult> {
     // A retried activity (the node died after the outcome was journalled, before Temporal
     // heard of it) never sends again what the journal already settled (docs/reliability.md).
@@ -166,6 +200,7 @@ export function createDeliver(deps: DeliverDeps) {
       return finish(context(message, input, {}), outcomes, null);
     }
     const provider = detectProvider(mx.hosts);
+    span?.setAttribute('posthorn.provider', provider);
 
     const held = await deps.pauseGate(message.id, {
       domain: input.domain,
@@ -217,6 +252,7 @@ export function createDeliver(deps: DeliverDeps) {
     }
     // No pool applies: the OS picks the machine's default source address.
     const ip = pick?.ip ?? null;
+    span?.setAttributes({ 'posthorn.ip': ip ?? 'default', 'posthorn.pool': pick?.pool ?? '' });
 
     // One recipient: its own index, so an asynchronous bounce names it even when the
     // report does not; several: index 0, and the report's Final-Recipient says which.
@@ -249,6 +285,10 @@ export function createDeliver(deps: DeliverDeps) {
     } finally {
       clearInterval(beat);
     }
+    span?.setAttributes({
+      'posthorn.mx_host': 'throttled' in attempted ? '' : (attempted.mxHost ?? ''),
+      'posthorn.mx_address': 'throttled' in attempted ? '' : (attempted.mxAddress ?? ''),
+    });
     if ('throttled' in attempted) {
       return waiting('throttled', attempted.throttled.retryAfterMs, attempted.throttled.reason, provider);
     }

@@ -4,6 +4,7 @@ import { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { cachingResolver, createDnsResolver } from '../adapters/dns.js';
+import { tracedResolver } from '../adapters/dns-tracing.js';
 import { verpKeysFromMaster } from '../adapters/hmac.js';
 import { parseMail } from '../adapters/mail-parser.js';
 import { composeMime } from '../adapters/mime.js';
@@ -29,12 +30,14 @@ import {
   temporalMessageStarter,
   temporalWaveStarter,
 } from '../adapters/temporal.js';
+import { setUpTracing } from '../adapters/tracing-setup.js';
 import { bundleWorkflows } from '../adapters/workflow-bundle.js';
 import { createAccept } from '../api/accept.js';
 import { createTenantRateLimit } from '../api/rate-limit.js';
 import { buildApi } from '../api/server.js';
 import { createStartMessages, startSweeper } from '../api/start-messages.js';
 import { cachedTenantLookups } from '../api/tenant-cache.js';
+import { stampTraces, traceAccept, traceCommit, tracingPlugin } from '../api/tracing-hooks.js';
 import type { EmailDraft } from '../api/validate.js';
 import { createWaveFormer } from '../api/wave-former.js';
 import type { Config } from '../config/schema.js';
@@ -139,7 +142,12 @@ export async function serve(
   if (applied.length > 0) log.info({ event: 'db.migrated', applied }, 'database migrated');
 
   installTemporalRuntime(log, { metricsAddress: config.temporalMetrics });
-  const { connection, client } = await connectTemporal(deps.temporalAddress, config.temporalNamespace);
+  const tracing = await setUpTracing(process.env, log);
+  const { connection, client } = await connectTemporal(
+    deps.temporalAddress,
+    config.temporalNamespace,
+    tracing.clientInterceptors,
+  );
   await ensureSearchAttributes(client, config.temporalNamespace);
 
   const observability = createObservability(config, {
@@ -175,10 +183,11 @@ export async function serve(
   );
   const suppressions = suppressionStore(db);
   const routing = await startRouting({ db, databaseUrl: deps.databaseUrl, client, config, log });
-  const dns = cachingResolver(
+  const cachedDns = cachingResolver(
     createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 }),
     { now: Date.now, maxTtlMs: DNS_MAX_TTL_MS, shortTtlMs: config.dnsShortTtl, maxEntries: 50_000 },
   );
+  const dns = tracing.enabled ? tracedResolver(cachedDns) : cachedDns;
   // Node's CAs plus POSTHORN_MTA_STS_CA: for policy fetches and MX certificates under MTA-STS.
   const trusted = trustAnchors(config.mtaStsCa);
   // One MTA-STS resolver per node: policies are cached per recipient domain (RFC 8461 §3.3).
@@ -254,11 +263,15 @@ export async function serve(
     anyGraceSec: START_SWEEP_OTHER_NODE_GRACE_S,
   });
 
-  const common = { connection, namespace: config.temporalNamespace };
+  const common = { connection, namespace: config.temporalNamespace, ...tracing.worker };
   const messageWorker = await Worker.create({
     ...common,
     taskQueue: MESSAGE_TASK_QUEUE,
-    workflowBundle: await bundleWorkflows(WORKFLOWS_PATH, PRELOADED_WORKFLOW_MODULES),
+    workflowBundle: await bundleWorkflows(
+      WORKFLOWS_PATH,
+      PRELOADED_WORKFLOW_MODULES,
+      tracing.workflowInterceptorModules,
+    ),
     activities: { expire: activities.expire, deliverWave: activities.deliverWave, ...routing.activities },
     // A wave holds its workflow task slot while its local activity delivers, so slots bound
     // the waves in progress. With the SDK's 40 slots most eager starts were refused (the
@@ -300,7 +313,7 @@ export async function serve(
   });
   const api = buildApi({
     logger: log,
-    plugins: observability.apiPlugins,
+    plugins: [...observability.apiPlugins, tracingPlugin()],
     adminToken: config.adminToken ?? null,
     egressStats: () => dispatcher.stats(),
     control: routing.control,
@@ -315,17 +328,19 @@ export async function serve(
     idempotency: idempotencyStore(db),
     now: Date.now,
     rateLimit: createTenantRateLimit(config.apiRate, Date.now),
-    accept: createAccept({
-      tenants,
-      messages: { insert: insertGrouped },
-      suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }),
-      dispatch: (pending) => former.add(pending),
-      node: config.nodeId,
-      compose: composeDraft,
-      retry: retryScheduleOf(config),
-      egressTaskQueue: egressTaskQueue(config.nodeId),
-      now: Date.now,
-    }),
+    accept: traceAccept(
+      createAccept({
+        tenants,
+        messages: { insert: traceCommit(insertGrouped) },
+        suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }),
+        dispatch: (pending) => former.add(stampTraces(pending)),
+        node: config.nodeId,
+        compose: composeDraft,
+        retry: retryScheduleOf(config),
+        egressTaskQueue: egressTaskQueue(config.nodeId),
+        now: Date.now,
+      }),
+    ),
     health: async () => ({
       database: await db.query('SELECT 1').then(
         () => true,
@@ -385,6 +400,7 @@ export async function serve(
         await mtaSts?.close();
         await journal.close();
         await connection.close();
+        await tracing.shutdown();
         await db.close();
       })();
       return stopping;

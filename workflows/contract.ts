@@ -31,6 +31,8 @@ export interface MessageWorkflowInput {
    * is then started with a start delay for the first retry.
    */
   readonly resume?: Readonly<Record<string, { readonly attempts: number; readonly ip: string | null }>>;
+  /** W3C traceparent of the message's accept span, when tracing is on (docs/operations.md, "Traces"). */
+  readonly trace?: string;
 }
 
 /**
@@ -44,6 +46,8 @@ export interface WaveInput {
   readonly messageIds: readonly string[];
   readonly retry: RetrySchedule;
   readonly egressTaskQueue: string;
+  /** Message id → W3C traceparent of its accept span, when tracing is on. */
+  readonly traces?: Readonly<Record<string, string>>;
 }
 
 /** What a wave did, for the Web UI: how many it settled, which went on in their own workflow. */
