@@ -195,7 +195,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const tls = new CountingFamily(
     registry,
     'posthorn_attempt_tls_total',
-    'Recorded attempts that reached an MX, by source IP and TLS (starttls, none, …)',
+    'Recorded attempts that reached an MX, by source IP and TLS version (TLSv1.3, …, or plaintext)',
     ['ip', 'tls'],
   );
   const tenants = createTopN({ size: deps.topN, rerankEveryMs: RERANK_EVERY_MS, now: deps.now }, (id) =>
@@ -260,7 +260,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
         byRoute.inc([e.event, provider, e.pool ?? '', e.ip ?? '']);
         if (e.category !== null && e.event !== 'delivered') byCategory.inc([e.event, e.category, provider]);
         if (e.replyCode !== null) replies.inc([String(e.replyCode), provider]);
-        if (e.tls !== null && e.mxAddress !== null && e.event !== 'ambiguous') tls.inc([e.ip ?? '', e.tls]);
+        if (e.mxAddress !== null && e.event !== 'ambiguous') tls.inc([e.ip ?? '', tlsLabel(e.tls)]);
       }
     },
     journalBatch(b) {
@@ -293,6 +293,14 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       return registry.metrics();
     },
   };
+}
+
+/**
+ * The TLS version of an attempt's `tls` record ("TLSv1.3 TLS_AES_256_GCM_SHA384 mta-sts=…"),
+ * or "plaintext": the record's free text (a handshake error) never becomes a label value.
+ */
+export function tlsLabel(record: string | null): string {
+  return record?.match(/^TLSv[0-9.]+/)?.[0] ?? 'plaintext';
 }
 
 function registerEgressGauges(registry: Registry, stats: () => QueueStats[]): void {

@@ -16,9 +16,11 @@ const TENANTS = 6;
 describe('GET /metrics after deliveries through a node to loopback MXs', () => {
   let stack: Stack;
   let metricsPort: number;
+  let temporalMetricsPort: number;
 
   before(async () => {
     metricsPort = await freePort();
+    temporalMetricsPort = await freePort();
     stack = await startStack({
       zones: { ...mxZone('rcpt.test', OK_MX), ...mxZone('bounce.test', BOUNCE_MX) },
       sinks: {
@@ -31,6 +33,7 @@ describe('GET /metrics after deliveries through a node to loopback MXs', () => {
         POSTHORN_ADMIN_TOKEN: TOKEN,
         POSTHORN_METRICS_TOP_N: String(TOP_N),
         POSTHORN_METRICS_PORT: String(metricsPort),
+        POSTHORN_TEMPORAL_METRICS: `127.0.0.1:${temporalMetricsPort}`,
         POSTHORN_API_RATE: 'off',
       },
     });
@@ -64,6 +67,15 @@ describe('GET /metrics after deliveries through a node to loopback MXs', () => {
       assert.equal(ok.status, 200, url);
       assert.match(ok.headers.get('content-type') ?? '', /^text\/plain/);
     }
+  });
+
+  test("the Temporal SDK's own metrics are served on POSTHORN_TEMPORAL_METRICS", async () => {
+    const text = await (await fetch(`http://127.0.0.1:${temporalMetricsPort}/metrics`)).text();
+    const names = new Set(parsePrometheus(text).map((s) => s.name));
+    assert.ok(
+      [...names].some((n) => n.startsWith('temporal_workflow_task')),
+      [...names].slice(0, 20).join(', '),
+    );
   });
 
   test('the counters add up to delivery_events, by event, tenant, provider, pool and IP', async () => {
@@ -158,8 +170,19 @@ describe('GET /metrics after deliveries through a node to loopback MXs', () => {
     );
     assert.ok((one('posthorn_journal_batch_rows_count')?.value ?? 0) > 0);
     assert.ok(one('posthorn_journal_lag_seconds'));
-    const starttls = samples.filter((s) => s.name === 'posthorn_attempt_tls_total');
-    assert.ok(starttls.length > 0);
+    // The sinks offer STARTTLS: every attempt that reached one is encrypted.
+    const tls = sumBy(samples, 'posthorn_attempt_tls_total', 'tls');
+    assert.deepEqual(
+      [...tls.keys()].filter((k) => k !== 'TLSv1.3' && k !== 'TLSv1.2'),
+      [],
+    );
+    const attempts = await stack.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM delivery_events WHERE mx_address IS NOT NULL AND event <> 'ambiguous'`,
+    );
+    assert.equal(
+      [...tls.values()].reduce((a, b) => a + b, 0),
+      attempts.rows[0]!.n,
+    );
     // The sinks' idle connections stay open a while: the queues are still listed.
     assert.ok(
       samples.some((s) => s.name === 'posthorn_egress_connections' && EGRESS_IPS.includes(s.labels.ip!)),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bySite, createMetrics } from '../../../adapters/metrics.js';
+import { bySite, createMetrics, tlsLabel } from '../../../adapters/metrics.js';
 import { blankEvent } from '../../../core/events.js';
 import { parsePrometheus, sumBy } from '../../support/prometheus.js';
 
@@ -86,4 +86,10 @@ test('ready queues beyond the busiest sites are summed per IP as site="other"', 
     rows.reduce((s, [, , v]) => s + v, 0),
     (25 * 26) / 2,
   );
+});
+
+test('the TLS label is the version, or plaintext: never the record free text', () => {
+  assert.equal(tlsLabel('TLSv1.3 TLS_AES_256_GCM_SHA384 mta-sts=enforce'), 'TLSv1.3');
+  assert.equal(tlsLabel('plaintext (STARTTLS failed: wrong version number); reconnected'), 'plaintext');
+  assert.equal(tlsLabel(null), 'plaintext');
 });
