@@ -64,6 +64,28 @@ export interface WarmupLine {
   readonly cap: number | null;
 }
 
+/**
+ * Warmup usage of the current day and hour (ip_usage) beside the cap of that period, from
+ * the IP's published route state: its provider's line, else "*"; null once the IP is warm.
+ */
+export function warmupLinesOf(
+  usage: readonly { ip: string; provider: string; period: 'day' | 'hour'; count: number }[],
+  states: readonly { ip: string; caps: Readonly<Record<string, { daily: number; hourly: number }>> | null }[],
+): WarmupLine[] {
+  const caps = new Map(states.map((s) => [s.ip, s.caps]));
+  return usage.map((u) => {
+    const c = caps.get(u.ip);
+    const cap = c ? (c[u.provider] ?? c['*'] ?? null) : null;
+    return {
+      ip: u.ip,
+      provider: u.provider,
+      period: u.period,
+      used: u.count,
+      cap: cap === null ? null : u.period === 'day' ? cap.daily : cap.hourly,
+    };
+  });
+}
+
 /** How often the top-N tenants and sending domains are ranked again, ms. */
 const RERANK_EVERY_MS = 5 * 60_000;
 /** Ready queues exported by site, busiest first; the rest are summed as site="other". */

@@ -1,19 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { startDogStatsd } from '../adapters/dogstatsd.js';
-import { createMetrics, type Metrics, type WarmupLine } from '../adapters/metrics.js';
+import { createMetrics, type Metrics, type WarmupLine, warmupLinesOf } from '../adapters/metrics.js';
 import { startMetricsServer } from '../adapters/metrics-server.js';
 import type { Db } from '../adapters/postgres/db.js';
 import type { JournalObserver } from '../adapters/postgres/journal.js';
 import { routingStore } from '../adapters/postgres/routing.js';
 import { metricsPlugin } from '../api/metrics-routes.js';
 import type { Config } from '../config/schema.js';
+import type { DeliveryEvent } from '../core/events.js';
 import type { QueueStats } from '../egress/dispatcher.js';
 
 /** Metrics wiring of a node (docs/operations.md, "Metrics"): what serve() registers. */
 export interface Observability {
   /** Null with POSTHORN_METRICS=off. */
   readonly metrics: Metrics | null;
+  /** Counts events the accept insert committed; never throws (the request has succeeded). */
+  accepted(events: readonly DeliveryEvent[]): void;
   readonly journal: JournalObserver | undefined;
   readonly apiPlugins: ((app: FastifyInstance) => void)[];
   /** Opens the operator listener and the DogStatsD push, once the node runs. */
@@ -34,6 +37,7 @@ export function createObservability(
   if (!config.metrics) {
     return {
       metrics: null,
+      accepted: () => {},
       journal: undefined,
       apiPlugins: [],
       start: async () => {},
@@ -58,6 +62,13 @@ export function createObservability(
   const closers: (() => Promise<void>)[] = [];
   return {
     metrics,
+    accepted(events) {
+      try {
+        metrics.eventsRecorded(events);
+      } catch (err) {
+        deps.log.warn({ err, event: 'metrics.failed' }, 'could not count accepted messages');
+      }
+    },
     journal: {
       committed(events, batch) {
         metrics.eventsRecorded(events);
@@ -92,21 +103,10 @@ export function createObservability(
 }
 
 async function warmupLines(
-  routing: ReturnType<typeof routingStore>,
+  routing: Pick<ReturnType<typeof routingStore>, 'usage' | 'routeStates'>,
   nowMs: number,
   dayMs: number,
 ): Promise<WarmupLine[]> {
   const [usage, states] = await Promise.all([routing.usage(nowMs, dayMs), routing.routeStates()]);
-  const caps = new Map(states.map((s) => [s.ip, s.caps]));
-  return usage.map((u) => {
-    const c = caps.get(u.ip);
-    const cap = c ? (c[u.provider] ?? c['*'] ?? null) : null;
-    return {
-      ip: u.ip,
-      provider: u.provider,
-      period: u.period,
-      used: u.count,
-      cap: cap === null ? null : u.period === 'day' ? cap.daily : cap.hourly,
-    };
-  });
+  return warmupLinesOf(usage, states);
 }

@@ -308,7 +308,7 @@ export async function serve(
   );
   const insertGrouped = groupCommit(async (batches: readonly Parameters<typeof messages.insert>[0][]) => {
     await messages.insert(batches.flat());
-    observability.metrics?.eventsRecorded(batches.flatMap((b) => b.flatMap((m) => m.events)));
+    observability.accepted(batches.flatMap((b) => b.flatMap((m) => m.events)));
     return batches.map(() => undefined);
   });
   const api = buildApi({

@@ -138,6 +138,20 @@ export function createJournal(db: Db, observer?: JournalObserver): Journal {
     }
   }
 
+  /** The observer never fails a committed batch: its callers would send their mail again. */
+  function tell(batch: Pending): void {
+    try {
+      observer?.committed(batch.events, {
+        events: batch.events.length,
+        updates: batch.updates.length,
+        suppressions: batch.suppressions.length,
+        waitedMs: Date.now() - batch.since,
+      });
+    } catch {
+      // Metrics are lost for this batch; the batch itself is committed.
+    }
+  }
+
   function flushNext(): void {
     flushing = flushing.then(async () => {
       const batch = pending;
@@ -146,12 +160,7 @@ export function createJournal(db: Db, observer?: JournalObserver): Journal {
       writing = batch;
       try {
         await writeThroughOutage(batch);
-        observer?.committed(batch.events, {
-          events: batch.events.length,
-          updates: batch.updates.length,
-          suppressions: batch.suppressions.length,
-          waitedMs: Date.now() - batch.since,
-        });
+        tell(batch);
         for (const w of batch.waiters) w.resolve();
       } catch (err) {
         for (const w of batch.waiters) w.reject(err);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bySite, createMetrics, tlsLabel } from '../../../adapters/metrics.js';
+import { bySite, createMetrics, tlsLabel, warmupLinesOf } from '../../../adapters/metrics.js';
 import { blankEvent } from '../../../core/events.js';
 import { parsePrometheus, sumBy } from '../../support/prometheus.js';
 
@@ -92,4 +92,45 @@ test('the TLS label is the version, or plaintext: never the record free text', (
   assert.equal(tlsLabel('TLSv1.3 TLS_AES_256_GCM_SHA384 mta-sts=enforce'), 'TLSv1.3');
   assert.equal(tlsLabel('plaintext (STARTTLS failed: wrong version number); reconnected'), 'plaintext');
   assert.equal(tlsLabel(null), 'plaintext');
+});
+
+test('warmup usage is shown beside the cap of its period: the provider line, else "*", none once warm', async () => {
+  const lines = warmupLinesOf(
+    [
+      { ip: '192.0.2.1', provider: 'google', period: 'day', count: 40 },
+      { ip: '192.0.2.1', provider: 'yahoo', period: 'hour', count: 3 },
+      { ip: '192.0.2.2', provider: 'google', period: 'day', count: 900 },
+    ],
+    [
+      { ip: '192.0.2.1', caps: { google: { daily: 150, hourly: 20 }, '*': { daily: 500, hourly: 50 } } },
+      { ip: '192.0.2.2', caps: null },
+    ],
+  );
+  assert.deepEqual(
+    lines.map((l) => [l.ip, l.provider, l.period, l.used, l.cap]),
+    [
+      ['192.0.2.1', 'google', 'day', 40, 150],
+      ['192.0.2.1', 'yahoo', 'hour', 3, 50],
+      ['192.0.2.2', 'google', 'day', 900, null],
+    ],
+  );
+  const m = createMetrics({
+    topN: 5,
+    now: () => 0,
+    tenantNames: async () => new Map(),
+    egressStats: () => [],
+    journalLagMs: () => 0,
+    warmup: async () => lines,
+  });
+  const samples = parsePrometheus(await m.text());
+  assert.equal(samples.filter((s) => s.name === 'posthorn_warmup_used').length, 3);
+  assert.deepEqual(
+    samples
+      .filter((s) => s.name === 'posthorn_warmup_cap')
+      .map((s) => [s.labels.ip, s.labels.period, s.value]),
+    [
+      ['192.0.2.1', 'day', 150],
+      ['192.0.2.1', 'hour', 50],
+    ],
+  );
 });
