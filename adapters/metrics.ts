@@ -134,7 +134,8 @@ class CountingFamily {
     name: string,
     help: string,
     readonly labelNames: readonly string[],
-    translate: () => (label: string, value: string) => string = () => (_l, v) => v,
+    /** The exported value of a stored label value (tenant ids become names). */
+    translate: (label: string, value: string) => string = (_l, v) => v,
   ) {
     const series = this.series;
     new Counter({
@@ -144,11 +145,10 @@ class CountingFamily {
       registers: [registry],
       collect(this: Counter<string>) {
         this.reset();
-        const t = translate();
         for (const s of series.values()) {
           const labels: Record<string, string> = {};
           labelNames.forEach((l, i) => {
-            labels[l] = t(l, s.values[i]!);
+            labels[l] = translate(l, s.values[i]!);
           });
           this.inc(labels, s.n);
         }
@@ -186,7 +186,7 @@ class CountingFamily {
 export function createMetrics(deps: MetricsDeps): Metrics {
   const registry = new Registry();
   const names = new Map<string, string>();
-  const tenantLabel = () => (label: string, value: string) =>
+  const tenantLabel = (label: string, value: string) =>
     label === 'tenant' && value !== OTHER ? (names.get(value) ?? value) : value;
 
   const byTenant = new CountingFamily(
