@@ -16,7 +16,6 @@ import {
   TENANT,
   TENANTS,
 } from '../workflows/contract.js';
-import { inRootContext, withStoredParent } from './tracing.js';
 
 export const MESSAGE_TASK_QUEUE = 'posthorn-messages';
 export { egressTaskQueue } from '../workflows/contract.js';
@@ -75,23 +74,21 @@ export function temporalMessageStarter(client: Client): MessageStarter {
   return {
     async start({ input, attributes, delayMs }: PendingStart) {
       try {
-        await withStoredParent(input.trace, () =>
-          client.workflow.start('messageWorkflow', {
-            taskQueue: MESSAGE_TASK_QUEUE,
-            workflowId: input.messageId,
-            // A message is delivered by one workflow, ever: a start repeated by the start
-            // sweeper after the first one's workflow closed must not run it again.
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            args: [input],
-            typedSearchAttributes: [
-              { key: TENANT, value: attributes.tenant },
-              { key: SENDING_DOMAIN, value: attributes.sendingDomain },
-              { key: MESSAGE_TYPE, value: attributes.messageType },
-            ],
-            // scheduled_at: Temporal holds the first task back durably.
-            ...(delayMs > 0 ? { startDelay: delayMs } : { requestEagerStart: true }),
-          }),
-        );
+        await client.workflow.start('messageWorkflow', {
+          taskQueue: MESSAGE_TASK_QUEUE,
+          workflowId: input.messageId,
+          // A message is delivered by one workflow, ever: a start repeated by the start
+          // sweeper after the first one's workflow closed must not run it again.
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          args: [input],
+          typedSearchAttributes: [
+            { key: TENANT, value: attributes.tenant },
+            { key: SENDING_DOMAIN, value: attributes.sendingDomain },
+            { key: MESSAGE_TYPE, value: attributes.messageType },
+          ],
+          // scheduled_at: Temporal holds the first task back durably.
+          ...(delayMs > 0 ? { startDelay: delayMs } : { requestEagerStart: true }),
+        });
       } catch (err) {
         // Workflow id = message id: a start that reached the server before this one is done.
         if (err instanceof WorkflowExecutionAlreadyStartedError) return;
@@ -110,23 +107,21 @@ export function temporalWaveStarter(client: Client): WaveStarter {
   return {
     async start(input, messages) {
       const distinct = (f: (p: PendingStart) => string) => [...new Set(messages.map(f))];
-      await inRootContext(() =>
-        client.workflow.start('waveWorkflow', {
-          taskQueue: MESSAGE_TASK_QUEUE,
-          workflowId: input.waveId,
-          args: [input],
-          typedSearchAttributes: [
-            { key: MESSAGE_IDS, value: [...input.messageIds] },
-            { key: TENANTS, value: distinct((p) => p.attributes.tenant) },
-            { key: SENDING_DOMAINS, value: distinct((p) => p.attributes.sendingDomain) },
-          ],
-          requestEagerStart: true,
-          // A node that dies mid-wave: its wave's task times out after this and runs again on
-          // the next worker to poll (which skips what the journal settled). A longer wave
-          // keeps its task alive with the SDK's heartbeats.
-          workflowTaskTimeout: '20s',
-        }),
-      );
+      await client.workflow.start('waveWorkflow', {
+        taskQueue: MESSAGE_TASK_QUEUE,
+        workflowId: input.waveId,
+        args: [input],
+        typedSearchAttributes: [
+          { key: MESSAGE_IDS, value: [...input.messageIds] },
+          { key: TENANTS, value: distinct((p) => p.attributes.tenant) },
+          { key: SENDING_DOMAINS, value: distinct((p) => p.attributes.sendingDomain) },
+        ],
+        requestEagerStart: true,
+        // A node that dies mid-wave: its wave's task times out after this and runs again on
+        // the next worker to poll (which skips what the journal settled). A longer wave
+        // keeps its task alive with the SDK's heartbeats.
+        workflowTaskTimeout: '20s',
+      });
     },
   };
 }

@@ -2,14 +2,16 @@ import type { Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   activeTraceparent,
+  inRootContext,
   inSpan,
   SpanKind,
   SpanStatusCode,
   startSpan,
   tracingEnabled,
   withSpan,
+  withStoredParent,
 } from '../adapters/tracing.js';
-import type { PendingStart } from '../workflows/contract.js';
+import type { MessageStarter, PendingStart, WaveStarter } from '../workflows/contract.js';
 import type { Accept } from './accept.js';
 
 /**
@@ -75,4 +77,19 @@ export function traceCommit<B extends readonly unknown[], R>(
 export function stampTraces(pending: readonly PendingStart[]): readonly PendingStart[] {
   const trace = activeTraceparent();
   return trace ? pending.map((p) => ({ ...p, input: { ...p.input, trace } })) : pending;
+}
+
+/**
+ * A message workflow is started in its message's trace (its stored traceparent), so the
+ * client interceptor's start span and everything the workflow does hang below the accept.
+ */
+export function traceMessageStarts(starter: MessageStarter): MessageStarter {
+  if (!tracingEnabled()) return starter;
+  return { start: (p) => withStoredParent(p.input.trace, () => starter.start(p)) };
+}
+
+/** A wave is a trace of its own, whatever request happened to launch it; its messages link to it. */
+export function traceWaveStarts(starter: WaveStarter): WaveStarter {
+  if (!tracingEnabled()) return starter;
+  return { start: (input, messages) => inRootContext(() => starter.start(input, messages)) };
 }

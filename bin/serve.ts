@@ -37,7 +37,14 @@ import { createTenantRateLimit } from '../api/rate-limit.js';
 import { buildApi } from '../api/server.js';
 import { createStartMessages, startSweeper } from '../api/start-messages.js';
 import { cachedTenantLookups } from '../api/tenant-cache.js';
-import { stampTraces, traceAccept, traceCommit, tracingPlugin } from '../api/tracing-hooks.js';
+import {
+  stampTraces,
+  traceAccept,
+  traceCommit,
+  traceMessageStarts,
+  traceWaveStarts,
+  tracingPlugin,
+} from '../api/tracing-hooks.js';
 import type { EmailDraft } from '../api/validate.js';
 import { createWaveFormer } from '../api/wave-former.js';
 import type { Config } from '../config/schema.js';
@@ -212,7 +219,7 @@ export async function serve(
       ca: trusted,
     }),
   });
-  const starter = temporalMessageStarter(client);
+  const starter = traceMessageStarts(temporalMessageStarter(client));
   const activities = createActivities({
     messages,
     journal,
@@ -244,7 +251,7 @@ export async function serve(
     // waves fill its queue and no more, so none is turned away (and continued in a
     // workflow of its own) for a full queue.
     maxDelivering: config.egressLimits.default.maxQueueDepth,
-    waves: temporalWaveStarter(client),
+    waves: traceWaveStarts(temporalWaveStarter(client)),
     startMessages: createStartMessages({ starter, messages, log }),
     markStarted: (ids) => messages.markStarted(ids),
     log,

@@ -109,10 +109,23 @@ describe('with an OTLP exporter configured, one trace follows a message', () => 
     );
     assert.equal(waveActivity.name, 'RunActivity:deliverWave');
     assert.notEqual(waveActivity.traceId, accept.traceId);
-    const startActivity = receiver.spans.find((s) => s.spanId === waveActivity.parentSpanId);
-    assert.equal(startActivity?.name, 'StartActivity:deliverWave');
-    const runWave = receiver.spans.find((s) => s.spanId === startActivity?.parentSpanId);
-    assert.equal(runWave?.name, 'RunWorkflow:waveWorkflow');
+    // The wave's own spans (its workflow's come through a sink, in batches of their own).
+    const waveChain = await waitFor('the wave activity chain up to its root', async () => {
+      const names: string[] = [];
+      for (let s: ReceivedSpan | undefined = waveActivity; s; ) {
+        names.push(s.name);
+        if (s.parentSpanId === '') return names;
+        const parent: string = s.parentSpanId;
+        s = receiver.spans.find((p) => p.spanId === parent);
+      }
+      return undefined;
+    });
+    assert.deepEqual(waveChain, [
+      'RunActivity:deliverWave',
+      'StartActivity:deliverWave',
+      'RunWorkflow:waveWorkflow',
+      'StartWorkflow:waveWorkflow',
+    ]);
 
     const under = descendantsOf(delivery);
     const mx = one(under, 'dns MX');
@@ -157,12 +170,18 @@ describe('with an OTLP exporter configured, one trace follows a message', () => 
 
     // The retry's chain, up to the accept span: the message workflow was started in the
     // message's trace by the wave that deferred it.
-    const chain: string[] = [];
-    for (let s: ReceivedSpan | undefined = retry; s && s.spanId !== accept.spanId; ) {
-      chain.push(s.name);
-      const parent: string = s.parentSpanId;
-      s = receiver.spans.find((p) => p.spanId === parent);
-    }
+    // Workflow spans leave the sandbox through a sink, in batches of their own: wait until
+    // the walk up from the retry reaches the accept span.
+    const chain = await waitFor("the retry's chain up to the accept span", async () => {
+      const names: string[] = [];
+      for (let s: ReceivedSpan | undefined = retry; s; ) {
+        if (s.spanId === accept.spanId) return names;
+        names.push(s.name);
+        const parent: string = s.parentSpanId;
+        s = receiver.spans.find((p) => p.spanId === parent);
+      }
+      return undefined;
+    });
     assert.deepEqual(chain, [
       'posthorn.delivery',
       'RunActivity:deliver',
