@@ -35,7 +35,10 @@ const OFF: TracingSetup = {
   shutdown: async () => {},
 };
 
-const WORKFLOW_INTERCEPTORS = fileURLToPath(new URL('../workflows/tracing-interceptors.ts', import.meta.url));
+const WORKFLOW_INTERCEPTORS = {
+  spans: fileURLToPath(new URL('../workflows/tracing-interceptors.ts', import.meta.url)),
+  context: fileURLToPath(new URL('../workflows/trace-context-interceptors.ts', import.meta.url)),
+};
 
 /**
  * Turns tracing on when asked for (docs/operations.md, "Traces"):
@@ -47,8 +50,15 @@ const WORKFLOW_INTERCEPTORS = fileURLToPath(new URL('../workflows/tracing-interc
  * workflow sandbox through a sink, which needs an SDK span processor) go over OTLP, e.g. to
  * the Datadog Agent's OTLP intake. With Datadog alone the workflows' spans are dropped; the
  * context still flows through them, so activity spans stay in the message's trace.
+ * `workflows`: "spans" bundles Temporal's OpenTelemetry workflow interceptors (a span per
+ * workflow run and activity start); "context" only passes the context on to activities
+ * (workflows/trace-context-interceptors.ts), at a fraction of the cost.
  */
-export async function setUpTracing(env: NodeJS.ProcessEnv, log: Logger): Promise<TracingSetup> {
+export async function setUpTracing(
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  workflows: 'spans' | 'context' = 'spans',
+): Promise<TracingSetup> {
   const otlp = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   const datadog = env.DD_TRACE_ENABLED === 'true';
   if (!otlp && !datadog) return OFF;
@@ -67,7 +77,7 @@ export async function setUpTracing(env: NodeJS.ProcessEnv, log: Logger): Promise
     provider.register();
   }
   enableTracing();
-  log.info({ event: 'tracing.enabled', otlp, datadog }, 'tracing on');
+  log.info({ event: 'tracing.enabled', otlp, datadog, workflows }, 'tracing on');
   return {
     enabled: true,
     clientInterceptors: [new OpenTelemetryWorkflowClientInterceptor({ tracer: trace.getTracer('posthorn') })],
@@ -75,7 +85,7 @@ export async function setUpTracing(env: NodeJS.ProcessEnv, log: Logger): Promise
       interceptors: { activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })] },
       sinks: { exporter: makeWorkflowExporter(processor, resource) },
     },
-    workflowInterceptorModules: [WORKFLOW_INTERCEPTORS],
+    workflowInterceptorModules: [WORKFLOW_INTERCEPTORS[workflows]],
     async shutdown() {
       await (provider ? provider.shutdown() : processor.shutdown()).catch((err) =>
         log.warn({ err, event: 'tracing.shutdown_failed' }, 'could not export the last spans'),

@@ -18,10 +18,11 @@
  *   sessions), and the ratio. Needs Debian's `postfix` package.
  * - `open-loop`: requests at a fixed rate (BENCH_RATE, 500/s, for BENCH_SECONDS, 20 s),
  *   whatever the answers' latency: API and accept → delivered latency at that rate.
- * - `observability`: the `spread` run three times, on a fresh node each: metrics off
+ * - `observability`: the `spread` run four times, on a fresh node each: metrics off
  *   (POSTHORN_METRICS=off), metrics on (the default), and metrics with tracing exported over
- *   OTLP to a receiver in this process that counts and drops the spans; then what each
- *   costs in delivered/s and node CPU per message. Not in the default list.
+ *   OTLP to a receiver in this process that counts and drops the spans, with workflow spans
+ *   and with POSTHORN_TRACE_WORKFLOWS=context; then what each costs in delivered/s and node
+ *   CPU per message. Not in the default list.
  *
  * For each: delivered/s, API and accept → delivered latency, CPU ms per delivered message
  * of every process (node, Temporal server, PostgreSQL, receivers, load generator), Temporal
@@ -388,6 +389,15 @@ async function observability(): Promise<void> {
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
       }),
     ]);
+    const withWorkflowSpans = otlp.spans();
+    runs.push([
+      'tracing on, workflows: context',
+      await closedLoop('observability: metrics and tracing on, POSTHORN_TRACE_WORKFLOWS=context', 10, 32, {
+        POSTHORN_METRICS: 'on',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+        POSTHORN_TRACE_WORKFLOWS: 'context',
+      }),
+    ]);
     const base = runs[0]![1];
     process.stdout.write(
       [
@@ -396,7 +406,7 @@ async function observability(): Promise<void> {
           ([name, r]) =>
             `${name.padEnd(30)} ${fmt(r.perSecond)} delivered/s (${fmt((r.perSecond / base.perSecond - 1) * 100)} %), node ${fmt(r.nodeCpuMs, 2)} ms CPU / message (${r.nodeCpuMs >= base.nodeCpuMs ? '+' : ''}${fmt(r.nodeCpuMs - base.nodeCpuMs, 2)})`,
         ),
-        `spans exported               ${otlp.spans()} (${fmt(otlp.spans() / MESSAGES)} per message)`,
+        `spans per message            ${fmt(withWorkflowSpans / MESSAGES)} with workflow spans, ${fmt((otlp.spans() - withWorkflowSpans) / MESSAGES)} with context only`,
       ].join('\n') + '\n',
     );
   } finally {

@@ -149,7 +149,7 @@ export async function serve(
   if (applied.length > 0) log.info({ event: 'db.migrated', applied }, 'database migrated');
 
   installTemporalRuntime(log, { metricsAddress: config.temporalMetrics });
-  const tracing = await setUpTracing(process.env, log);
+  const tracing = await setUpTracing(process.env, log, config.traceWorkflows);
   const { connection, client } = await connectTemporal(
     deps.temporalAddress,
     config.temporalNamespace,

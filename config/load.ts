@@ -50,6 +50,7 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_METRICS_TOP_N: { key: 'metricsTopN' },
   POSTHORN_TEMPORAL_METRICS: { key: 'temporalMetrics' },
   POSTHORN_DOGSTATSD: { key: 'dogstatsd' },
+  POSTHORN_TRACE_WORKFLOWS: { key: 'traceWorkflows' },
 };
 
 export type ConfigLoad = { ok: true; config: Config } | { ok: false; problems: string[] };

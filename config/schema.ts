@@ -132,6 +132,11 @@ export const configSchema = z.object({
     .string()
     .regex(/^[^:\s]+:\d+$/, 'must be host:port')
     .optional(),
+  /**
+   * With tracing on: "spans" traces workflows with Temporal's OpenTelemetry interceptors;
+   * "context" only passes the trace on to their activities (docs/operations.md, "Traces").
+   */
+  traceWorkflows: z.enum(['spans', 'context']).default('spans'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
