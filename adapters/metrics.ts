@@ -349,14 +349,27 @@ function registerEgressGauges(registry: Registry, stats: () => QueueStats[]): vo
     'Idle SMTP connections kept for reuse per (source IP × site)',
     (q) => q.idleConnections,
   );
-  gauge(
-    'posthorn_egress_messages_sent',
-    'Transactions started over the queue since it was created (a queue idle long enough is dropped)',
+  // Counts since the queue was created: a queue dropped after going idle and made again
+  // starts from zero, which Prometheus's rate() reads as a counter reset.
+  const counter = (name: string, help: string, of: (q: QueueStats) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['ip', 'site'],
+      registers: [registry],
+      collect(this: Counter<string>) {
+        this.reset();
+        for (const [ip, site, value] of bySite(stats(), of)) this.inc({ ip, site }, value);
+      },
+    });
+  counter(
+    'posthorn_egress_messages_sent_total',
+    'Transactions started per (source IP × site): rate() gives the sending rate',
     (q) => q.messagesSent,
   );
-  gauge(
-    'posthorn_egress_throttled',
-    'Deliveries answered "throttled" by the queue since it was created',
+  counter(
+    'posthorn_egress_throttled_total',
+    'Deliveries the ready queue answered "throttled" per (source IP × site)',
     (q) => q.throttled,
   );
 }
