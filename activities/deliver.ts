@@ -1,8 +1,11 @@
+import type { Span } from '@opentelemetry/api';
 import { Context } from '@temporalio/activity';
 import type { DnsResolver } from '../adapters/dns.js';
+import type { Metrics } from '../adapters/metrics.js';
 import type { HeldStore } from '../adapters/postgres/held.js';
 import type { Journal } from '../adapters/postgres/journal.js';
 import type { MessageForDelivery, MessageStore } from '../adapters/postgres/messages.js';
+import { inSpan, waveLinks } from '../adapters/tracing.js';
 import { type AttemptContext, attemptRecord } from '../core/delivery/attempt-record.js';
 import type { RecipientOutcome } from '../core/delivery/delivery-outcome.js';
 import { detectProvider } from '../core/delivery/providers.js';
@@ -81,6 +84,8 @@ export interface DeliverDeps extends SmtpAttemptDeps {
   readonly returnPath: (messageId: string, recipientIndex: number, sendingDomain: string) => string;
   readonly random: () => number;
   readonly now: () => number;
+  /** Latency metrics of recorded attempts (adapters/metrics.ts); absent: none. */
+  readonly metrics?: Pick<Metrics, 'attemptRecorded'> | undefined;
 }
 
 /**
@@ -141,9 +146,20 @@ export function createDeliver(deps: DeliverDeps) {
   async function journalAttempt(
     ctx: AttemptContext,
     outcomes: ReadonlyMap<string, RecipientOutcome>,
+    timing?: { acceptedAtMs: number; startedAtMs: number },
   ): Promise<void> {
     const { events, updates, suppressions } = attemptRecord(ctx, outcomes);
     await deps.journal.append(events, updates, suppressions);
+    if (timing && ctx.mxAddress !== null) {
+      let delivered = 0;
+      for (const o of outcomes.values()) if (o.kind === 'delivered') delivered++;
+      deps.metrics?.attemptRecorded({
+        ...timing,
+        firstAttempt: ctx.attempt === 1,
+        delivered,
+        finishedAtMs: deps.now(),
+      });
+    }
   }
 
   async function finish(
@@ -171,10 +187,42 @@ export function createDeliver(deps: DeliverDeps) {
    * journal are tried. `activity` is the calling activity's context: liveness heartbeats
    * (regular activities only) and its cancellation.
    */
-  async function deliverLoaded(
+  function deliverLoaded(
     message: MessageForDelivery,
     asked: DeliverInput,
     activity: { heartbeat(phase: SmtpPhase): void; signal: AbortSignal },
+  ): Promise<DeliverResult> {
+    // The message's delivery span (docs/operations.md, "Traces"); in a wave it is a child of
+    // the message's accept span with a link to the wave.
+    return inSpan(
+      'posthorn.delivery',
+      {
+        'posthorn.message_id': message.id,
+        'posthorn.tenant': message.tenantName,
+        'posthorn.sending_domain': message.sendingDomain,
+        'posthorn.recipient_domain': asked.domain,
+        'posthorn.attempt': asked.attempt,
+      },
+      async (span) => {
+        const result = await attempt(message, asked, activity, span);
+        span?.setAttributes({
+          'posthorn.provider': result.provider ?? '',
+          'posthorn.ip': result.ip ?? '',
+          'posthorn.outcome': result.wait
+            ? result.wait.kind
+            : result.recipients.map((r) => r.verdict).join(','),
+        });
+        return result;
+      },
+      { links: waveLinks() },
+    );
+  }
+
+  async function attempt(
+    message: MessageForDelivery,
+    asked: DeliverInput,
+    activity: { heartbeat(phase: SmtpPhase): void; signal: AbortSignal },
+    span: Span | null,
   ): Promise<DeliverResult> {
     // A retried activity (the node died after the outcome was journalled, before Temporal
     // heard of it) never sends again what the journal already settled (docs/reliability.md).
@@ -196,6 +244,7 @@ export function createDeliver(deps: DeliverDeps) {
     }
     const input: DeliverInput = { ...asked, recipients: asked.recipients.filter((r) => !done.includes(r)) };
     const started = deps.now();
+    const timing = { acceptedAtMs: message.acceptedAtMs, startedAtMs: started };
     const waiting = (
       kind: 'held' | 'throttled',
       retryAfterMs: number,
@@ -216,6 +265,7 @@ export function createDeliver(deps: DeliverDeps) {
     }
     const hosts = mx.hosts;
     const provider = detectProvider(hosts);
+    span?.setAttribute('posthorn.provider', provider);
 
     const held = await deps.pauseGate(message.id, {
       domain: input.domain,
@@ -285,6 +335,7 @@ export function createDeliver(deps: DeliverDeps) {
       }
       // No pool applies: the OS picks the machine's default source address.
       const ip = pick?.ip ?? null;
+      span?.setAttributes({ 'posthorn.ip': ip ?? 'default', 'posthorn.pool': pick?.pool ?? '' });
       const attempted = await attemptFrom(ip, recipients);
       if ('throttled' in attempted) {
         // Recipients an earlier route settled are in the journal; a retry skips them.
@@ -295,6 +346,10 @@ export function createDeliver(deps: DeliverDeps) {
         refusedBy.add(attempted.suspended.ip);
         continue;
       }
+      span?.setAttributes({
+        'posthorn.mx_host': attempted.mxHost ?? '',
+        'posthorn.mx_address': attempted.mxAddress ?? '',
+      });
       if (attempted.mxAddress) lastIp = ip;
       // Only a pool's IP has an IP workflow to feed (docs/architecture.md, "The routing wing").
       if (attempted.mxAddress && ip !== null) {
@@ -325,7 +380,7 @@ export function createDeliver(deps: DeliverDeps) {
         if (ip !== null && refusedForIp(o, provider, ip)) again.set(r, o);
         else settledHere.set(r, o);
       }
-      if (settledHere.size > 0) await journalAttempt(ctx, settledHere);
+      if (settledHere.size > 0) await journalAttempt(ctx, settledHere, timing);
       for (const [r, o] of settledHere) final.set(r, o);
       if (again.size === 0 || ip === null) break;
       refusedBy.add(ip);
@@ -339,7 +394,7 @@ export function createDeliver(deps: DeliverDeps) {
     if (refused) {
       // No other IP may take it now: the refusal stands, and the retry schedule or the
       // route hold takes it from here.
-      await journalAttempt(refused.ctx, refused.outcomes);
+      await journalAttempt(refused.ctx, refused.outcomes, timing);
       for (const [r, o] of refused.outcomes) final.set(r, o);
       if (refused.ctx.mxAddress) lastIp = refused.ctx.ip;
     }

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import type { MessageForDelivery, MessageStore } from '../adapters/postgres/messages.js';
+import { inMessageTrace } from '../adapters/tracing.js';
 import { groupByDomain } from '../core/address.js';
 import { afterDeferral } from '../core/delivery/retry-schedule.js';
 import type {
@@ -40,11 +41,14 @@ export function createDeliverWave(deps: DeliverWaveDeps) {
     const results = await Promise.all(
       [...groups].map(async ([domain, recipients]) => ({
         domain,
-        result: await deps.deliver(
-          message,
-          { messageId: message.id, domain, recipients, attempt: 1, preferredIp: null },
-          // Local activities have no heartbeat: the wave's workflow task is kept alive instead.
-          { heartbeat: () => {}, signal: ctx.cancellationSignal },
+        // In the message's own trace, linked to the wave (docs/operations.md, "Traces").
+        result: await inMessageTrace(input.traces?.[message.id], () =>
+          deps.deliver(
+            message,
+            { messageId: message.id, domain, recipients, attempt: 1, preferredIp: null },
+            // Local activities have no heartbeat: the wave's workflow task is kept alive instead.
+            { heartbeat: () => {}, signal: ctx.cancellationSignal },
+          ),
         ),
       })),
     );
@@ -67,6 +71,7 @@ export function createDeliverWave(deps: DeliverWaveDeps) {
         retry: input.retry,
         egressTaskQueue: input.egressTaskQueue,
         resume,
+        ...(input.traces?.[message.id] ? { trace: input.traces[message.id] } : {}),
       },
       attributes: {
         tenant: message.tenantName,

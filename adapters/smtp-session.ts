@@ -6,6 +6,7 @@ import { parseSmtpReply, type SmtpPhase, type SmtpReply } from '../core/delivery
 import type { DataResult, RcptResult, SmtpSendResult, TlsInfo } from '../core/delivery/smtp-result.js';
 import type { Envelope, SessionFailure, TlsMode } from '../core/delivery/smtp-session-types.js';
 import type { SmtpTraceBus, SmtpTraceLine, TraceDirection } from './smtp-trace.js';
+import { type SmtpTrace, smtpTrace } from './smtp-tracing.js';
 
 /**
  * A kept SMTP connection (nodemailer's SMTPConnection) from one source IP to one MX address:
@@ -109,6 +110,8 @@ interface Internals {
   _onData(chunk: Buffer): void;
   _processResponse(): unknown;
   _createSendStream(callback: unknown): NodeJS.EventEmitter;
+  _sendCommand(str: string, logStr?: string): void;
+  _upgradeConnection(callback: (err: Error | null, secured?: boolean) => void): void;
   _onError(err: Error, type: string, data: string | false, command: string): void;
 }
 
@@ -131,6 +134,8 @@ interface Probe {
   dotWritten: boolean;
   /** Reply bytes arrived while the message was still being sent: no reply can be due then. */
   earlyReply: boolean;
+  /** Spans of the connection's commands, when tracing is on. */
+  trace?: SmtpTrace | null;
 }
 
 const CODE_LINE = /^([2-5]\d\d)(?:[ -]|$)/;
@@ -161,7 +166,7 @@ function unreadReplyBytes(i: Internals): boolean {
  * and the message stream tells when the final dot left. A violation fails the connection with
  * EPROTOCOL, which nodemailer reports to the send in flight and to 'error'.
  */
-function instrument(conn: SMTPConnection): Probe {
+function instrument(conn: SMTPConnection, trace: SmtpTrace | null): Probe {
   const i = conn as unknown as Internals;
   const probe: Probe = {
     tcpConnected: false,
@@ -181,6 +186,7 @@ function instrument(conn: SMTPConnection): Probe {
   // Guarded by test/unit/adapters/nodemailer-contract.test.ts, "SMTPConnection#_onConnect".
   i._onConnect = function () {
     probe.tcpConnected = true;
+    trace?.connected();
     _onConnect.call(this);
   };
   // Guarded by test/unit/adapters/nodemailer-contract.test.ts, "SMTPConnection#_onData".
@@ -202,12 +208,14 @@ function instrument(conn: SMTPConnection): Probe {
       if (problem) return fail(problem);
       if (probe.replies === 0) probe.greeted = raw.startsWith('220');
       probe.replies++;
+      trace?.reply(raw);
     }
     return _processResponse.call(this);
   };
   // Guarded by test/unit/adapters/nodemailer-contract.test.ts, "SMTPConnection#_createSendStream".
   i._createSendStream = function (callback) {
     const stream = _createSendStream.call(this, callback);
+    trace?.body();
     probe.inData = true;
     probe.dotWritten = false;
     // Replies already queued when the message starts were sent before the server had any of
@@ -220,7 +228,26 @@ function instrument(conn: SMTPConnection): Probe {
     });
     return stream;
   };
+  if (trace) traceCommands(i, trace);
   return probe;
+}
+
+/** Commands and the TLS handshake, seen for spans only (adapters/smtp-tracing.ts). */
+function traceCommands(i: Internals, trace: SmtpTrace): void {
+  const { _sendCommand, _upgradeConnection } = i;
+  // Guarded by test/unit/adapters/nodemailer-contract.test.ts, "SMTPConnection#_sendCommand".
+  i._sendCommand = function (str, logStr) {
+    if (!i._destroyed) trace.command(str);
+    _sendCommand.call(this, str, logStr);
+  };
+  // Guarded by test/unit/adapters/nodemailer-contract.test.ts, "SMTPConnection#_upgradeConnection".
+  i._upgradeConnection = function (callback) {
+    const done = trace.handshake();
+    _upgradeConnection.call(this, (err, secured) => {
+      done(err);
+      callback(err, secured);
+    });
+  };
 }
 
 // ---- mapping nodemailer's callbacks to SmtpSendResult ----
@@ -469,6 +496,7 @@ export class SmtpSession {
       });
     }
     const probe = this.probe;
+    probe.trace?.adopt();
     probe.inData = false;
     probe.dotWritten = false;
     probe.earlyReply = false;
@@ -498,6 +526,7 @@ export class SmtpSession {
   /** RSET (RFC 5321 §4.1.1.5): true when the server answered 2xx within resetTimeoutMs. */
   reset(): Promise<boolean> {
     if (!this.#healthy) return Promise.resolve(false);
+    this.probe.trace?.adopt();
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => done(false), this.options.resetTimeoutMs);
       const done = (ok: boolean) => {
@@ -586,7 +615,15 @@ async function openOnce(params: SmtpSessionParams, tls: TlsMode): Promise<Opened
     logger: tracer ? (tracer.logger as never) : false,
     transactionLog: tracer !== null,
   });
-  const probe = instrument(conn);
+  const trace = smtpTrace({
+    mxHost: params.mxHost,
+    address: params.address,
+    port: params.port,
+    sourceIp: params.localAddress ?? null,
+  });
+  const probe = instrument(conn, trace);
+  probe.trace = trace;
+  conn.once('end', () => trace?.closed('connection closed'));
   const internals = conn as unknown as Internals;
   const connectTimer = setTimeout(() => {
     if (!probe.tcpConnected) {

@@ -1,4 +1,8 @@
-import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import {
+  Client,
+  type WorkflowClientInterceptor,
+  WorkflowExecutionAlreadyStartedError,
+} from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
@@ -48,9 +52,10 @@ export function searchAttributeFlags(): Record<string, string> {
 export async function connectTemporal(
   address: string,
   namespace: string,
+  interceptors: WorkflowClientInterceptor[] = [],
 ): Promise<{ connection: NativeConnection; client: Client }> {
   const connection = await NativeConnection.connect({ address });
-  const client = new Client({ connection, namespace });
+  const client = new Client({ connection, namespace, interceptors: { workflow: interceptors } });
   return { connection, client };
 }
 
@@ -125,9 +130,17 @@ export function temporalWaveStarter(client: Client): WaveStarter {
  * Routes the SDK's own logs into ours (warnings and up) and leaves signal handling to the
  * process: the node decides when and in what order to stop. Call once, before connecting.
  */
-export function installTemporalRuntime(log: Logger): void {
+export function installTemporalRuntime(
+  log: Logger,
+  opts: { metricsAddress?: string | undefined } = {},
+): void {
   Runtime.install({
     shutdownSignals: [],
+    // The SDK's own metrics (workflow task latency, slots, polls), served by the Rust core
+    // on their own address when asked for (docs/operations.md, "Metrics").
+    ...(opts.metricsAddress
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.metricsAddress } } } }
+      : {}),
     logger: new DefaultLogger('WARN', (entry) => {
       const fields = { event: 'temporal.sdk', ...entry.meta };
       switch (entry.level) {

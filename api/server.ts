@@ -21,6 +21,8 @@ export type ApiDeps = EmailRoutesDeps &
   ApiKeyRoutesDeps & {
     readonly health: HealthCheck;
     readonly logger: FastifyBaseLogger;
+    /** Registered before the routes (hooks apply to them): metrics, tracing. */
+    readonly plugins?: readonly ((app: FastifyInstance) => void)[];
   };
 
 // Resend accepts 40 MB of email after base64 (Resend API reference,
@@ -119,6 +121,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       .code(404)
       .send({ statusCode: 404, name: 'not_found', message: 'The requested endpoint does not exist.' });
   });
+
+  for (const plugin of deps.plugins ?? []) plugin(app);
 
   app.get('/health', async (_req, reply) => {
     const parts = await deps.health();

@@ -59,11 +59,16 @@ export function createWaveFormer(o: WaveFormerOptions) {
     inFlight++;
     inFlightMessages += wave.length;
     const ids = wave.map((p) => p.input.messageId);
+    const traces = Object.fromEntries(
+      wave.flatMap((p) => (p.input.trace ? [[p.input.messageId, p.input.trace] as const] : [])),
+    );
     const input: WaveInput = {
       waveId: `wave-${randomUUID()}`,
       messageIds: ids,
       retry: wave[0]!.input.retry,
       egressTaskQueue: wave[0]!.input.egressTaskQueue,
+      // Each message's delivery span joins its own trace (docs/operations.md, "Traces").
+      ...(Object.keys(traces).length > 0 ? { traces } : {}),
     };
     track(
       o.waves

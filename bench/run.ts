@@ -18,6 +18,11 @@
  *   sessions), and the ratio. Needs Debian's `postfix` package.
  * - `open-loop`: requests at a fixed rate (BENCH_RATE, 500/s, for BENCH_SECONDS, 20 s),
  *   whatever the answers' latency: API and accept → delivered latency at that rate.
+ * - `observability`: the `spread` run four times, on a fresh node each: metrics off
+ *   (POSTHORN_METRICS=off), metrics on (the default), and metrics with tracing exported over
+ *   OTLP to a receiver in this process that counts and drops the spans, with workflow spans
+ *   and with POSTHORN_TRACE_WORKFLOWS=context; then what each costs in delivered/s and node
+ *   CPU per message. Not in the default list.
  *
  * For each: delivered/s, API and accept → delivered latency, CPU ms per delivered message
  * of every process (node, Temporal server, PostgreSQL, receivers, load generator), Temporal
@@ -27,6 +32,8 @@
  * TEST_DATABASE_URL and a separate Temporal dev server; with BENCH_EMBEDDED=1 it is
  * `posthorn dev` as `npm start` runs it (embedded PostgreSQL and Temporal dev server).
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -280,7 +287,7 @@ async function closedLoopRun(
   title: string,
   b: Bench,
   o: { clients: number; domains: number; sinks: Sinks | null },
-): Promise<number> {
+): Promise<{ perSecond: number; nodeCpuMs: number }> {
   const key = (
     await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
   ).trim();
@@ -309,27 +316,101 @@ async function closedLoopRun(
     cpuAfter,
     sinksInProcess: o.sinks === null,
   });
-  return MESSAGES / deliverSeconds;
+  return { perSecond: MESSAGES / deliverSeconds, nodeCpuMs: (cpuAfter.node - cpuBefore.node) / MESSAGES };
 }
 
 /** Closed loop: `clients` senders, each sending its next message when the last is answered. */
-async function closedLoop(name: string, domains: number, clients: number): Promise<void> {
+async function closedLoop(
+  name: string,
+  domains: number,
+  clients: number,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ perSecond: number; nodeCpuMs: number }> {
   const sinks: Record<string, object> = {};
   for (let d = 0; d < domains; d++) sinks[`127.0.1.${d + 1}`] = {};
   const b = await benchStack({
     zones: zonesFor(domains, (d) => `127.0.1.${d + 1}`),
     sinks,
-    env: NODE_ENV,
+    env: { ...NODE_ENV, ...env },
     nodeArgs: nodeArgs(),
   });
   try {
-    await closedLoopRun(`${name} (${domains} domain${domains > 1 ? 's' : ''}, ${clients} clients)`, b, {
-      clients,
-      domains,
-      sinks: null,
-    });
+    return await closedLoopRun(
+      `${name} (${domains} domain${domains > 1 ? 's' : ''}, ${clients} clients)`,
+      b,
+      { clients, domains, sinks: null },
+    );
   } finally {
     await b.stop();
+  }
+}
+
+/** An OTLP/HTTP endpoint that counts the spans it is sent and keeps none. */
+async function spanCounter(): Promise<{ endpoint: string; spans(): number; close(): Promise<void> }> {
+  let spans = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      spans += (
+        Buffer.concat(chunks)
+          .toString('utf8')
+          .match(/"spanId"/g) ?? []
+      ).length;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    spans: () => spans,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The cost of metrics and of tracing: the spread run with each off and on. */
+async function observability(): Promise<void> {
+  const otlp = await spanCounter();
+  try {
+    const runs: [string, { perSecond: number; nodeCpuMs: number }][] = [];
+    runs.push([
+      'metrics off, tracing off',
+      await closedLoop('observability: metrics off', 10, 32, { POSTHORN_METRICS: 'off' }),
+    ]);
+    runs.push([
+      'metrics on, tracing off',
+      await closedLoop('observability: metrics on', 10, 32, { POSTHORN_METRICS: 'on' }),
+    ]);
+    runs.push([
+      'metrics on, tracing on (OTLP)',
+      await closedLoop('observability: metrics and tracing on', 10, 32, {
+        POSTHORN_METRICS: 'on',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+      }),
+    ]);
+    const withWorkflowSpans = otlp.spans();
+    runs.push([
+      'tracing on, workflows: context',
+      await closedLoop('observability: metrics and tracing on, POSTHORN_TRACE_WORKFLOWS=context', 10, 32, {
+        POSTHORN_METRICS: 'on',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+        POSTHORN_TRACE_WORKFLOWS: 'context',
+      }),
+    ]);
+    const base = runs[0]![1];
+    process.stdout.write(
+      [
+        '== observability: cost (spread, 10 domains, 32 clients; one run each, noisy on a shared machine)',
+        ...runs.map(
+          ([name, r]) =>
+            `${name.padEnd(30)} ${fmt(r.perSecond)} delivered/s (${fmt((r.perSecond / base.perSecond - 1) * 100)} %), node ${fmt(r.nodeCpuMs, 2)} ms CPU / message (${r.nodeCpuMs >= base.nodeCpuMs ? '+' : ''}${fmt(r.nodeCpuMs - base.nodeCpuMs, 2)})`,
+        ),
+        `spans per message            ${fmt(withWorkflowSpans / MESSAGES)} with workflow spans, ${fmt((otlp.spans() - withWorkflowSpans) / MESSAGES)} with context only`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    await otlp.close();
   }
 }
 
@@ -355,11 +436,15 @@ async function peer(): Promise<void> {
     });
     let posthornRate = Number.NaN;
     try {
-      posthornRate = await closedLoopRun('peer: Posthorn → smtp-sink (10 domains, 64 clients)', b, {
-        clients: 64,
-        domains: PEER_DOMAINS,
-        sinks,
-      });
+      ({ perSecond: posthornRate } = await closedLoopRun(
+        'peer: Posthorn → smtp-sink (10 domains, 64 clients)',
+        b,
+        {
+          clients: 64,
+          domains: PEER_DOMAINS,
+          sinks,
+        },
+      ));
     } finally {
       await b.stop();
     }
@@ -468,8 +553,11 @@ for (const name of SCENARIOS) {
     case 'open-loop':
       await openLoop();
       break;
+    case 'observability':
+      await observability();
+      break;
     default:
-      throw new Error(`unknown scenario ${name} (spread, single-site, peer, open-loop)`);
+      throw new Error(`unknown scenario ${name} (spread, single-site, peer, open-loop, observability)`);
   }
 }
 await Promise.all([...senders.values()].map((pool) => pool.destroy()));

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { createAttachmentFetcher } from '../adapters/attachment-fetch.js';
 import { cachingResolver, createDnsResolver } from '../adapters/dns.js';
+import { tracedResolver } from '../adapters/dns-tracing.js';
 import { createGuardedHttp } from '../adapters/guarded-http.js';
 import { verpKeysFromMaster } from '../adapters/hmac.js';
 import { parseMail } from '../adapters/mail-parser.js';
@@ -36,6 +37,7 @@ import {
   temporalMessageStarter,
   temporalWaveStarter,
 } from '../adapters/temporal.js';
+import { setUpTracing } from '../adapters/tracing-setup.js';
 import { bundleWorkflows } from '../adapters/workflow-bundle.js';
 import { createAccept } from '../api/accept.js';
 import { DEFAULT_ATTACHMENT_LIMITS, resolveAttachments } from '../api/remote-attachments.js';
@@ -43,6 +45,14 @@ import { buildApi } from '../api/server.js';
 import { createStartMessages, startSweeper } from '../api/start-messages.js';
 import { createSubmissionDesk, MAX_SUBMITTED_MESSAGE_BYTES } from '../api/submission.js';
 import { cachedTenantLookups } from '../api/tenant-cache.js';
+import {
+  stampTraces,
+  traceAccept,
+  traceCommit,
+  traceMessageStarts,
+  traceWaveStarts,
+  tracingPlugin,
+} from '../api/tracing-hooks.js';
 import type { EmailDraft } from '../api/validate.js';
 import { createWaveFormer } from '../api/wave-former.js';
 import type { Config } from '../config/schema.js';
@@ -61,6 +71,7 @@ import { createIntake } from '../inbound/intake.js';
 import { startSubmissionListener } from '../inbound/submission-listener.js';
 import { SHARED_EGRESS_TASK_QUEUE } from '../workflows/contract.js';
 import { startDomains } from './domains-runtime.js';
+import { createObservability } from './observability.js';
 import { startRouting } from './routing-runtime.js';
 import type { SubmissionSettings } from './submission-settings.js';
 import { tenantLimitsRuntime, trustSafetyRuntime } from './tenant-limits-runtime.js';
@@ -156,11 +167,23 @@ export async function serve(
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ event: 'db.migrated', applied }, 'database migrated');
 
-  installTemporalRuntime(log);
-  const { connection, client } = await connectTemporal(deps.temporalAddress, config.temporalNamespace);
+  installTemporalRuntime(log, { metricsAddress: config.temporalMetrics });
+  const tracing = await setUpTracing(process.env, log, config.traceWorkflows);
+  const { connection, client } = await connectTemporal(
+    deps.temporalAddress,
+    config.temporalNamespace,
+    tracing.clientInterceptors,
+  );
   await ensureSearchAttributes(client, config.temporalNamespace);
 
-  const journal = createJournal(db);
+  const observability = createObservability(config, {
+    db,
+    log,
+    egressStats: () => dispatcher.stats(),
+    journalLagMs: () => journal.lagMs(),
+    now: Date.now,
+  });
+  const journal = createJournal(db, observability.journal);
   const verp = verpKeysFromMaster([deps.masterKey]);
   const messages = messageStore(db);
   const tenantRows = tenantStore(db);
@@ -209,10 +232,11 @@ export async function serve(
     { control: routing.control, pauses: () => routing.cache.current().pauses },
     log,
   );
-  const dns = cachingResolver(
+  const cachedDns = cachingResolver(
     createDnsResolver({ servers: config.dnsServers, timeoutMs: config.dnsTimeout, tries: 2 }),
     { now: Date.now, maxTtlMs: DNS_MAX_TTL_MS, shortTtlMs: config.dnsShortTtl, maxEntries: 50_000 },
   );
+  const dns = tracing.enabled ? tracedResolver(cachedDns) : cachedDns;
   // Node's CAs plus POSTHORN_MTA_STS_CA: for policy fetches and MX certificates under MTA-STS.
   const trusted = trustAnchors(config.mtaStsCa);
   // One MTA-STS resolver per node: policies are cached per recipient domain (RFC 8461 §3.3).
@@ -252,7 +276,7 @@ export async function serve(
     }),
     suspensions: routing.suspensions,
   });
-  const starter = temporalMessageStarter(client);
+  const starter = traceMessageStarts(temporalMessageStarter(client));
   const activities = createActivities({
     messages,
     journal,
@@ -273,6 +297,7 @@ export async function serve(
     now: Date.now,
     starter,
     waveLoad: (delta) => former.load(delta),
+    metrics: observability.metrics ?? undefined,
   });
 
   const former = createWaveFormer({
@@ -284,7 +309,7 @@ export async function serve(
     // waves fill its queue and no more, so none is turned away (and continued in a
     // workflow of its own) for a full queue.
     maxDelivering: config.egressLimits.default.maxQueueDepth,
-    waves: temporalWaveStarter(client),
+    waves: traceWaveStarts(temporalWaveStarter(client)),
     startMessages: createStartMessages({ starter, messages, log }),
     markStarted: (ids) => messages.markStarted(ids),
     log,
@@ -303,11 +328,15 @@ export async function serve(
     anyGraceSec: START_SWEEP_OTHER_NODE_GRACE_S,
   });
 
-  const common = { connection, namespace: config.temporalNamespace };
+  const common = { connection, namespace: config.temporalNamespace, ...tracing.worker };
   const messageWorker = await Worker.create({
     ...common,
     taskQueue: MESSAGE_TASK_QUEUE,
-    workflowBundle: await bundleWorkflows(WORKFLOWS_PATH, PRELOADED_WORKFLOW_MODULES),
+    workflowBundle: await bundleWorkflows(
+      WORKFLOWS_PATH,
+      PRELOADED_WORKFLOW_MODULES,
+      tracing.workflowInterceptorModules,
+    ),
     activities: {
       expire: activities.expire,
       deliverWave: activities.deliverWave,
@@ -355,23 +384,27 @@ export async function serve(
   );
   const insertGrouped = groupCommit(async (batches: readonly Parameters<typeof messages.insert>[0][]) => {
     await messages.insert(batches.flat());
+    observability.accepted(batches.flatMap((b) => b.flatMap((m) => m.events)));
     return batches.map(() => undefined);
   });
   // One budget per tenant for both front doors, the HTTP API and SMTP submission.
-  const accept = createAccept({
-    tenants,
-    messages: { insert: insertGrouped },
-    suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }),
-    dispatch: (pending) => former.add(pending),
-    node: config.nodeId,
-    compose: composeDraft,
-    retry: retryScheduleOf(config),
-    egressTaskQueue: egressTaskQueue(config.nodeId),
-    now: Date.now,
-    limits: tenantLimits.limits,
-  });
+  const accept = traceAccept(
+    createAccept({
+      tenants,
+      messages: { insert: traceCommit(insertGrouped) },
+      suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }),
+      dispatch: (pending) => former.add(stampTraces(pending)),
+      node: config.nodeId,
+      compose: composeDraft,
+      retry: retryScheduleOf(config),
+      egressTaskQueue: egressTaskQueue(config.nodeId),
+      now: Date.now,
+      limits: tenantLimits.limits,
+    }),
+  );
   const api = buildApi({
     logger: log,
+    plugins: [...observability.apiPlugins, tracingPlugin()],
     adminToken: config.adminToken ?? null,
     egressStats: () => dispatcher.stats(),
     localSuspensions: () => routing.suspensions.current(),
@@ -420,6 +453,7 @@ export async function serve(
   });
   const apiUrl = await api.listen({ port: config.apiPort, host: config.apiHost });
   log.info({ event: 'api.listening', url: apiUrl }, 'HTTP API listening');
+  await observability.start();
 
   const inbound =
     config.inboundPort === 0
@@ -477,6 +511,7 @@ export async function serve(
       stopping ??= (async () => {
         await api.close();
         await submission?.close();
+        await observability.close();
         await inbound?.close();
         await sweeper.close();
         await safety?.close();
@@ -491,6 +526,7 @@ export async function serve(
         await attachmentHttp.close();
         await journal.close();
         await connection.close();
+        await tracing.shutdown();
         await db.close();
       })();
       return stopping;

@@ -64,6 +64,13 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_MTA_STS: { key: 'mtaSts' },
   POSTHORN_MTA_STS_CA: { key: 'mtaStsCa' },
   POSTHORN_MTA_STS_PORT: { key: 'mtaStsPort' },
+  POSTHORN_METRICS: { key: 'metrics' },
+  POSTHORN_METRICS_PORT: { key: 'metricsPort' },
+  POSTHORN_METRICS_HOST: { key: 'metricsHost' },
+  POSTHORN_METRICS_TOP_N: { key: 'metricsTopN' },
+  POSTHORN_TEMPORAL_METRICS: { key: 'temporalMetrics' },
+  POSTHORN_DOGSTATSD: { key: 'dogstatsd' },
+  POSTHORN_TRACE_WORKFLOWS: { key: 'traceWorkflows' },
 };
 
 export type ConfigLoad = { ok: true; config: Config } | { ok: false; problems: string[] };

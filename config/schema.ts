@@ -137,6 +137,31 @@ export const configSchema = z.object({
   mtaStsCa: z.string().min(1).optional(),
   /** HTTPS port of MTA-STS policy hosts. RFC 8461 §3.3 fixes 443; tests only. */
   mtaStsPort: port.default(443),
+  /** Prometheus metrics (docs/operations.md, "Metrics"); "off" leaves the delivery path uncounted. */
+  metrics: z
+    .union([z.boolean(), z.enum(['on', 'off'])], { error: 'on or off' })
+    .transform((v) => v === true || v === 'on')
+    .default(true),
+  /** Port of the operator listener that serves only /metrics; 0: /metrics on the API port only. */
+  metricsPort: z.coerce.number().int().min(0).max(65535).default(0),
+  metricsHost: z.string().default('127.0.0.1'),
+  /** Tenants and sending domains that get their own label value; the rest are "other". */
+  metricsTopN: z.coerce.number().int().min(1).max(1000).default(20),
+  /** host:port where the Temporal SDK serves its own Prometheus metrics; absent: off. */
+  temporalMetrics: z
+    .string()
+    .regex(/^[0-9a-fA-F.:[\]]+:\d+$/, 'must be address:port')
+    .optional(),
+  /** host:port of a DogStatsD agent to push the metrics to every 10 s; absent: off. */
+  dogstatsd: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, 'must be host:port')
+    .optional(),
+  /**
+   * With tracing on: "spans" traces workflows with Temporal's OpenTelemetry interceptors;
+   * "context" only passes the trace on to their activities (docs/operations.md, "Traces").
+   */
+  traceWorkflows: z.enum(['spans', 'context']).default('spans'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -39,6 +39,8 @@ export interface MessageWorkflowInput {
    * retry schedule's max age counts from the time it is released. Absent: send now.
    */
   readonly scheduledAtMs?: number;
+  /** W3C traceparent of the message's accept span, when tracing is on (docs/operations.md, "Traces"). */
+  readonly trace?: string;
 }
 
 /**
@@ -52,6 +54,8 @@ export interface WaveInput {
   readonly messageIds: readonly string[];
   readonly retry: RetrySchedule;
   readonly egressTaskQueue: string;
+  /** Message id → W3C traceparent of its accept span, when tracing is on. */
+  readonly traces?: Readonly<Record<string, string>>;
 }
 
 /** What a wave did, for the Web UI: how many it settled, which went on in their own workflow. */

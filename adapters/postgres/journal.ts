@@ -91,7 +91,15 @@ const WRITE_BATCH = `WITH e AS (
                        $${N_EVENT + 10}::text[], $${N_EVENT + 11}::uuid[])
   ON CONFLICT (tenant_id, email) DO NOTHING`;
 
-export function createJournal(db: Db): Journal {
+/** Told of every batch once it is committed (metrics count what the table holds). */
+export interface JournalObserver {
+  committed(
+    events: readonly DeliveryEvent[],
+    batch: { events: number; updates: number; suppressions: number; waitedMs: number },
+  ): void;
+}
+
+export function createJournal(db: Db, observer?: JournalObserver): Journal {
   let pending: Pending | null = null;
   let flushing: Promise<void> = Promise.resolve();
   let closed = false;
@@ -130,6 +138,20 @@ export function createJournal(db: Db): Journal {
     }
   }
 
+  /** The observer never fails a committed batch: its callers would send their mail again. */
+  function tell(batch: Pending): void {
+    try {
+      observer?.committed(batch.events, {
+        events: batch.events.length,
+        updates: batch.updates.length,
+        suppressions: batch.suppressions.length,
+        waitedMs: Date.now() - batch.since,
+      });
+    } catch {
+      // Metrics are lost for this batch; the batch itself is committed.
+    }
+  }
+
   function flushNext(): void {
     flushing = flushing.then(async () => {
       const batch = pending;
@@ -138,6 +160,7 @@ export function createJournal(db: Db): Journal {
       writing = batch;
       try {
         await writeThroughOutage(batch);
+        tell(batch);
         for (const w of batch.waiters) w.resolve();
       } catch (err) {
         for (const w of batch.waiters) w.reject(err);

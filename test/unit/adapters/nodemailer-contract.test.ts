@@ -44,6 +44,8 @@ interface Internals {
   _onData(chunk: Buffer): void;
   _processResponse(): unknown;
   _createSendStream(callback: unknown): NodeJS.EventEmitter;
+  _sendCommand(str: string, logStr?: string): void;
+  _upgradeConnection(callback: (err: Error | null, secured?: boolean) => void): void;
   _onError(err: Error, type: string, data: string | false, command: string): void;
 }
 
@@ -448,6 +450,62 @@ test('SMTPConnection#_createSendStream: called through the instance after 354; i
     endedAfterDot,
     true,
     broken('_createSendStream', "returns a stream whose 'end' does not follow writing CRLF.CRLF", use),
+  );
+});
+
+test('SMTPConnection#_sendCommand(str): called through the instance with each command line, in order', async (t) => {
+  const use = 'traceCommands() wraps it to start a span per SMTP command when tracing is on';
+  requireMethod('_sendCommand', 2, use);
+
+  const d = dial(t);
+  const lines: string[] = [];
+  const original = d.internals._sendCommand;
+  d.internals._sendCommand = function (this: Internals, str: string, logStr?: string) {
+    lines.push(str);
+    original.call(this, str, logStr);
+  };
+  const err = await within(
+    connect(d),
+    broken('_sendCommand', 'wrapped, no longer completes the set-up', use),
+  );
+  assert.equal(err, null, broken('_sendCommand', `wrapped, the set-up failed: ${err?.message}`, use));
+  await within(send(d, ['rcpt@dest.test']), broken('_sendCommand', 'wrapped, the send never completes', use));
+  assert.deepEqual(
+    lines,
+    d.mx.commands.filter((c) => c !== '.'),
+    broken('_sendCommand', 'no longer carries every command line the peer receives', use),
+  );
+  assert.deepEqual(
+    lines.map((l) => l.split(' ')[0]),
+    ['EHLO', 'MAIL', 'RCPT', 'DATA'],
+    broken('_sendCommand', 'no longer sends EHLO, MAIL, RCPT and DATA through the instance', use),
+  );
+});
+
+test('SMTPConnection#_upgradeConnection(callback): called through the instance after 220 to STARTTLS, starting the handshake', async (t) => {
+  const use = 'traceCommands() wraps it for a span around the TLS handshake when tracing is on';
+  requireMethod('_upgradeConnection', 1, use);
+
+  const d = dial(t, (c) => (c.startsWith('EHLO') ? '250-mx.test\r\n250 STARTTLS\r\n' : undefined), {
+    opportunisticTLS: true,
+  });
+  const calls: unknown[] = [];
+  const original = d.internals._upgradeConnection;
+  d.internals._upgradeConnection = function (this: Internals, callback) {
+    calls.push(callback);
+    original.call(this, callback);
+  };
+  void connect(d);
+  // The in-memory peer speaks no TLS: the handshake starts (a ClientHello) and stays pending.
+  await until(
+    () => d.mx.tlsBytes.length > 0,
+    broken('_upgradeConnection', 'wrapped, no TLS handshake starts after 220 to STARTTLS', use),
+  );
+  assert.equal(calls.length, 1, broken('_upgradeConnection', 'is not called through the instance', use));
+  assert.equal(
+    typeof calls[0],
+    'function',
+    broken('_upgradeConnection', 'is no longer given a callback', use),
   );
 });
 
