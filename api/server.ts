@@ -5,13 +5,15 @@ import { ApiError } from './errors.js';
 import { inputProblem } from './input-guard.js';
 import { registerSuppressionRoutes, type SuppressionRoutesDeps } from './suppressions.js';
 import { isDependencyUnavailable } from './unavailable.js';
+import { registerWebhookRoutes, type WebhookRoutesDeps } from './webhooks.js';
 
 /** Name of each part (database, temporal, worker) → whether it is up. */
 export type HealthCheck = () => Promise<Record<string, boolean>>;
 
 export type ApiDeps = EmailRoutesDeps &
   SuppressionRoutesDeps &
-  AdminRoutesDeps & {
+  AdminRoutesDeps &
+  WebhookRoutesDeps & {
     readonly health: HealthCheck;
     readonly logger: FastifyBaseLogger;
   };
@@ -26,6 +28,7 @@ const KNOWN_PATHS = [
   /^\/emails\/[^/]+$/,
   /^\/suppressions(\/[^/]+|\/batch\/(add|remove))?$/,
   /^\/health$/,
+  /^\/webhooks(\/[^/]+(\/signing-secret\/rotate|\/events(\/[^/]+(\/attempts|\/replay)?)?)?)?$/,
 ];
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -118,5 +121,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   registerEmailRoutes(app, deps);
   registerSuppressionRoutes(app, deps);
   registerAdminRoutes(app, deps);
+  registerWebhookRoutes(app, deps);
   return app;
 }

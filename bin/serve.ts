@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
+import { activityHeartbeat, createWebhookDelivery, WEBHOOK_TIMEOUT_MS } from '../activities/webhooks.js';
 import { cachingResolver, createDnsResolver } from '../adapters/dns.js';
+import { createGuardedHttp } from '../adapters/guarded-http.js';
 import { verpKeysFromMaster } from '../adapters/hmac.js';
 import { parseMail } from '../adapters/mail-parser.js';
 import { composeMime } from '../adapters/mime.js';
@@ -20,6 +22,7 @@ import { migrate } from '../adapters/postgres/migrate.js';
 import { routingStore } from '../adapters/postgres/routing.js';
 import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
+import { webhookStore } from '../adapters/postgres/webhooks.js';
 import {
   connectTemporal,
   egressTaskQueue,
@@ -29,6 +32,8 @@ import {
   temporalMessageStarter,
   temporalWaveStarter,
 } from '../adapters/temporal.js';
+import { newSigningSecret } from '../adapters/webhook-signing.js';
+import { createWebhookWaker, startWebhookSweeper } from '../adapters/webhook-wake.js';
 import { bundleWorkflows } from '../adapters/workflow-bundle.js';
 import { createAccept } from '../api/accept.js';
 import { createTenantRateLimit } from '../api/rate-limit.js';
@@ -86,6 +91,12 @@ const PRELOADED_WORKFLOW_MODULES = [
   '../core/routing/pauses.ts',
 ].map((p) => fileURLToPath(new URL(p, import.meta.url)));
 
+/** Each webhook endpoint's actor is signalled at most this often by a node, ms. */
+const WEBHOOK_WAKE_INTERVAL_MS = 1_000;
+/** How often the node looks for webhook events due and not taken, and how late they must be, ms. */
+const WEBHOOK_SWEEP_INTERVAL_MS = 10_000;
+const WEBHOOK_SWEEP_GRACE_MS = 10_000;
+
 /** A journal write waiting longer than this makes /health answer 503 (ms). */
 const JOURNAL_HEALTHY_LAG_MS = 5_000;
 
@@ -141,7 +152,14 @@ export async function serve(
   const { connection, client } = await connectTemporal(deps.temporalAddress, config.temporalNamespace);
   await ensureSearchAttributes(client, config.temporalNamespace);
 
-  const journal = createJournal(db);
+  const webhookWaker = createWebhookWaker({
+    client,
+    log,
+    now: Date.now,
+    minIntervalMs: WEBHOOK_WAKE_INTERVAL_MS,
+  });
+  const webhooks = webhookStore(db);
+  const journal = createJournal(db, { onWebhookEvents: (ids) => webhookWaker.wake(ids) });
   const verp = verpKeysFromMaster([deps.masterKey]);
   const messages = messageStore(db);
   const tenantRows = tenantStore(db);
@@ -194,6 +212,28 @@ export async function serve(
       hostname: config.hostname,
       ca: trusted,
     }),
+  });
+  const webhookHttp = createGuardedHttp({
+    addresses: stsLookupsOver(dns).addresses,
+    timeoutMs: WEBHOOK_TIMEOUT_MS,
+    allowLoopback: config.allowLoopback,
+    keepAlive: true,
+  });
+  const webhookDelivery = createWebhookDelivery({
+    store: webhooks,
+    http: webhookHttp,
+    concurrency: config.webhookConcurrency,
+    retryScale: config.webhookRetryScale,
+    disableAfterMs: config.webhookDisableAfter,
+    now: Date.now,
+    heartbeat: activityHeartbeat,
+  });
+  const webhookSweeper = startWebhookSweeper({
+    store: webhooks,
+    waker: webhookWaker,
+    log,
+    intervalMs: WEBHOOK_SWEEP_INTERVAL_MS,
+    graceMs: WEBHOOK_SWEEP_GRACE_MS,
   });
   const starter = temporalMessageStarter(client);
   const activities = createActivities({
@@ -250,7 +290,12 @@ export async function serve(
     ...common,
     taskQueue: MESSAGE_TASK_QUEUE,
     workflowBundle: await bundleWorkflows(WORKFLOWS_PATH, PRELOADED_WORKFLOW_MODULES),
-    activities: { expire: activities.expire, deliverWave: activities.deliverWave, ...routing.activities },
+    activities: {
+      expire: activities.expire,
+      deliverWave: activities.deliverWave,
+      ...routing.activities,
+      drainWebhook: webhookDelivery.drainWebhook,
+    },
     // A wave holds its workflow task slot while its local activity delivers, so slots bound
     // the waves in progress. With the SDK's 40 slots most eager starts were refused (the
     // task then goes through matching); 200 took them all (docs/architecture.md, "Cost per
@@ -285,8 +330,10 @@ export async function serve(
     suppressions.suppressedAmongMany(qs),
   );
   const insertGrouped = groupCommit(async (batches: readonly Parameters<typeof messages.insert>[0][]) => {
-    await messages.insert(batches.flat());
-    return batches.map(() => undefined);
+    // The webhooks the shared statement queued events for, woken once for all callers.
+    const queued = await messages.insert(batches.flat());
+    webhookWaker.wake(queued);
+    return batches.map(() => queued);
   });
   const api = buildApi({
     logger: log,
@@ -302,6 +349,10 @@ export async function serve(
     messages,
     suppressions,
     idempotency: idempotencyStore(db),
+    webhooks,
+    wakeWebhook: (id) => webhookWaker.wake([id]),
+    newSigningSecret,
+    allowLoopbackWebhooks: config.allowLoopback,
     now: Date.now,
     rateLimit: createTenantRateLimit(config.apiRate, Date.now),
     accept: createAccept({
@@ -362,6 +413,7 @@ export async function serve(
         await api.close();
         await inbound?.close();
         await sweeper.close();
+        await webhookSweeper.close();
         await authChanges.close();
         await former.close();
         for (const w of [messageWorker, egressWorker, sharedEgressWorker])
@@ -371,6 +423,8 @@ export async function serve(
         await dispatcher.close();
         await mtaSts?.close();
         await journal.close();
+        await webhookWaker.close();
+        await webhookHttp.close();
         await connection.close();
         await db.close();
       })();

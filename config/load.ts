@@ -46,6 +46,9 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_MTA_STS: { key: 'mtaSts' },
   POSTHORN_MTA_STS_CA: { key: 'mtaStsCa' },
   POSTHORN_MTA_STS_PORT: { key: 'mtaStsPort' },
+  POSTHORN_WEBHOOK_RETRY_SCALE: { key: 'webhookRetryScale' },
+  POSTHORN_WEBHOOK_CONCURRENCY: { key: 'webhookConcurrency' },
+  POSTHORN_WEBHOOK_DISABLE_AFTER: { key: 'webhookDisableAfter' },
 };
 
 export type ConfigLoad = { ok: true; config: Config } | { ok: false; problems: string[] };

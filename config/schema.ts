@@ -115,6 +115,12 @@ export const configSchema = z.object({
   mtaStsCa: z.string().min(1).optional(),
   /** HTTPS port of MTA-STS policy hosts. RFC 8461 §3.3 fixes 443; tests only. */
   mtaStsPort: port.default(443),
+  /** Multiplies the webhook retry schedule (5 s, 5 min, 30 min, …); tests only: 0.001 turns 5 min into 300 ms. */
+  webhookRetryScale: z.coerce.number().positive().max(1).default(1),
+  /** Webhook requests in flight at once per endpoint. */
+  webhookConcurrency: z.coerce.number().int().min(1).max(64).default(8),
+  /** An endpoint whose every attempt failed for this long is disabled (Svix: 5 days). */
+  webhookDisableAfter: duration.prefault('5d'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

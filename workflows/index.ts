@@ -3,3 +3,4 @@ export { controlWorkflow } from './control.js';
 export { ipWorkflow } from './ip.js';
 export { messageWorkflow } from './message.js';
 export { waveWorkflow } from './wave.js';
+export { webhookEndpointWorkflow } from './webhook.js';
