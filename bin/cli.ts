@@ -11,6 +11,7 @@ import { eventsCommand } from './events-command.js';
 import { configOrExit, loggerFor, masterKeyFor, openDatabase, openTemporal } from './runtime.js';
 import { serve } from './serve.js';
 import { parseTenantsArgs, runTenantsCommand } from './tenant-commands.js';
+import { webhooksCommand } from './webhooks-command.js';
 
 const USAGE = `usage: posthorn <command>
 
@@ -34,6 +35,8 @@ const USAGE = `usage: posthorn <command>
                          the delivery log cut by customer, domain, provider, IP, type, event
   pools add NAME [--tenant T] [--type transactional|marketing] | pools list
   ips add ADDR --pool P [--ehlo NAME] [--node ID] [--weight W] [--warmup [--warmup-plan FILE]] | ips list
+  webhooks list --tenant NAME | create --tenant NAME --endpoint URL [--events a,b] | test ID | replay ID EVENT_ID
+                         a tenant's webhook endpoints; test POSTs a signed sample event; replay sends an event again
   classify --reply "550 5.1.1 …" | --jsonl | FILE.eml …
                          classify SMTP replies or bounce messages
 `;
@@ -299,6 +302,10 @@ export async function main(argv: string[]): Promise<number> {
           return 2;
         }
         return await withDatabase((db) => runTenantsCommand(parsed, db));
+      }
+      case 'webhooks': {
+        const config = configOrExit();
+        return await withDatabase((db) => webhooksCommand(rest, db, config));
       }
       case 'events':
         return await withDatabase(async (db) => {

@@ -127,7 +127,6 @@ export function messageStore(db: Db) {
          ), r AS (
            INSERT INTO recipients (message_id, idx, address, domain, state)
            SELECT * FROM unnest($19::uuid[], $20::int[], $21::text[], $22::text[], $23::text[])
-         )
          ), e AS (
            INSERT INTO delivery_events (message_id, tenant_id, event, recipient, sending_domain, recipient_domain, message_type, detail)
            SELECT * FROM unnest($24::uuid[], $25::uuid[], $26::text[], $27::text[], $28::text[], $29::text[], $30::text[], $31::text[])

@@ -40,7 +40,8 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   if (value === undefined) return null;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
+  // An HTTP-date names its day and month ("Sun, 06 Nov 1994 08:49:37 GMT").
+  const at = /[a-z]{3}/i.test(v) ? Date.parse(v) : Number.NaN;
   if (Number.isNaN(at)) return null;
   return Math.max(0, at - nowMs);
 }
