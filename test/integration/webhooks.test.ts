@@ -460,6 +460,54 @@ describe('webhooks', () => {
     assert.equal((await acme.webhooks.get(hook.id)).data?.status, 'enabled');
   });
 
+  test('posthorn webhooks create, list, test and replay', { timeout: 180_000 }, async () => {
+    const created = JSON.parse(
+      await stack.node.cli([
+        'webhooks',
+        'create',
+        '--tenant',
+        'acme',
+        '--endpoint',
+        receiver.url('/cli'),
+        '--events',
+        'email.sent',
+      ]),
+    ) as { id: string; signing_secret: string };
+    assert.match(created.signing_secret, /^whsec_/);
+    const listed = (await stack.node.cli(['webhooks', 'list', '--tenant', 'acme']))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; signing_secret?: string });
+    assert.ok(listed.some((w) => w.id === created.id));
+    assert.ok(
+      listed.every((w) => w.signing_secret === undefined),
+      'the list prints no secrets',
+    );
+
+    const tested = JSON.parse(await stack.node.cli(['webhooks', 'test', created.id])) as {
+      id: string;
+      http_status_code: number;
+    };
+    assert.equal(tested.http_status_code, 200);
+    const sample = receiver.on('/cli').find((r) => r.headers['svix-id'] === tested.id)!;
+    verifyBoth(sample, created.signing_secret);
+
+    const id = await send('cli@rcpt.test');
+    const first = await waitFor('the event', async () => findHook('/cli', 'email.sent', id), LONG);
+    const eventId = String(first.headers['svix-id']);
+    await waitFor('recorded as a success', async () => {
+      const r = await stack.db.query(`SELECT status FROM webhook_events WHERE id = $1`, [eventId]);
+      return r.rows[0]?.status === 'success' ? true : undefined;
+    });
+    await stack.node.cli(['webhooks', 'replay', created.id, eventId]);
+    const again = await waitFor(
+      'the replayed event',
+      async () => receiver.on('/cli').filter((r) => r.headers['svix-id'] === eventId)[1],
+      LONG,
+    );
+    assert.equal(again.body, first.body);
+  });
+
   test('a node killed after recording a delivery, with the webhook not yet answered, posts it after restart with the same id', {
     timeout: 300_000,
   }, async () => {
