@@ -7,6 +7,8 @@ export interface ReceivedWebhook {
   /** The raw body, as signed. */
   readonly body: string;
   readonly json: { type: string; created_at: string; data: Record<string, unknown> };
+  /** When the body had arrived, ms since the epoch. */
+  readonly at: number;
 }
 
 /** What to answer a request with; `hold` keeps the request open without an answer. */
@@ -40,7 +42,7 @@ export async function startWebhookReceiver(host = '127.0.0.1'): Promise<WebhookR
       } catch {
         json = { type: 'unparsable', created_at: '', data: {} };
       }
-      const hook: ReceivedWebhook = { path, headers: req.headers, body, json };
+      const hook: ReceivedWebhook = { path, headers: req.headers, body, json, at: Date.now() };
       received.push(hook);
       const nth = (counts.get(path) ?? 0) + 1;
       counts.set(path, nth);
