@@ -142,7 +142,7 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps): WebhookActivit
         kind: 'drained',
         attempted: results.length,
         succeeded,
-        more: claimed.length === limit || (nextDueAtMs !== null && nextDueAtMs <= finishedAtMs),
+        more: claimed.length === limit,
         nextDueAtMs,
         finishedAtMs,
       };

@@ -333,35 +333,42 @@ describe('workflow logic with scripted activities', () => {
     async () => {
       const id = 'wh-actor';
       /** A drain result made when the drain runs; `dueInMs` from then. */
-      const drained = (more: boolean, dueInMs: number | null) => (): WebhookDrainResult => ({
-        kind: 'drained',
-        attempted: 1,
-        succeeded: 1,
-        more,
-        nextDueAtMs: dueInMs === null ? null : Date.now() + dueInMs,
-        finishedAtMs: Date.now(),
-      });
-      // A full batch: drained again at once; then an event due in 500 ms: slept until then.
-      drains.set(id, [drained(true, null), drained(false, 500), drained(false, null)]);
+      const drained =
+        (more: boolean, attempted: number, dueInMs: number | null) => (): WebhookDrainResult => ({
+          kind: 'drained',
+          attempted,
+          succeeded: attempted,
+          more,
+          nextDueAtMs: dueInMs === null ? null : Date.now() + dueInMs,
+          finishedAtMs: Date.now(),
+        });
+      // A full batch: drained again at once; busy: drained again soon without a signal; idle
+      // with a retry due in 500 ms: slept until then; idle with nothing due: waits for a wake.
+      drains.set(id, [
+        drained(true, 32, null),
+        drained(false, 3, null),
+        drained(false, 0, 500),
+        drained(false, 0, null),
+      ]);
       const handle = await client.workflow.start('webhookEndpointWorkflow', {
         taskQueue: WORKFLOW_QUEUE,
         workflowId: `webhook-${id}`,
         args: [{ webhookId: id }],
       });
       const callsNow = () => drainCalls.get(id)?.length ?? 0;
-      await waitFor('three drains', async () => (callsNow() >= 3 ? true : undefined));
+      await waitFor('four drains', async () => (callsNow() >= 4 ? true : undefined));
       const at = drainCalls.get(id)!;
-      assert.ok(at[2]! - at[1]! >= 400, `slept until the event was due (${at[2]! - at[1]!} ms)`);
+      assert.ok(at[3]! - at[2]! >= 400, `slept until the retry was due (${at[3]! - at[2]!} ms)`);
 
       // Idle: the next drain comes on a wake signal.
       drains.get(id)!.push(() => ({ kind: 'disabled', reason: 'failing' }));
       await handle.signal(webhookWakeSignal);
-      await waitFor('the drain after a wake', async () => (callsNow() >= 4 ? true : undefined));
+      await waitFor('the drain after a wake', async () => (callsNow() >= 5 ? true : undefined));
       // Disabled: waits for a wake (re-enabled), then finds the webhook deleted and ends.
       drains.get(id)!.push(() => ({ kind: 'gone' }));
       await handle.signal(webhookWakeSignal);
       await handle.result();
-      assert.equal(callsNow(), 5);
+      assert.equal(callsNow(), 6);
     },
   );
 });
