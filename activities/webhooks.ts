@@ -112,19 +112,33 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps): WebhookActivit
       const reclaim = (activityAttempt() ?? 1) > 1;
       const claimed = await deps.store.claim(webhookId, limit, leaseMs, reclaim);
       const secrets = secretsOf(webhook, deps.now());
-      const results: AttemptResult[] = [];
+      // Attempts are recorded a round (the endpoint's concurrency) at a time, one statement
+      // each, so the log shows them as they happen and a drain that dies repeats few.
+      let unrecorded: AttemptResult[] = [];
+      let recording: Promise<Date | null> = Promise.resolve(null);
+      const record = () => {
+        const batch = unrecorded;
+        unrecorded = [];
+        recording = recording.then(() => deps.store.record(webhookId, batch));
+        return recording;
+      };
       let next = 0;
+      let attempted = 0;
+      let succeeded = 0;
       const worker = async () => {
         for (let i = next++; i < claimed.length; i = next++) {
-          results.push(await attempt(webhook.endpoint, secrets, claimed[i]!));
+          const result = await attempt(webhook.endpoint, secrets, claimed[i]!);
+          attempted++;
+          if (result.outcome === 'success') succeeded++;
+          unrecorded.push(result);
+          if (unrecorded.length >= deps.concurrency) await record();
           beat();
         }
       };
       await Promise.all(Array.from({ length: Math.min(deps.concurrency, claimed.length) }, worker));
-      let succeeded = 0;
-      if (results.length > 0) {
-        succeeded = results.filter((r) => r.outcome === 'success').length;
-        const failingSince = await deps.store.record(webhookId, results);
+      if (unrecorded.length > 0) await record();
+      if (attempted > 0) {
+        const failingSince = await recording;
         if (shouldDisable(failingSince?.getTime() ?? null, deps.now(), deps.disableAfterMs)) {
           if (await deps.store.disableFailing(webhookId))
             activityLog('webhook endpoint disabled: every attempt failed', {
@@ -140,7 +154,7 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps): WebhookActivit
       const finishedAtMs = deps.now();
       return {
         kind: 'drained',
-        attempted: results.length,
+        attempted,
         succeeded,
         more: claimed.length === limit,
         nextDueAtMs,
