@@ -232,7 +232,12 @@ export function webhookStore(db: Db) {
     },
 
     async attempts(tenantId: string, webhookId: string, eventId: string): Promise<WebhookAttempt[] | null> {
-      if (!(await this.event(tenantId, webhookId, eventId))) return null;
+      const owned = await db.query(
+        `SELECT 1 FROM webhook_events we JOIN webhooks w ON w.id = we.webhook_id
+         WHERE w.tenant_id = $1 AND we.webhook_id = $2 AND we.id = $3`,
+        [tenantId, webhookId, eventId],
+      );
+      if (owned.rowCount !== 1) return null;
       const r = await db.query<WebhookAttempt>(
         `SELECT id, event_id AS "eventId", sent_at AS "sentAt", outcome, http_status_code AS "httpStatusCode",
                 response, duration_ms AS "durationMs"
