@@ -9,6 +9,7 @@ import type {
 import { webhookHeaders } from '../adapters/webhook-signing.js';
 import { webhookPayload } from '../core/webhooks/events.js';
 import { parseRetryAfter, shouldDisable, webhookRetryDelay } from '../core/webhooks/retry.js';
+import { signingSecrets } from '../core/webhooks/secrets.js';
 import type { WebhookActivities, WebhookDrainResult } from '../workflows/contract.js';
 
 /** Resend's (Svix's) timeout for one webhook request, ms. */
@@ -37,16 +38,6 @@ export interface WebhookDeliveryDeps {
  * 24 requests/s and fell 11 s behind the deliveries.
  */
 const ROUNDS_PER_DRAIN = 25;
-
-function secretsOf(
-  w: { signingSecret: string; previousSecret: string | null; previousSecretUntil: Date | null },
-  nowMs: number,
-) {
-  // During a rotation's grace period both secrets sign (space-separated signatures).
-  return w.previousSecret && w.previousSecretUntil && w.previousSecretUntil.getTime() > nowMs
-    ? [w.signingSecret, w.previousSecret]
-    : [w.signingSecret];
-}
 
 /** One webhook endpoint's drain (workflows/webhook.ts calls it through Temporal). */
 export function createWebhookDelivery(deps: WebhookDeliveryDeps): WebhookActivities {
@@ -111,7 +102,7 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps): WebhookActivit
       const leaseMs = (ROUNDS_PER_DRAIN + 1) * WEBHOOK_TIMEOUT_MS + 30_000;
       const reclaim = (activityAttempt() ?? 1) > 1;
       const claimed = await deps.store.claim(webhookId, limit, leaseMs, reclaim);
-      const secrets = secretsOf(webhook, deps.now());
+      const secrets = signingSecrets(webhook, deps.now());
       // Attempts are recorded a round (the endpoint's concurrency) at a time, one statement
       // each, so the log shows them as they happen and a drain that dies repeats few.
       let unrecorded: AttemptResult[] = [];

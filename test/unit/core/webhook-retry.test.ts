@@ -8,6 +8,7 @@ import {
   WEBHOOK_MAX_ATTEMPTS,
   webhookRetryDelay,
 } from '../../../core/webhooks/retry.js';
+import { signingSecrets } from '../../../core/webhooks/secrets.js';
 
 const S = 1000;
 const M = 60 * S;
@@ -73,4 +74,19 @@ test('endpoints: https only; http only to loopback when allowed; never private, 
   assert.equal(ok(''), false);
   const bad = checkEndpoint('http://hooks.example.com/x', false);
   assert.equal(bad.ok === false && bad.message, 'The `endpoint` must be an https URL.');
+});
+
+test('a rotated secret signs beside the new one for its grace period, then no more', () => {
+  const rotatedAt = Date.parse('2026-12-06T12:00:00Z');
+  const w = {
+    signingSecret: 'whsec_new',
+    previousSecret: 'whsec_old',
+    previousSecretUntil: new Date(rotatedAt + 24 * H),
+  };
+  assert.deepEqual(signingSecrets(w, rotatedAt + H), ['whsec_new', 'whsec_old']);
+  assert.deepEqual(signingSecrets(w, rotatedAt + 24 * H), ['whsec_new']);
+  assert.deepEqual(
+    signingSecrets({ signingSecret: 's', previousSecret: null, previousSecretUntil: null }, 0),
+    ['s'],
+  );
 });
