@@ -9,6 +9,7 @@ import { inputProblem } from './input-guard.js';
 import { registerScheduleRoutes, type ScheduleRoutesDeps } from './scheduled-emails.js';
 import { registerSuppressionRoutes, type SuppressionRoutesDeps } from './suppressions.js';
 import { isDependencyUnavailable } from './unavailable.js';
+import { registerWebhookRoutes, type WebhookRoutesDeps } from './webhooks.js';
 
 /** Name of each part (database, temporal, worker) → whether it is up. */
 export type HealthCheck = () => Promise<Record<string, boolean>>;
@@ -18,7 +19,8 @@ export type ApiDeps = EmailRoutesDeps &
   SuppressionRoutesDeps &
   AdminRoutesDeps &
   DomainRoutesDeps &
-  ApiKeyRoutesDeps & {
+  ApiKeyRoutesDeps &
+  WebhookRoutesDeps & {
     readonly health: HealthCheck;
     readonly logger: FastifyBaseLogger;
     /** Registered before the routes (hooks apply to them): metrics, tracing. */
@@ -39,6 +41,7 @@ const KNOWN_PATHS = [
   /^\/api-keys(\/[^/]+)?$/,
   /^\/health$/,
   /^\/console(\/(login|logout))?$/,
+  /^\/webhooks(\/[^/]+(\/signing-secret\/rotate|\/events(\/[^/]+(\/attempts|\/replay)?)?)?)?$/,
 ];
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -137,5 +140,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   registerApiKeyRoutes(app, deps);
   registerAdminRoutes(app, deps);
   registerConsole(app, deps);
+  registerWebhookRoutes(app, deps);
   return app;
 }

@@ -18,6 +18,10 @@
  *   sessions), and the ratio. Needs Debian's `postfix` package.
  * - `open-loop`: requests at a fixed rate (BENCH_RATE, 500/s, for BENCH_SECONDS, 20 s),
  *   whatever the answers' latency: API and accept → delivered latency at that rate.
+ * - `webhooks`: the `spread` shape twice on one node, first without webhooks, then with one
+ *   webhook subscribed to every event type (a receiver in this process answering 200):
+ *   delivered/s with and without, webhook requests/s, and the lag from a delivery's record
+ *   to its `email.delivered` webhook's arrival (p50/p99).
  * - `observability`: the `spread` run four times, on a fresh node each: metrics off
  *   (POSTHORN_METRICS=off), metrics on (the default), and metrics with tracing exported over
  *   OTLP to a receiver in this process that counts and drops the spans, with workflow spans
@@ -41,17 +45,19 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { pidFromFile } from '../adapters/child-process-guard.js';
+import { WEBHOOK_EVENT_TYPES } from '../core/webhooks/events.js';
 import type { QueueStats } from '../egress/dispatcher.js';
 import { startDevStack } from '../test/support/dev-stack.js';
 import { freePort } from '../test/support/ports.js';
 import type { PosthornProcess } from '../test/support/posthorn-process.js';
 import { type StackOptions, startStack } from '../test/support/stack.js';
+import { startWebhookReceiver } from '../test/support/webhook-receiver.js';
 import { MESSAGE_IDS } from '../workflows/contract.js';
 import { postfixInstalled, runPostfix, type Sinks, sinksCpu, startSmtpSinks } from './postfix.js';
 import { findPid, ownCpuMs, peakRssMb, treeCpuMs } from './proc.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'spread,single-site,peer,open-loop').split(',');
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'spread,single-site,peer,open-loop,webhooks').split(',');
 const ADMIN_TOKEN = 'bench-operator-token-0123456789';
 const BODY_BYTES = Number(process.env.BENCH_BODY_BYTES ?? 5 * 1024);
 const EMBEDDED = process.env.BENCH_EMBEDDED === '1';
@@ -247,7 +253,9 @@ async function report(
 ): Promise<void> {
   const e2e = await b.db.query<{ ms: number }>(
     `SELECT extract(epoch FROM (e.at - m.created_at)) * 1000 AS ms
-     FROM delivery_events e JOIN messages m ON m.id = e.message_id WHERE e.event = 'delivered' ORDER BY 1`,
+     FROM delivery_events e JOIN messages m ON m.id = e.message_id
+     WHERE e.event = 'delivered' AND m.created_at >= $1 ORDER BY 1`,
+    [o.since],
   );
   const e2eMs = e2e.rows.map((r) => Number(r.ms));
   const cost = await temporalCost(b.temporalAddress, o.since);
@@ -286,7 +294,7 @@ const NODE_ENV = {
 async function closedLoopRun(
   title: string,
   b: Bench,
-  o: { clients: number; domains: number; sinks: Sinks | null },
+  o: { clients: number; domains: number; sinks: Sinks | null; alreadyDelivered?: number },
 ): Promise<{ perSecond: number; nodeCpuMs: number }> {
   const key = (
     await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
@@ -303,7 +311,7 @@ async function closedLoopRun(
     }),
   );
   const acceptSeconds = (performance.now() - t0) / 1000;
-  await waitDelivered(b.db, MESSAGES);
+  await waitDelivered(b.db, MESSAGES + (o.alreadyDelivered ?? 0));
   const deliverSeconds = (performance.now() - t0) / 1000;
   const cpuAfter = cpuNow(b, o.sinks);
   await report(title, b, {
@@ -539,6 +547,93 @@ async function openLoop(): Promise<void> {
   }
 }
 
+/**
+ * The spread shape without, then with, one webhook subscribed to every event type; prints
+ * the webhook figures after the second run's report.
+ */
+async function webhooks(): Promise<void> {
+  const domains = 10;
+  const clients = 32;
+  const sinks: Record<string, object> = {};
+  for (let d = 0; d < domains; d++) sinks[`127.0.1.${d + 1}`] = {};
+  const receiver = await startWebhookReceiver();
+  const b = await benchStack({
+    zones: zonesFor(domains, (d) => `127.0.1.${d + 1}`),
+    sinks,
+    env: NODE_ENV,
+    nodeArgs: nodeArgs(),
+  });
+  try {
+    // Warm the node first (JIT, connections, caches), so that neither run pays for it.
+    const warmKey = (
+      await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
+    ).trim();
+    const warm = Math.min(200, Math.ceil(MESSAGES / 4));
+    let nextWarm = 0;
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        for (let i = nextWarm++; i < warm; i = nextWarm++) await sendOne(b.node.apiUrl, warmKey, i, domains);
+      }),
+    );
+    await waitDelivered(b.db, warm);
+    const without = await closedLoopRun(`webhooks: without (${domains} domains, ${clients} clients)`, b, {
+      clients,
+      domains,
+      sinks: null,
+      alreadyDelivered: warm,
+    });
+    const key = (
+      await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
+    ).trim();
+    const created = await fetch(`${b.node.apiUrl}/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        endpoint: receiver.url('/bench'),
+        events: WEBHOOK_EVENT_TYPES,
+      }),
+    });
+    if (created.status !== 200) throw new Error(`webhook create: HTTP ${created.status}`);
+    const t0 = Date.now();
+    const withHooks = await closedLoopRun(
+      `webhooks: with one webhook (${domains} domains, ${clients} clients)`,
+      b,
+      {
+        clients,
+        domains,
+        sinks: null,
+        alreadyDelivered: warm + MESSAGES,
+      },
+    );
+    // email.sent and email.delivered for every message.
+    const expected = 2 * MESSAGES;
+    while (receiver.on('/bench').length < expected) await delay(100);
+    const hooks = receiver.on('/bench');
+    const seconds = (Math.max(...hooks.map((h) => h.at)) - t0) / 1000;
+    const recordedAt = await b.db.query<{ id: string; at: number }>(
+      `SELECT we.id, (extract(epoch FROM de.at) * 1000)::float8 AS at
+       FROM webhook_events we JOIN delivery_events de ON de.id = we.delivery_event_id WHERE we.type = 'email.delivered'`,
+    );
+    const at = new Map(recordedAt.rows.map((r) => [r.id, r.at]));
+    const lags = hooks
+      .filter((h) => h.json.type === 'email.delivered')
+      .map((h) => h.at - at.get(String(h.headers['svix-id']))!)
+      .sort((x, y) => x - y);
+    const duplicates = hooks.length - new Set(hooks.map((h) => h.headers['svix-id'])).size;
+    process.stdout.write(
+      [
+        `webhook requests             ${hooks.length} (${duplicates} repeated ids)`,
+        `webhook requests/s           ${fmt(hooks.length / seconds)} (first send to last webhook: ${fmt(seconds)} s)`,
+        `delivery → webhook p50 / p99 ${fmt(percentile(lags, 50))} / ${fmt(percentile(lags, 99))} ms`,
+        `delivered/s with / without   ${fmt(withHooks.perSecond)} / ${fmt(without.perSecond)} (ratio ${fmt(withHooks.perSecond / without.perSecond, 2)})`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    await b.stop();
+    await receiver.close();
+  }
+}
+
 for (const name of SCENARIOS) {
   switch (name) {
     case 'spread':
@@ -556,8 +651,13 @@ for (const name of SCENARIOS) {
     case 'observability':
       await observability();
       break;
+    case 'webhooks':
+      await webhooks();
+      break;
     default:
-      throw new Error(`unknown scenario ${name} (spread, single-site, peer, open-loop, observability)`);
+      throw new Error(
+        `unknown scenario ${name} (spread, single-site, peer, open-loop, observability, webhooks)`,
+      );
   }
 }
 await Promise.all([...senders.values()].map((pool) => pool.destroy()));

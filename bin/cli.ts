@@ -23,6 +23,7 @@ import { serve } from './serve.js';
 import { submissionSettings } from './submission-settings.js';
 import { parseTenantsArgs, runTenantsCommand } from './tenant-commands.js';
 import { traceCommand } from './trace-command.js';
+import { webhooksCommand } from './webhooks-command.js';
 
 const USAGE = `usage: posthorn <command>
 
@@ -56,6 +57,8 @@ const USAGE = `usage: posthorn <command>
                          IP suspensions made on the node (needs POSTHORN_ADMIN_TOKEN)
   pools add NAME [--tenant T] [--type transactional|marketing] | pools list
   ips add ADDR --pool P [--ehlo NAME] [--node ID] [--weight W] [--warmup [--warmup-plan FILE]] | ips list
+  webhooks list --tenant NAME | create --tenant NAME --endpoint URL [--events a,b] | test ID | replay ID EVENT_ID
+                         a tenant's webhook endpoints; test POSTs a signed sample event; replay sends an event again
   classify --reply "550 5.1.1 …" | --jsonl | FILE.eml …
                          classify SMTP replies or bounce messages
 `;
@@ -335,6 +338,10 @@ export async function main(argv: string[]): Promise<number> {
           return 2;
         }
         return await withDatabase((db) => runTenantsCommand(parsed, db));
+      }
+      case 'webhooks': {
+        const config = configOrExit();
+        return await withDatabase((db) => webhooksCommand(rest, db, config));
       }
       case 'events':
         return await withDatabase(async (db) => {

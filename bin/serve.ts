@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
+import { activityHeartbeat, createWebhookDelivery, WEBHOOK_TIMEOUT_MS } from '../activities/webhooks.js';
 import { createAttachmentFetcher } from '../adapters/attachment-fetch.js';
 import { cachingResolver, createDnsResolver } from '../adapters/dns.js';
 import { tracedResolver } from '../adapters/dns-tracing.js';
@@ -25,6 +26,7 @@ import { migrate } from '../adapters/postgres/migrate.js';
 import { routingStore } from '../adapters/postgres/routing.js';
 import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
+import { webhookStore } from '../adapters/postgres/webhooks.js';
 import { temporalScheduleControl } from '../adapters/schedule-control.js';
 import { createSmtpTraceBus } from '../adapters/smtp-trace.js';
 import { readSubmittedMail } from '../adapters/submitted-mail.js';
@@ -38,6 +40,8 @@ import {
   temporalWaveStarter,
 } from '../adapters/temporal.js';
 import { setUpTracing } from '../adapters/tracing-setup.js';
+import { newSigningSecret } from '../adapters/webhook-signing.js';
+import { createWebhookWaker, startWebhookSweeper } from '../adapters/webhook-wake.js';
 import { bundleWorkflows } from '../adapters/workflow-bundle.js';
 import { createAccept } from '../api/accept.js';
 import { DEFAULT_ATTACHMENT_LIMITS, resolveAttachments } from '../api/remote-attachments.js';
@@ -109,6 +113,12 @@ const PRELOADED_WORKFLOW_MODULES = [
   '../core/address.ts',
   '../core/routing/pauses.ts',
 ].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+
+/** Each webhook endpoint's actor is signalled at most this often by a node, ms. */
+const WEBHOOK_WAKE_INTERVAL_MS = 1_000;
+/** How often the node looks for webhook events due and not taken, and how late they must be, ms. */
+const WEBHOOK_SWEEP_INTERVAL_MS = 10_000;
+const WEBHOOK_SWEEP_GRACE_MS = 10_000;
 
 /** A journal write waiting longer than this makes /health answer 503 (ms). */
 const JOURNAL_HEALTHY_LAG_MS = 5_000;
@@ -183,7 +193,17 @@ export async function serve(
     journalLagMs: () => journal.lagMs(),
     now: Date.now,
   });
-  const journal = createJournal(db, observability.journal);
+  const webhookWaker = createWebhookWaker({
+    client,
+    log,
+    now: Date.now,
+    minIntervalMs: WEBHOOK_WAKE_INTERVAL_MS,
+  });
+  const webhooks = webhookStore(db);
+  const journal = createJournal(db, {
+    observer: observability.journal,
+    onWebhookEvents: (ids) => webhookWaker.wake(ids),
+  });
   const verp = verpKeysFromMaster([deps.masterKey]);
   const messages = messageStore(db);
   const tenantRows = tenantStore(db);
@@ -276,6 +296,28 @@ export async function serve(
     }),
     suspensions: routing.suspensions,
   });
+  const webhookHttp = createGuardedHttp({
+    addresses: stsLookupsOver(dns).addresses,
+    timeoutMs: WEBHOOK_TIMEOUT_MS,
+    allowLoopback: config.allowLoopback,
+    keepAlive: true,
+  });
+  const webhookDelivery = createWebhookDelivery({
+    store: webhooks,
+    http: webhookHttp,
+    concurrency: config.webhookConcurrency,
+    retryScale: config.webhookRetryScale,
+    disableAfterMs: config.webhookDisableAfter,
+    now: Date.now,
+    heartbeat: activityHeartbeat,
+  });
+  const webhookSweeper = startWebhookSweeper({
+    store: webhooks,
+    waker: webhookWaker,
+    log,
+    intervalMs: WEBHOOK_SWEEP_INTERVAL_MS,
+    graceMs: WEBHOOK_SWEEP_GRACE_MS,
+  });
   const starter = traceMessageStarts(temporalMessageStarter(client));
   const activities = createActivities({
     messages,
@@ -345,6 +387,7 @@ export async function serve(
       releaseScheduled: activities.releaseScheduled,
       ...routing.activities,
       ...domainsApi.activities,
+      drainWebhook: webhookDelivery.drainWebhook,
     },
     // A wave holds its workflow task slot while its local activity delivers, so slots bound
     // the waves in progress. With the SDK's 40 slots most eager starts were refused (the
@@ -383,9 +426,11 @@ export async function serve(
     suppressions.suppressedAmongMany(qs),
   );
   const insertGrouped = groupCommit(async (batches: readonly Parameters<typeof messages.insert>[0][]) => {
-    await messages.insert(batches.flat());
+    // The webhooks the shared statement queued events for, woken once for all callers.
+    const queued = await messages.insert(batches.flat());
     observability.accepted(batches.flatMap((b) => b.flatMap((m) => m.events)));
-    return batches.map(() => undefined);
+    webhookWaker.wake(queued);
+    return batches.map(() => queued);
   });
   // One budget per tenant for both front doors, the HTTP API and SMTP submission.
   const accept = traceAccept(
@@ -426,6 +471,10 @@ export async function serve(
     keyDomains: domainsApi.service.store,
     forgetCachedKeys: domainsApi.service.forgetCached,
     idempotency: idempotencyStore(db),
+    webhooks,
+    wakeWebhook: (id) => webhookWaker.wake([id]),
+    newSigningSecret,
+    allowLoopbackWebhooks: config.allowLoopback,
     now: Date.now,
     rateLimit: tenantLimits.rateLimit,
     resolveAttachments: (emails) =>
@@ -515,6 +564,7 @@ export async function serve(
         await inbound?.close();
         await sweeper.close();
         await safety?.close();
+        await webhookSweeper.close();
         await authChanges.close();
         await former.close();
         for (const w of [messageWorker, egressWorker, sharedEgressWorker])
@@ -525,6 +575,8 @@ export async function serve(
         await mtaSts?.close();
         await attachmentHttp.close();
         await journal.close();
+        await webhookWaker.close();
+        await webhookHttp.close();
         await connection.close();
         await tracing.shutdown();
         await db.close();

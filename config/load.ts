@@ -71,6 +71,9 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_TEMPORAL_METRICS: { key: 'temporalMetrics' },
   POSTHORN_DOGSTATSD: { key: 'dogstatsd' },
   POSTHORN_TRACE_WORKFLOWS: { key: 'traceWorkflows' },
+  POSTHORN_WEBHOOK_RETRY_SCALE: { key: 'webhookRetryScale' },
+  POSTHORN_WEBHOOK_CONCURRENCY: { key: 'webhookConcurrency' },
+  POSTHORN_WEBHOOK_DISABLE_AFTER: { key: 'webhookDisableAfter' },
 };
 
 export type ConfigLoad = { ok: true; config: Config } | { ok: false; problems: string[] };

@@ -162,6 +162,12 @@ export const configSchema = z.object({
    * "context" only passes the trace on to their activities (docs/operations.md, "Traces").
    */
   traceWorkflows: z.enum(['spans', 'context']).default('spans'),
+  /** Multiplies the webhook retry schedule (5 s, 5 min, 30 min, …); tests only: 0.001 turns 5 min into 300 ms. */
+  webhookRetryScale: z.coerce.number().positive().max(1).default(1),
+  /** Webhook requests in flight at once per endpoint. */
+  webhookConcurrency: z.coerce.number().int().min(1).max(64).default(8),
+  /** An endpoint whose every attempt failed for this long is disabled (Svix: 5 days). */
+  webhookDisableAfter: duration.prefault('5d'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

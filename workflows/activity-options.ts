@@ -1,5 +1,11 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import type { ControlActivities, DomainActivities, MessageActivities, WaveActivities } from './contract.js';
+import type {
+  ControlActivities,
+  DomainActivities,
+  MessageActivities,
+  WaveActivities,
+  WebhookActivities,
+} from './contract.js';
 
 /**
  * The only proxyActivities calls. Activity exceptions mean infrastructure trouble (the
@@ -57,5 +63,16 @@ export const domainActivities = proxyActivities<DomainActivities>({
 export const waveActivities = proxyLocalActivities<WaveActivities>({
   // Every message's SMTP transaction within its own timeouts, plus promotion starts.
   startToCloseTimeout: '30m',
+  retry: INFRA_RETRY,
+});
+
+/**
+ * A webhook drain POSTs one batch (each request at most 15 s, a few at once) and
+ * heartbeats between requests, so a dead worker is noticed within 30 s and the retried
+ * drain takes over the events its predecessor claimed.
+ */
+export const webhookActivities = proxyActivities<WebhookActivities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '30s',
   retry: INFRA_RETRY,
 });

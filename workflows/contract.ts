@@ -321,3 +321,39 @@ export const ALL_SEARCH_ATTRIBUTES = [
   TENANTS,
   SENDING_DOMAINS,
 ] as const;
+
+// ---- Webhook endpoint actors (docs/architecture.md, "Webhooks: the outbox and the endpoint actor") ----
+
+/** Input of a webhook endpoint's actor (workflow id = webhookWorkflowId(webhookId)). */
+export interface WebhookWorkflowInput {
+  readonly webhookId: string;
+}
+
+export const webhookWorkflowId = (webhookId: string) => `webhook-${webhookId}`;
+/** New events are queued for the endpoint, or it was re-enabled, or an event replayed. */
+export const webhookWakeSignal = defineSignal('wake');
+
+export type WebhookDrainResult =
+  /** The webhook was deleted: the actor ends. */
+  | { readonly kind: 'gone' }
+  /** Disabled (by hand or for failing): nothing is sent until a wake after re-enabling. */
+  | { readonly kind: 'disabled'; readonly reason: 'manual' | 'failing' }
+  | {
+      readonly kind: 'drained';
+      readonly attempted: number;
+      readonly succeeded: number;
+      /** More events are due now (the batch was full): drain again at once. */
+      readonly more: boolean;
+      /** When the next queued event is due, ms since the epoch; null when none waits. */
+      readonly nextDueAtMs: number | null;
+      /** The activity's clock at the end, ms since the epoch. */
+      readonly finishedAtMs: number;
+    };
+
+export interface WebhookActivities {
+  /**
+   * Claims the endpoint's due events, POSTs them with bounded concurrency, records every
+   * attempt and the events' next tries, disables an endpoint failing for too long.
+   */
+  drainWebhook(input: WebhookWorkflowInput): Promise<WebhookDrainResult>;
+}

@@ -4,3 +4,4 @@ export { domainWorkflow } from './domain.js';
 export { ipWorkflow } from './ip.js';
 export { messageWorkflow } from './message.js';
 export { waveWorkflow } from './wave.js';
+export { webhookEndpointWorkflow } from './webhook.js';

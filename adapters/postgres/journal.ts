@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { DeliveryEvent, RecipientUpdate, SuppressionEntry } from '../../core/events.js';
 import { suppressionKey } from '../../core/suppression.js';
 import { type Db, isDatabaseUnavailable } from './db.js';
+import { outboxInsertFrom } from './webhook-outbox.js';
 
 /**
  * How long a batch waits for the database to come back before its callers get the error
@@ -71,12 +72,17 @@ const N_EVENT = EVENT_COLUMNS.length;
  * the recipients' new states, and the suppressions they imply. Empty arrays insert or
  * update nothing. A terminal state is never overwritten by a late or repeated attempt
  * result, except that a later bounce report may turn delivered into bounced; the first
- * reason recorded for a suppressed address stays.
+ * reason recorded for a suppressed address stays. The events queue their webhooks in the
+ * same statement (the outbox, adapters/postgres/webhook-outbox.ts), which returns the
+ * webhooks that got rows.
  */
 const WRITE_BATCH = `WITH e AS (
     INSERT INTO delivery_events (${EVENT_COLUMNS.map((c) => c[0]).join(', ')})
     SELECT * FROM unnest(${EVENT_COLUMNS.map((c, i) => `$${i + 1}::${c[1]}[]`).join(', ')})
     ON CONFLICT DO NOTHING
+    RETURNING id, message_id, tenant_id, event
+  ), o AS (
+    ${outboxInsertFrom('e')}
   ), u AS (
     UPDATE recipients r
     SET state = u.state, last_reply = COALESCE(u.last_reply, r.last_reply),
@@ -85,11 +91,13 @@ const WRITE_BATCH = `WITH e AS (
                 $${N_EVENT + 5}::bool[]) AS u(message_id, address, state, last_reply, attempted)
     WHERE r.message_id = u.message_id AND r.address = u.address
       AND (r.state IN ('queued', 'deferred') OR (r.state = 'delivered' AND u.state = 'bounced'))
+  ), s AS (
+    INSERT INTO suppressions (id, tenant_id, email, origin, reason, source_message_id)
+    SELECT * FROM unnest($${N_EVENT + 6}::uuid[], $${N_EVENT + 7}::uuid[], $${N_EVENT + 8}::text[], $${N_EVENT + 9}::text[],
+                         $${N_EVENT + 10}::text[], $${N_EVENT + 11}::uuid[])
+    ON CONFLICT (tenant_id, email) DO NOTHING
   )
-  INSERT INTO suppressions (id, tenant_id, email, origin, reason, source_message_id)
-  SELECT * FROM unnest($${N_EVENT + 6}::uuid[], $${N_EVENT + 7}::uuid[], $${N_EVENT + 8}::text[], $${N_EVENT + 9}::text[],
-                       $${N_EVENT + 10}::text[], $${N_EVENT + 11}::uuid[])
-  ON CONFLICT (tenant_id, email) DO NOTHING`;
+  SELECT DISTINCT webhook_id FROM o`;
 
 /** Told of every batch once it is committed (metrics count what the table holds). */
 export interface JournalObserver {
@@ -99,7 +107,13 @@ export interface JournalObserver {
   ): void;
 }
 
-export function createJournal(db: Db, observer?: JournalObserver): Journal {
+export interface JournalOptions {
+  readonly observer?: JournalObserver;
+  /** Called after a batch committed with the webhooks it queued events for (to wake their actors). */
+  readonly onWebhookEvents?: (webhookIds: readonly string[]) => void;
+}
+
+export function createJournal(db: Db, options: JournalOptions = {}): Journal {
   let pending: Pending | null = null;
   let flushing: Promise<void> = Promise.resolve();
   let closed = false;
@@ -109,7 +123,7 @@ export function createJournal(db: Db, observer?: JournalObserver): Journal {
   async function write(batch: Pending): Promise<void> {
     const u = batch.updates;
     const x = batch.suppressions;
-    await db.query(WRITE_BATCH, [
+    const r = await db.query<{ webhook_id: string }>(WRITE_BATCH, [
       ...EVENT_COLUMNS.map(([, , get]) => batch.events.map((e) => get(e))),
       u.map((r) => r.messageId),
       u.map((r) => r.address),
@@ -123,6 +137,7 @@ export function createJournal(db: Db, observer?: JournalObserver): Journal {
       x.map((e) => e.reason),
       x.map((e) => e.sourceMessageId),
     ]);
+    if (r.rows.length > 0) options.onWebhookEvents?.(r.rows.map((row) => row.webhook_id));
   }
 
   async function writeThroughOutage(batch: Pending): Promise<void> {
@@ -141,7 +156,7 @@ export function createJournal(db: Db, observer?: JournalObserver): Journal {
   /** The observer never fails a committed batch: its callers would send their mail again. */
   function tell(batch: Pending): void {
     try {
-      observer?.committed(batch.events, {
+      options.observer?.committed(batch.events, {
         events: batch.events.length,
         updates: batch.updates.length,
         suppressions: batch.suppressions.length,

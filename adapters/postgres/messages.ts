@@ -1,5 +1,6 @@
 import type { DeliveryEvent } from '../../core/events.js';
 import type { Db, Queryable } from './db.js';
+import { outboxInsertFrom } from './webhook-outbox.js';
 
 export interface NewMessage {
   readonly id: string;
@@ -103,15 +104,18 @@ export function messageStore(db: Db) {
   return {
     /**
      * Stores messages, their recipients and their first events atomically: all of them or
-     * none, in one statement whatever the number of messages.
+     * none, in one statement whatever the number of messages. The events queue their
+     * webhooks in the same statement; returns the webhooks that got rows.
      */
-    async insert(batch: readonly { message: NewMessage; events: readonly DeliveryEvent[] }[]): Promise<void> {
+    async insert(
+      batch: readonly { message: NewMessage; events: readonly DeliveryEvent[] }[],
+    ): Promise<string[]> {
       const ms = batch.map((b) => b.message);
       const rs = ms.flatMap((m) => m.recipients.map((r, i) => ({ id: m.id, idx: i + 1, ...r })));
       const es = batch.flatMap((b) => b.events);
       // One statement, so one round trip and atomic without BEGIN/COMMIT; the foreign keys
       // are checked at its end, when the messages are in.
-      await db.query(
+      const written = await db.query<{ webhook_id: string }>(
         `WITH m AS (
            INSERT INTO messages (id, tenant_id, domain_id, message_type, from_header, subject, to_addrs, cc_addrs,
              bcc_addrs, reply_to, html, text_body, tags, message_id_hdr, mime, scheduled_at, workflow_started, accepted_node)
@@ -124,9 +128,14 @@ export function messageStore(db: Db) {
          ), r AS (
            INSERT INTO recipients (message_id, idx, address, domain, state)
            SELECT * FROM unnest($19::uuid[], $20::int[], $21::text[], $22::text[], $23::text[])
+         ), e AS (
+           INSERT INTO delivery_events (message_id, tenant_id, event, recipient, sending_domain, recipient_domain, message_type, detail)
+           SELECT * FROM unnest($24::uuid[], $25::uuid[], $26::text[], $27::text[], $28::text[], $29::text[], $30::text[], $31::text[])
+           RETURNING id, message_id, tenant_id, event
+         ), o AS (
+           ${outboxInsertFrom('e')}
          )
-         INSERT INTO delivery_events (message_id, tenant_id, event, recipient, sending_domain, recipient_domain, message_type, detail)
-         SELECT * FROM unnest($24::uuid[], $25::uuid[], $26::text[], $27::text[], $28::text[], $29::text[], $30::text[], $31::text[])`,
+         SELECT DISTINCT webhook_id FROM o`,
         [
           ms.map((m) => m.id),
           ms.map((m) => m.tenantId),
@@ -162,6 +171,7 @@ export function messageStore(db: Db) {
           es.map((e) => e.detail),
         ],
       );
+      return written.rows.map((row) => row.webhook_id);
     },
 
     /** Records that these messages' workflows exist. */

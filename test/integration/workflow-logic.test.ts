@@ -22,6 +22,9 @@ import {
   releaseSignal,
   resumeSignal,
   SHARED_EGRESS_TASK_QUEUE,
+  type WebhookDrainResult,
+  type WebhookWorkflowInput,
+  webhookWakeSignal,
 } from '../../workflows/contract.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
@@ -86,6 +89,9 @@ describe('workflow logic with scripted activities', () => {
   const expired: ExpireInput[] = [];
   const published: Pause[][] = [];
   const released: string[] = [];
+  /** Per webhook id: the drain results still to give, and when each drain was called (ms). */
+  const drains = new Map<string, (() => WebhookDrainResult)[]>();
+  const drainCalls = new Map<string, number[]>();
 
   before(async () => {
     const cli = await findTemporalCli(process.env);
@@ -127,6 +133,12 @@ describe('workflow logic with scripted activities', () => {
             return 0;
           },
           async publishRouteState() {},
+          async drainWebhook({ webhookId }: WebhookWorkflowInput): Promise<WebhookDrainResult> {
+            drainCalls.set(webhookId, [...(drainCalls.get(webhookId) ?? []), Date.now()]);
+            const next = drains.get(webhookId)?.shift();
+            if (!next) throw new Error(`no drain scripted for ${webhookId}`);
+            return next();
+          },
         },
       }),
     );
@@ -312,6 +324,51 @@ describe('workflow logic with scripted activities', () => {
       );
       assert.deepEqual(await handle.query(pausesQuery), []);
       await handle.terminate('test over');
+    },
+  );
+
+  test(
+    'a webhook endpoint actor drains again at once when more is due, sleeps until the next due time, waits for a wake while idle or disabled, and ends when its webhook is gone',
+    LIMIT,
+    async () => {
+      const id = 'wh-actor';
+      /** A drain result made when the drain runs; `dueInMs` from then. */
+      const drained =
+        (more: boolean, attempted: number, dueInMs: number | null) => (): WebhookDrainResult => ({
+          kind: 'drained',
+          attempted,
+          succeeded: attempted,
+          more,
+          nextDueAtMs: dueInMs === null ? null : Date.now() + dueInMs,
+          finishedAtMs: Date.now(),
+        });
+      // A full batch: drained again at once; busy: drained again soon without a signal; idle
+      // with a retry due in 500 ms: slept until then; idle with nothing due: waits for a wake.
+      drains.set(id, [
+        drained(true, 32, null),
+        drained(false, 3, null),
+        drained(false, 0, 500),
+        drained(false, 0, null),
+      ]);
+      const handle = await client.workflow.start('webhookEndpointWorkflow', {
+        taskQueue: WORKFLOW_QUEUE,
+        workflowId: `webhook-${id}`,
+        args: [{ webhookId: id }],
+      });
+      const callsNow = () => drainCalls.get(id)?.length ?? 0;
+      await waitFor('four drains', async () => (callsNow() >= 4 ? true : undefined));
+      const at = drainCalls.get(id)!;
+      assert.ok(at[3]! - at[2]! >= 400, `slept until the retry was due (${at[3]! - at[2]!} ms)`);
+
+      // Idle: the next drain comes on a wake signal.
+      drains.get(id)!.push(() => ({ kind: 'disabled', reason: 'failing' }));
+      await handle.signal(webhookWakeSignal);
+      await waitFor('the drain after a wake', async () => (callsNow() >= 5 ? true : undefined));
+      // Disabled: waits for a wake (re-enabled), then finds the webhook deleted and ends.
+      drains.get(id)!.push(() => ({ kind: 'gone' }));
+      await handle.signal(webhookWakeSignal);
+      await handle.result();
+      assert.equal(callsNow(), 6);
     },
   );
 });

@@ -16,17 +16,19 @@
  * 127.0.0.2 after a Yahoo [TS04] suspended it for Yahoo (once as first recorded, once on
  * code with the reputation-by-action patch), on a node with waves, a delivery wave, and a
  * domain actor taking a domain from pending to verified, to temporary_failure when its DKIM
- * record vanishes, and to failed.
+ * record vanishes, and to failed. Last, a webhook endpoint's actor: an event refused once
+ * (500) and delivered on the retry, then the webhook deleted, which ends the actor.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { domainWorkflowId, MESSAGE_IDS } from '../../workflows/contract.js';
+import { domainWorkflowId, MESSAGE_IDS, webhookWorkflowId } from '../../workflows/contract.js';
 import { mxZone, type ZoneEntry } from '../support/dns-server.js';
 import { startStack } from '../support/stack.js';
 import { settled, tenantClient } from '../support/tenant.js';
 import { waitFor } from '../support/wait.js';
+import { startWebhookReceiver } from '../support/webhook-receiver.js';
 
 const OUT = new URL('../fixtures/histories/', import.meta.url);
 const MX = '127.0.1.1';
@@ -242,4 +244,43 @@ try {
   await connection.close();
 } finally {
   await domains.stop();
+}
+
+// A webhook endpoint's actor: one event failed once and retried, then the webhook deleted.
+const receiver = await startWebhookReceiver();
+receiver.script('/replay', (_req, nth) => (nth === 1 ? { status: 500 } : { status: 200 }));
+const hooks = await startStack({
+  zones: mxZone('rcpt.test', MX),
+  sinks: { [MX]: {} },
+  env: { POSTHORN_WEBHOOK_RETRY_SCALE: '0.001' },
+});
+try {
+  const { resend } = await tenantClient(hooks, 'acme', 'acme.test');
+  const created = await resend.webhooks.create({
+    endpoint: receiver.url('/replay'),
+    events: ['email.delivered'],
+  });
+  if (created.error) throw new Error(JSON.stringify(created.error));
+  const webhookId = created.data!.id;
+  const { data, error } = await resend.emails.send({
+    from: 'hello@acme.test',
+    to: 'hook@rcpt.test',
+    subject: 'replay',
+    text: 'replay',
+  });
+  if (error) throw new Error(JSON.stringify(error));
+  await waitFor('the webhook event delivered', async () => {
+    const r = await hooks.db.query(`SELECT 1 FROM webhook_events WHERE status = 'success'`);
+    return r.rowCount ? true : undefined;
+  });
+  await settled(hooks, data!.id);
+  await resend.webhooks.remove(webhookId);
+  const connection = await Connection.connect({ address: hooks.temporalAddress });
+  const client = new Client({ connection });
+  await client.workflow.getHandle(webhookWorkflowId(webhookId)).result();
+  await save(client, 'webhook-retried-then-deleted', webhookWorkflowId(webhookId));
+  await connection.close();
+} finally {
+  await hooks.stop();
+  await receiver.close();
 }

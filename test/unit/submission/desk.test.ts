@@ -42,7 +42,12 @@ function setup(o: { rate?: RateDecision | null; failing?: Error } = {}) {
   };
   const accept = createAccept({
     tenants,
-    messages: { insert: async (batch) => void inserted.push(batch as never) },
+    messages: {
+      insert: async (batch) => {
+        inserted.push(batch as never);
+        return [];
+      },
+    },
     suppressedAmong: async (_t, addresses) => new Set(addresses.filter((a) => a.startsWith('gone@'))),
     dispatch: () => {},
     node: 'n1',

@@ -14,7 +14,7 @@ const WORKFLOWS = fileURLToPath(new URL('../../../workflows/index.ts', import.me
 test('recorded workflow histories replay against the current workflow code', async () => {
   const files = (await readdir(HISTORIES)).filter((f) => f.endsWith('.binpb')).sort();
   assert.ok(files.length >= 9, 'the recorded histories are there');
-  for (const kind of ['message-', 'wave-', 'ip-', 'control-', 'domain-'])
+  for (const kind of ['message-', 'wave-', 'ip-', 'control-', 'domain-', 'webhook-'])
     assert.ok(
       files.some((f) => f.startsWith(kind)),
       `a recorded ${kind.slice(0, -1)} workflow history is there`,
