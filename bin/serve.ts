@@ -42,6 +42,7 @@ import {
 import { setUpTracing } from '../adapters/tracing-setup.js';
 import { newSigningSecret } from '../adapters/webhook-signing.js';
 import { createWebhookWaker, startWebhookSweeper } from '../adapters/webhook-wake.js';
+import { watchWorkerSlots } from '../adapters/worker-slots.js';
 import { bundleWorkflows } from '../adapters/workflow-bundle.js';
 import { createAccept } from '../api/accept.js';
 import { DEFAULT_ATTACHMENT_LIMITS, resolveAttachments } from '../api/remote-attachments.js';
@@ -122,6 +123,10 @@ const WEBHOOK_SWEEP_GRACE_MS = 10_000;
 
 /** A journal write waiting longer than this makes /health answer 503 (ms). */
 const JOURNAL_HEALTHY_LAG_MS = 5_000;
+/** Deliveries at once: a node's waves (local activities), its retries, a dead node's retries. */
+const WAVE_DELIVERY_SLOTS = 200;
+const EGRESS_SLOTS = 200;
+const SHARED_EGRESS_SLOTS = 50;
 
 export function retryScheduleOf(config: Config): RetrySchedule {
   return {
@@ -394,7 +399,7 @@ export async function serve(
     // task then goes through matching); 200 took them all (docs/architecture.md, "Cost per
     // message").
     maxConcurrentWorkflowTaskExecutions: 200,
-    maxConcurrentLocalActivityExecutions: 200,
+    maxConcurrentLocalActivityExecutions: WAVE_DELIVERY_SLOTS,
     maxCachedWorkflows: 1_000,
   });
   const egressWorker = await Worker.create({
@@ -403,15 +408,41 @@ export async function serve(
     activities: { deliver: activities.deliver },
     // Delivery activities mostly wait on sockets; the dispatcher's per-site limits, not
     // this number, bound how hard we push a destination.
-    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentActivityTaskExecutions: EGRESS_SLOTS,
   });
   // Deliveries whose own node did not pick them up in time (a dead node's): any node takes them.
   const sharedEgressWorker = await Worker.create({
     ...common,
     taskQueue: SHARED_EGRESS_TASK_QUEUE,
     activities: { deliver: activities.deliver },
-    maxConcurrentActivityTaskExecutions: 50,
+    maxConcurrentActivityTaskExecutions: SHARED_EGRESS_SLOTS,
   });
+  const slotsStuck = [
+    watchWorkerSlots(
+      messageWorker,
+      'local',
+      WAVE_DELIVERY_SLOTS,
+      config.healthStuckAfter,
+      Date.now,
+      journal.committedEvents,
+    ),
+    watchWorkerSlots(
+      egressWorker,
+      'remote',
+      EGRESS_SLOTS,
+      config.healthStuckAfter,
+      Date.now,
+      journal.committedEvents,
+    ),
+    watchWorkerSlots(
+      sharedEgressWorker,
+      'remote',
+      SHARED_EGRESS_SLOTS,
+      config.healthStuckAfter,
+      Date.now,
+      journal.committedEvents,
+    ),
+  ];
   const done = Promise.all([messageWorker.run(), egressWorker.run(), sharedEgressWorker.run()]).then(
     () => undefined,
   );
@@ -495,6 +526,8 @@ export async function serve(
         () => false,
       ),
       worker: [messageWorker, egressWorker, sharedEgressWorker].every((w) => w.getState() === 'RUNNING'),
+      // Every delivery slot busy and none finished for POSTHORN_HEALTH_STUCK_AFTER: nothing moves.
+      delivery: !slotsStuck.some((stuck) => stuck()),
       // A write waits behind a stuck statement or lock, or through an outage: deliveries
       // cannot record their outcomes, so the node is not healthy even if SELECT 1 passes.
       journal: journal.lagMs() < JOURNAL_HEALTHY_LAG_MS,

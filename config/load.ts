@@ -29,6 +29,7 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_RETRY_GREYLIST: { key: 'retryGreylist' },
   POSTHORN_EGRESS_PICKUP_TIMEOUT: { key: 'egressPickupTimeout' },
   POSTHORN_LOG_LEVEL: { key: 'logLevel' },
+  POSTHORN_HEALTH_STUCK_AFTER: { key: 'healthStuckAfter' },
   POSTHORN_SECRET_KEY: { key: 'secretKey' },
   POSTHORN_ADMIN_TOKEN: { key: 'adminToken' },
   POSTHORN_WARMUP_DAY: { key: 'warmupDay' },

@@ -114,6 +114,8 @@ export const configSchema = z.object({
    * and accept → delivered p99 621 → 397 ms.
    */
   waveWindow: duration.prefault('100ms'),
+  /** /health reports delivery stuck when every delivery slot was busy and none finished for this long. */
+  healthStuckAfter: duration.prefault('60s'),
   /** How often the node sends each IP workflow its outcome summary. */
   feedbackWindow: duration.prefault('5s'),
   /** Bearer token for the operator routes (/admin/…); without it they are off. */

@@ -30,6 +30,8 @@ export interface Journal {
   close(): Promise<void>;
   /** How long the oldest write still in flight or waiting has waited (ms); 0 when none. */
   lagMs(): number;
+  /** Events committed since the journal was made: whether deliveries are making progress. */
+  committedEvents(): number;
 }
 
 interface Pending {
@@ -119,6 +121,7 @@ export function createJournal(db: Db, options: JournalOptions = {}): Journal {
   let closed = false;
   /** The batch being written, if any. */
   let writing: Pending | null = null;
+  let committed = 0;
 
   async function write(batch: Pending): Promise<void> {
     const u = batch.updates;
@@ -155,6 +158,7 @@ export function createJournal(db: Db, options: JournalOptions = {}): Journal {
 
   /** The observer never fails a committed batch: its callers would send their mail again. */
   function tell(batch: Pending): void {
+    committed += batch.events.length;
     try {
       options.observer?.committed(batch.events, {
         events: batch.events.length,
@@ -209,5 +213,6 @@ export function createJournal(db: Db, options: JournalOptions = {}): Journal {
       const oldest = writing ?? pending;
       return oldest ? Date.now() - oldest.since : 0;
     },
+    committedEvents: () => committed,
   };
 }
