@@ -162,14 +162,14 @@ export function createDeliver(deps: DeliverDeps) {
     }
   }
 
-  async function finish(
-    ctx: AttemptContext,
-    outcomes: ReadonlyMap<string, RecipientOutcome>,
+  /** An attempt's answer to the workflow: each recipient's verdict, from the IP that sent. */
+  function settledResult(
+    ip: string | null,
     provider: string | null,
-  ): Promise<DeliverResult> {
-    await journalAttempt(ctx, outcomes);
+    outcomes: ReadonlyMap<string, RecipientOutcome>,
+  ): DeliverResult {
     return {
-      ip: ctx.mxAddress ? ctx.ip : null,
+      ip,
       provider,
       recipients: [...outcomes].map(([address, o]) => ({
         address,
@@ -180,6 +180,15 @@ export function createDeliver(deps: DeliverDeps) {
       wait: null,
       finishedAtMs: deps.now(),
     };
+  }
+
+  async function finish(
+    ctx: AttemptContext,
+    outcomes: ReadonlyMap<string, RecipientOutcome>,
+    provider: string | null,
+  ): Promise<DeliverResult> {
+    await journalAttempt(ctx, outcomes);
+    return settledResult(ctx.mxAddress ? ctx.ip : null, provider, outcomes);
   }
 
   /**
@@ -398,18 +407,7 @@ export function createDeliver(deps: DeliverDeps) {
       for (const [r, o] of refused.outcomes) final.set(r, o);
       if (refused.ctx.mxAddress) lastIp = refused.ctx.ip;
     }
-    return {
-      ip: lastIp,
-      provider,
-      recipients: [...final].map(([address, o]) => ({
-        address,
-        verdict: o.kind,
-        retryHintMs: o.kind === 'deferred' ? o.retryHintMs : null,
-        category: o.kind === 'delivered' ? null : o.category,
-      })),
-      wait: null,
-      finishedAtMs: deps.now(),
-    };
+    return settledResult(lastIp, provider, final);
 
     /** One SMTP attempt from `ip` for `to`. */
     async function attemptFrom(ip: string | null, to: readonly string[]) {

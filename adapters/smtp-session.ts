@@ -5,7 +5,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { parseSmtpReply, type SmtpPhase, type SmtpReply } from '../core/delivery/smtp-reply.js';
 import type { DataResult, RcptResult, SmtpSendResult, TlsInfo } from '../core/delivery/smtp-result.js';
 import type { Envelope, SessionFailure, TlsMode } from '../core/delivery/smtp-session-types.js';
-import type { SmtpTraceBus, SmtpTraceLine, TraceDirection } from './smtp-trace.js';
+import type { SmtpTraceBus, SmtpTraceLine, TraceDirection } from './live-smtp-trace.js';
 import { type SmtpTrace, smtpTrace } from './smtp-tracing.js';
 
 /**

@@ -9,6 +9,7 @@ import { cachingResolver, createDnsResolver } from '../adapters/dns.js';
 import { tracedResolver } from '../adapters/dns-tracing.js';
 import { createGuardedHttp } from '../adapters/guarded-http.js';
 import { verpKeysFromMaster } from '../adapters/hmac.js';
+import { createSmtpTraceBus } from '../adapters/live-smtp-trace.js';
 import { parseMail } from '../adapters/mail-parser.js';
 import { composeMime } from '../adapters/mime.js';
 import { createMtaStsResolver, stsLookupsOver, trustAnchors } from '../adapters/mta-sts.js';
@@ -28,7 +29,6 @@ import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
 import { webhookStore } from '../adapters/postgres/webhooks.js';
 import { temporalScheduleControl } from '../adapters/schedule-control.js';
-import { createSmtpTraceBus } from '../adapters/smtp-trace.js';
 import { readSubmittedMail } from '../adapters/submitted-mail.js';
 import {
   connectTemporal,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { SmtpTraceLine } from '../adapters/smtp-trace.js';
+import type { SmtpTraceLine } from '../adapters/live-smtp-trace.js';
 import type { Config } from '../config/schema.js';
 import { nodeUrl, operatorToken } from './node-api.js';
 

@@ -11,7 +11,7 @@ import type { SmtpSendResult } from './smtp-result.js';
 export interface Envelope {
   readonly mailFrom: string;
   readonly recipients: readonly string[];
-  /** Whose transaction this is, for the live SMTP trace (adapters/smtp-trace.ts). */
+  /** Whose transaction this is, for the live SMTP trace (adapters/live-smtp-trace.ts). */
   readonly trace?: TraceTag;
 }
 

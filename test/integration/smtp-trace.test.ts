@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Resend } from 'resend';
-import type { SmtpTraceLine } from '../../adapters/smtp-trace.js';
+import type { SmtpTraceLine } from '../../adapters/live-smtp-trace.js';
 import { mxZone } from '../support/dns-server.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { settled, tenantClient } from '../support/tenant.js';

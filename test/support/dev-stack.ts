@@ -63,6 +63,10 @@ export async function startDevStack(options: StackOptions): Promise<DevStack> {
         POSTHORN_TEMPORAL_PORT: String(await freePort()),
         POSTHORN_TEMPORAL_UI_PORT: String(await freePort()),
         POSTHORN_INBOUND_PORT: '0',
+        // `dev` listens for SMTP submission on fixed ports (2587, 2465): two dev nodes at
+        // once would collide there. Tests of submission set their own.
+        POSTHORN_SUBMISSION_PORT: '0',
+        POSTHORN_SUBMISSIONS_PORT: '0',
         ...peerEnv,
         ...options.env,
       };
@@ -73,7 +77,9 @@ export async function startDevStack(options: StackOptions): Promise<DevStack> {
       } catch (err) {
         await candidate.stop();
         await stopLeftovers(dataDir);
-        if (tries >= 3 || !/EADDRINUSE|already in use/.test(String(err))) throw err;
+        // The Temporal dev server takes free ports of its own choosing too (HTTP API,
+        // metrics): one taken meanwhile by a test beside this one ends it early.
+        if (tries >= 3 || !/EADDRINUSE|already in use|exited early/.test(String(err))) throw err;
       }
     }
     const started = node;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createSmtpTraceBus, type SmtpTraceLine } from '../../../adapters/smtp-trace.js';
+import { createSmtpTraceBus, type SmtpTraceLine } from '../../../adapters/live-smtp-trace.js';
 import { formatTraceLine } from '../../../bin/trace-command.js';
 
 const line = (
