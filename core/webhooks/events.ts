@@ -119,6 +119,8 @@ export interface BounceData {
   readonly category: Category | null;
   readonly permanence: 'permanent' | 'transient' | 'none';
   readonly ruleId: string | null;
+  /** What the classification says to do (suppress, fail, …; docs/architecture.md, the taxonomy). */
+  readonly action: string | null;
   readonly mx: string | null;
   readonly ip: string | null;
   readonly provider: string | null;
@@ -154,12 +156,15 @@ function smtpReplyOf(e: WebhookSourceEvent): string | null {
 }
 
 /**
- * The rule of the bounce classifier that decided a synchronous bounce: the delivery path
- * records it as the event's detail (core/delivery/attempt.ts); an asynchronous report's
- * detail says "async <kind>" instead and names no rule.
+ * The classifier's rule and action behind a synchronous bounce: the delivery path records
+ * them as the event's detail, "<ruleId>; action <action>" (core/delivery/attempt-record.ts);
+ * an asynchronous report's detail says "async <kind>" instead and names neither.
  */
-function ruleIdOf(e: WebhookSourceEvent): string | null {
-  return e.detail && /^[a-z0-9][\w.-]*$/i.test(e.detail) ? e.detail : null;
+const RULE_DETAIL = /^([a-z0-9][\w.-]*)(?:; action ([a-z_]+))?$/i;
+
+function classifierOf(e: WebhookSourceEvent): { ruleId: string | null; action: string | null } {
+  const m = e.detail ? RULE_DETAIL.exec(e.detail) : null;
+  return { ruleId: m?.[1] ?? null, action: m?.[2] ?? null };
 }
 
 export function bounceData(e: WebhookSourceEvent): BounceData {
@@ -173,7 +178,7 @@ export function bounceData(e: WebhookSourceEvent): BounceData {
     category: e.category,
     // A bounce is the permanent verdict (a transient failure is a deferral, retried).
     permanence: 'permanent',
-    ruleId: ruleIdOf(e),
+    ...classifierOf(e),
     mx: e.mxHost,
     ip: e.ip,
     provider: e.provider,

@@ -236,6 +236,7 @@ describe('webhooks', () => {
     assert.equal(bounce.category, 'recipient_unknown');
     assert.equal(bounce.permanence, 'permanent');
     assert.equal(typeof bounce.ruleId, 'string');
+    assert.equal(bounce.action, 'suppress', 'a confirmed unknown user is suppressed');
     assert.equal(bounce.mx, 'mx.rcpt.test');
     assert.ok(EGRESS_IPS.includes(String(bounce.ip)), `bounce.ip ${bounce.ip}`);
     assert.match(String(bounce.message), /^550 5\.1\.1/);

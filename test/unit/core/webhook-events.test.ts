@@ -97,7 +97,7 @@ test("a bounce carries Resend's bounce object and Posthorn's classification", ()
       mxHost: 'mx.rcpt.test',
       ip: '192.0.2.10',
       provider: 'google',
-      detail: 'rfc3463.5.1.1',
+      detail: 'rfc3463.5.1.1; action suppress',
     }),
     message,
   );
@@ -109,6 +109,7 @@ test("a bounce carries Resend's bounce object and Posthorn's classification", ()
     category: 'recipient_unknown',
     permanence: 'permanent',
     ruleId: 'rfc3463.5.1.1',
+    action: 'suppress',
     mx: 'mx.rcpt.test',
     ip: '192.0.2.10',
     provider: 'google',
