@@ -157,12 +157,12 @@ function composeDraft(draft: EmailDraft, messageIdHeader: string, date: Date): P
   });
 }
 
+const temporalUiOf = (url: string | null, namespace: string) => (url ? { url, namespace } : null);
+
 /**
  * The composition root of a Posthorn node: database, Temporal workers (message workflows
  * and this node's egress activities) and the HTTP API in one process.
  */
-const temporalUiOf = (url: string | null, namespace: string) => (url ? { url, namespace } : null);
-
 export async function serve(
   config: Config,
   deps: {
