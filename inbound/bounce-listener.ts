@@ -36,12 +36,8 @@ export async function startBounceListener(
     disabledCommands: ['AUTH'],
     size: MAX_REPORT_BYTES,
     logger: false,
-    onRcptTo(address, session, cb) {
-      const target = options.decodeReturnPath(address.address);
-      if (!target) return cb(reply(550, '5.1.1 No such recipient here'));
-      // One report per transaction is what bounce senders do; keep the first target.
-      const s = session as typeof session & { verpTargets?: VerpTarget[] };
-      s.verpTargets = [...(s.verpTargets ?? []), target];
+    onRcptTo(address, _session, cb) {
+      if (!options.decodeReturnPath(address.address)) return cb(reply(550, '5.1.1 No such recipient here'));
       cb();
     },
     onData(stream, session, cb) {
@@ -52,7 +48,11 @@ export async function startBounceListener(
           return cb(reply(552, '5.3.4 Report too large'));
         }
         const raw = Buffer.concat(chunks);
-        const targets = (session as typeof session & { verpTargets?: VerpTarget[] }).verpTargets ?? [];
+        // This transaction's recipients (smtp-server resets the envelope at each MAIL FROM):
+        // a second report on the same connection is taken in for its own targets only.
+        const targets = session.envelope.rcptTo
+          .map((r) => options.decodeReturnPath(r.address))
+          .filter((t): t is VerpTarget => t !== null);
         try {
           for (const target of targets) {
             const result = await options.intake(raw, target);

@@ -7,6 +7,9 @@ ADDR="${TEMPORAL_ADDRESS:-temporal:7233}"
 NS="${TEMPORAL_NAMESPACE:-default}"
 temporal operator namespace describe --address "$ADDR" -n "$NS" >/dev/null 2>&1 ||
   temporal operator namespace create --address "$ADDR" -n "$NS" --retention 7d
-for sa in PosthornTenant PosthornSendingDomain PosthornMessageType; do
-  temporal operator search-attribute create --address "$ADDR" -n "$NS" --name "$sa" --type Keyword 2>/dev/null || true
+# Name=Type, as workflows/contract.ts declares them (test/unit/config checks the two agree).
+for sa in PosthornTenant=Keyword PosthornSendingDomain=Keyword PosthornMessageType=Keyword \
+  PosthornSendingIp=Keyword PosthornProvider=Keyword PosthornMessageIds=KeywordList \
+  PosthornTenants=KeywordList PosthornSendingDomains=KeywordList; do
+  temporal operator search-attribute create --address "$ADDR" -n "$NS" --name "${sa%%=*}" --type "${sa#*=}" 2>/dev/null || true
 done

@@ -160,11 +160,13 @@ function smtpReplyOf(e: WebhookSourceEvent): string | null {
  * them as the event's detail, "<ruleId>; action <action>" (core/delivery/attempt-record.ts);
  * an asynchronous report's detail says "async <kind>" instead and names neither.
  */
-const RULE_DETAIL = /^([a-z0-9][\w.-]*)(?:; action ([a-z_]+))?$/i;
+const DETAIL = /^(.*?)(?:; action ([a-z_]+))?$/;
+const RULE_ID = /^[a-z0-9][\w.-]*$/i;
 
 function classifierOf(e: WebhookSourceEvent): { ruleId: string | null; action: string | null } {
-  const m = e.detail ? RULE_DETAIL.exec(e.detail) : null;
-  return { ruleId: m?.[1] ?? null, action: m?.[2] ?? null };
+  const m = e.detail ? DETAIL.exec(e.detail) : null;
+  const head = m?.[1] ?? '';
+  return { ruleId: RULE_ID.test(head) ? head : null, action: m?.[2] ?? null };
 }
 
 export function bounceData(e: WebhookSourceEvent): BounceData {

@@ -219,6 +219,48 @@ describe('bounce and complaint intake, suppression', () => {
     assert.equal(entry.error?.name, 'not_found');
   });
 
+  test('two reports on one connection are each taken in for their own message only', async () => {
+    const first = await sendAndDeliver('one@rcpt.test');
+    const second = await sendAndDeliver('two@rcpt.test');
+    const conn = new SMTPConnection({
+      host: '127.0.0.1',
+      port: stack.inboundPort,
+      ignoreTLS: true,
+      name: 'mx.remote.test',
+      logger: false,
+    });
+    await new Promise<void>((resolve, reject) => {
+      conn.once('error', reject);
+      conn.connect(() => resolve());
+    });
+    const report = (to: string, raw: string) =>
+      new Promise<void>((resolve, reject) =>
+        conn.send({ from: '', to: [to] }, raw.replace(/\r?\n/g, '\r\n'), (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      );
+    try {
+      await report(
+        first.returnPath,
+        dsn(first.returnPath, 'one@rcpt.test', '5.1.1', '550 5.1.1 <one@rcpt.test>: mailbox does not exist'),
+      );
+      await new Promise<void>((resolve) => conn.reset(() => resolve()));
+      await report(
+        second.returnPath,
+        dsn(second.returnPath, 'two@rcpt.test', '5.2.2', '552 5.2.2 <two@rcpt.test>: mailbox full'),
+      );
+    } finally {
+      conn.quit();
+    }
+    const bouncedOf = async (id: string) =>
+      (await eventsOf(id)).filter((e) => e.event === 'bounced').map((e) => [e.recipient, e.category]);
+    await waitFor('both reports recorded', async () =>
+      (await bouncedOf(second.id)).length > 0 ? true : undefined,
+    );
+    assert.deepEqual(await bouncedOf(first.id), [['one@rcpt.test', 'recipient_unknown']]);
+    assert.deepEqual(await bouncedOf(second.id), [['two@rcpt.test', 'mailbox_full']]);
+  });
+
   test('an ARF complaint records `complained` and suppresses with origin complaint', async () => {
     const { id, returnPath } = await sendAndDeliver('angry@rcpt.test');
     const r = await deliverReport(stack.inboundPort, returnPath, arf(returnPath, 'angry@rcpt.test'));

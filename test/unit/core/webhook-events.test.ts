@@ -122,12 +122,13 @@ test("a bounce carries Resend's bounce object and Posthorn's classification", ()
   assert.equal((full.data.bounce as { subType: string }).subType, 'MailboxFull');
   const asyncReport = webhookPayload(
     'email.bounced',
-    event({ event: 'bounced', category: 'unknown', detail: 'async dsn' }),
+    event({ event: 'bounced', category: 'unknown', detail: 'async dsn; action fail' }),
     message,
   );
   const b = asyncReport.data.bounce as { type: string; ruleId: string | null; diagnosticCode: string[] };
   assert.equal(b.type, 'Undetermined');
   assert.equal(b.ruleId, null, 'an asynchronous report names no classifier rule');
+  assert.equal((asyncReport.data.bounce as { action: string | null }).action, 'fail');
   assert.deepEqual(b.diagnosticCode, []);
 });
 
