@@ -217,13 +217,17 @@ export async function serve(
     now: Date.now,
     maxEntries: 10_000,
   });
+  const dkimSigner = createDkimSigner({ keys: dkimKeyStore(db), masterKey: deps.masterKey, now: Date.now });
   const domainsApi = startDomains({
     db,
     client,
     config,
     masterKey: deps.masterKey,
     log,
-    forgetCached: () => lookups.invalidate(),
+    forgetCached: () => {
+      lookups.invalidate();
+      dkimSigner.forget();
+    },
   });
   const tenants = {
     ...tenantRows,
@@ -235,20 +239,17 @@ export async function serve(
     domainByName: lookups.domainByName,
   };
   const tenantLimits = tenantLimitsRuntime(db, config, () => routing.cache.current().pauses);
-  const authChanges = listen(
-    deps.databaseUrl,
-    'posthorn_auth',
-    () => {
-      lookups.invalidate();
-      tenantLimits.invalidate();
-    },
-    (err) => {
-      // Changes may have been missed while disconnected.
-      lookups.invalidate();
-      tenantLimits.invalidate();
-      log.warn({ err, event: 'auth_listen.error' }, 'lost the auth change notifications; reconnecting');
-    },
-  );
+  // A sending domain deleted and created again has new keys at once, not after the cache's 5 min.
+  const forgetCachedAuth = () => {
+    lookups.invalidate();
+    tenantLimits.invalidate();
+    dkimSigner.forget();
+  };
+  const authChanges = listen(deps.databaseUrl, 'posthorn_auth', forgetCachedAuth, (err) => {
+    // Changes may have been missed while disconnected.
+    forgetCachedAuth();
+    log.warn({ err, event: 'auth_listen.error' }, 'lost the auth change notifications; reconnecting');
+  });
   const suppressions = suppressionStore(db);
   const routing = await startRouting({ db, databaseUrl: deps.databaseUrl, client, config, log });
   const safety = trustSafetyRuntime(
@@ -338,7 +339,7 @@ export async function serve(
     routeHold: routing.routeHold,
     feed: routing.feed,
     suspensions: routing.suspensions,
-    sign: createDkimSigner({ keys: dkimKeyStore(db), masterKey: deps.masterKey, now: Date.now }),
+    sign: dkimSigner.sign,
     returnPath: createReturnPath({ subdomain: config.returnPathSubdomain, mac: verp.mac }),
     random: () => randomInt(0, 2 ** 32) / 2 ** 32,
     now: Date.now,

@@ -5,6 +5,13 @@ import type { DkimKeyStore } from '../adapters/postgres/dkim-keys.js';
 /** How long decrypted keys stay cached before the table is read again, ms (picks up rotations). */
 const CACHE_MS = 5 * 60_000;
 
+export interface DkimSigner {
+  /** The message with DKIM-Signature fields prepended; unchanged when the domain has no key. */
+  sign(domain: string, message: Buffer): Promise<Buffer>;
+  /** Drops the cached keys: a domain was deleted, created again or its keys changed. */
+  forget(): void;
+}
+
 /**
  * Signs outgoing messages with the sending domain's active DKIM keys. Keys are decrypted
  * and parsed once per domain and cached as KeyObjects: a PEM parse per message would cost
@@ -14,7 +21,7 @@ export function createDkimSigner(deps: {
   keys: Pick<DkimKeyStore, 'activeFor'>;
   masterKey: Buffer;
   now: () => number;
-}) {
+}): DkimSigner {
   const cache = new Map<string, { at: number; keys: DkimSigningKey[] }>();
 
   async function keysFor(domain: string): Promise<DkimSigningKey[]> {
@@ -34,10 +41,12 @@ export function createDkimSigner(deps: {
     return keys;
   }
 
-  /** The message with DKIM-Signature fields prepended; unchanged when the domain has no key. */
-  return async function sign(domain: string, message: Buffer): Promise<Buffer> {
-    const keys = await keysFor(domain);
-    if (keys.length === 0) return message;
-    return signMessage(message, { domain, keys, signTime: new Date(deps.now()) });
+  return {
+    async sign(domain, message) {
+      const keys = await keysFor(domain);
+      if (keys.length === 0) return message;
+      return signMessage(message, { domain, keys, signTime: new Date(deps.now()) });
+    },
+    forget: () => cache.clear(),
   };
 }
