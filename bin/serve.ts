@@ -24,6 +24,7 @@ import { listen } from '../adapters/postgres/listen.js';
 import { messageTimeline } from '../adapters/postgres/message-timeline.js';
 import { messageStore } from '../adapters/postgres/messages.js';
 import { migrate } from '../adapters/postgres/migrate.js';
+import { retentionStore } from '../adapters/postgres/retention.js';
 import { routingStore } from '../adapters/postgres/routing.js';
 import { suppressionStore } from '../adapters/postgres/suppressions.js';
 import { tenantStore } from '../adapters/postgres/tenants.js';
@@ -77,6 +78,7 @@ import { startSubmissionListener } from '../inbound/submission-listener.js';
 import { SHARED_EGRESS_TASK_QUEUE } from '../workflows/contract.js';
 import { startDomains } from './domains-runtime.js';
 import { createObservability } from './observability.js';
+import { startRetention } from './retention-runtime.js';
 import { startRouting } from './routing-runtime.js';
 import type { SubmissionSettings } from './submission-settings.js';
 import { tenantLimitsRuntime, trustSafetyRuntime } from './tenant-limits-runtime.js';
@@ -252,6 +254,13 @@ export async function serve(
   });
   const suppressions = suppressionStore(db);
   const routing = await startRouting({ db, databaseUrl: deps.databaseUrl, client, config, log });
+  const retention = await startRetention({
+    store: retentionStore(db),
+    eventRetentionMs: config.eventRetention,
+    bodyRetentionMs: config.bodyRetention,
+    log,
+    now: Date.now,
+  });
   const safety = trustSafetyRuntime(
     db,
     config,
@@ -598,6 +607,7 @@ export async function serve(
         await inbound?.close();
         await sweeper.close();
         await safety?.close();
+        await retention.close();
         await webhookSweeper.close();
         await authChanges.close();
         await former.close();

@@ -29,6 +29,8 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_RETRY_GREYLIST: { key: 'retryGreylist' },
   POSTHORN_EGRESS_PICKUP_TIMEOUT: { key: 'egressPickupTimeout' },
   POSTHORN_LOG_LEVEL: { key: 'logLevel' },
+  POSTHORN_EVENT_RETENTION: { key: 'eventRetention' },
+  POSTHORN_BODY_RETENTION: { key: 'bodyRetention' },
   POSTHORN_HEALTH_STUCK_AFTER: { key: 'healthStuckAfter' },
   POSTHORN_SECRET_KEY: { key: 'secretKey' },
   POSTHORN_ADMIN_TOKEN: { key: 'adminToken' },

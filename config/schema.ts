@@ -114,6 +114,10 @@ export const configSchema = z.object({
    * and accept → delivered p99 621 → 397 ms.
    */
   waveWindow: duration.prefault('100ms'),
+  /** The delivery log keeps whole UTC days until all of a day is older than this (docs/operations.md, "Retention"). */
+  eventRetention: duration.prefault('30d'),
+  /** Message bodies (MIME, html, text) of settled messages are emptied once older than this. */
+  bodyRetention: duration.prefault('30d'),
   /** /health reports delivery stuck when every delivery slot was busy and none finished for this long. */
   healthStuckAfter: duration.prefault('60s'),
   /** How often the node sends each IP workflow its outcome summary. */

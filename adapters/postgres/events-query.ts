@@ -61,6 +61,12 @@ const COLUMNS: Record<Exclude<keyof EventFilter, 'tenant' | 'sinceMs' | 'untilMs
 
 /** The delivery log cut by any of its dimensions, the newest `limit` events in time order. */
 export async function queryEvents(db: Db, f: EventFilter): Promise<EventRow[]> {
+  const q = eventsQuery(f);
+  return (await db.query<EventRow>(q.text, q.values)).rows;
+}
+
+/** The statement behind queryEvents (test/integration/event-retention.test.ts checks its plans). */
+export function eventsQuery(f: EventFilter): { text: string; values: unknown[] } {
   const where: string[] = [];
   const values: unknown[] = [];
   const add = (sql: string, v: unknown) => {
@@ -75,8 +81,8 @@ export async function queryEvents(db: Db, f: EventFilter): Promise<EventRow[]> {
   if (f.sinceMs !== undefined) add('e.at >= to_timestamp(?::float8 / 1000)', f.sinceMs);
   if (f.untilMs !== undefined) add('e.at < to_timestamp(?::float8 / 1000)', f.untilMs);
   values.push(f.limit);
-  const r = await db.query<EventRow>(
-    `SELECT * FROM (
+  return {
+    text: `SELECT * FROM (
        SELECT e.id, e.at, e.message_id, t.name AS tenant, e.event, e.recipient, e.sending_domain, e.recipient_domain,
               e.message_type, e.provider, e.pool, e.ip, e.mx_host, e.attempt, e.reply_code, e.enhanced_status,
               e.reply_text, e.category, e.tls, e.duration_ms, e.detail
@@ -85,6 +91,5 @@ export async function queryEvents(db: Db, f: EventFilter): Promise<EventRow[]> {
        ORDER BY e.id DESC LIMIT $${values.length}) x
      ORDER BY id`,
     values,
-  );
-  return r.rows;
+  };
 }

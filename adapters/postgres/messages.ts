@@ -75,9 +75,11 @@ export interface MessageForDelivery {
   acceptedAtMs: number;
 }
 
+// `e.at >= m.created_at` lets the planner skip the delivery log's days before the message
+// (migrations/015_delivery_events_by_day.sql): no event of a message predates it.
 const EMAIL_COLUMNS = `m.id, m.seq, m.from_header AS "from", m.to_addrs AS "to", m.cc_addrs AS cc, m.bcc_addrs AS bcc,
   m.reply_to, m.subject, m.html, m.text_body AS text, m.message_id_hdr AS message_id, m.tags, m.created_at, m.scheduled_at,
-  (SELECT e.event FROM delivery_events e WHERE e.message_id = m.id
+  (SELECT e.event FROM delivery_events e WHERE e.message_id = m.id AND e.at >= m.created_at
      AND e.event IN ('scheduled', 'canceled', 'queued', 'delivered', 'delivery_delayed', 'bounced', 'failed',
                      'suppressed', 'complained')
      ORDER BY e.id DESC LIMIT 1) AS last_event`;
