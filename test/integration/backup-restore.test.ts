@@ -61,6 +61,21 @@ async function states(ids: readonly string[]): Promise<string[]> {
   }
 }
 
+/** Trust and safety's delivered count against the delivered events it derives from. */
+async function outcomeCounts(): Promise<{ counted: number; events: number }> {
+  const db = new pg.Client({ connectionString: stack.databaseUrl });
+  await db.connect();
+  try {
+    const r = await db.query<{ counted: number; events: number }>(
+      `SELECT (SELECT coalesce(sum(sent), 0)::int FROM tenant_outcomes) AS counted,
+              (SELECT count(*)::int FROM delivery_events WHERE event = 'delivered') AS events`,
+    );
+    return r.rows[0]!;
+  } finally {
+    await db.end();
+  }
+}
+
 const receivedBy = (mx: string, address: string) =>
   stack.sinks[mx]!.received.filter((m) => m.rcptTo.includes(address)).length;
 
@@ -108,6 +123,8 @@ test('backup while running, restore onto a new data directory: everything backed
     async () => ((await states(pending)).every((x) => x === 'delivered') ? true : undefined),
     120_000,
   );
+  const counts = await outcomeCounts();
+  assert.equal(counts.counted, counts.events, 'counts derived by triggers are restored, not counted again');
   for (const i of [0, 1, 2]) {
     assert.equal(receivedBy(LATER_MX, `p${i}@later.test`), 1, 'each pending message arrives once');
     assert.equal(receivedBy(NOW_MX, `d${i}@now.test`), 1, 'delivered messages are not sent again');
