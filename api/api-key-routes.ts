@@ -5,7 +5,7 @@ import type { DomainStore } from '../adapters/postgres/domains.js';
 import type { TenantStore } from '../adapters/postgres/tenants.js';
 import { generateApiKey } from './api-keys.js';
 import { authenticate } from './auth.js';
-import { ApiError, notFound } from './errors.js';
+import { ApiError, notFound, zodMessage } from './errors.js';
 
 export interface ApiKeyRoutesDeps {
   readonly tenants: Pick<TenantStore, 'principalByTokenHash' | 'createKey'>;
@@ -43,14 +43,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, deps: ApiKeyRoutesDep
     if (permission !== 'full_access' && permission !== 'sending_access')
       throw new ApiError(422, 'invalid_access', 'Access must be "full_access" | "sending_access"');
     const parsed = createSchema.safeParse(body);
-    if (!parsed.success) {
-      const first = parsed.error.issues[0];
-      throw new ApiError(
-        422,
-        'validation_error',
-        `Invalid \`${first?.path.join('.')}\` field: ${first?.message}`,
-      );
-    }
+    if (!parsed.success) throw new ApiError(422, 'validation_error', zodMessage(parsed.error.issues));
     // Resend: domain_id "is only used when the permission is sending_access".
     let domainId: string | null = null;
     if (permission === 'sending_access' && parsed.data.domain_id !== undefined) {
@@ -74,14 +67,7 @@ export function registerApiKeyRoutes(app: FastifyInstance, deps: ApiKeyRoutesDep
   app.get('/api-keys', async (req) => {
     const principal = await authenticate(req, deps.tenants, 'full');
     const q = listSchema.safeParse(req.query);
-    if (!q.success) {
-      const first = q.error.issues[0];
-      throw new ApiError(
-        422,
-        'validation_error',
-        `Invalid \`${first?.path.join('.')}\` field: ${first?.message}`,
-      );
-    }
+    if (!q.success) throw new ApiError(422, 'validation_error', zodMessage(q.error.issues));
     const rows = await deps.apiKeys.list(principal.tenantId, {
       limit: q.data.limit + 1,
       after: q.data.after ?? null,

@@ -6,7 +6,7 @@ import type { KeyPrincipal, TenantStore } from '../adapters/postgres/tenants.js'
 import { onVerifyRequest } from '../core/domains/lifecycle.js';
 import { type DomainRecord, domainRecords, type RecordSettings, recordKey } from '../core/domains/records.js';
 import { authenticate } from './auth.js';
-import { ApiError, notFound } from './errors.js';
+import { ApiError, notFound, zodMessage } from './errors.js';
 
 /** What the Domains API needs beyond the domain rows; bin/domains-runtime.ts provides it. */
 export interface DomainService {
@@ -63,12 +63,6 @@ const listSchema = z.object({
   after: z.string().regex(UUID, 'must be a domain id').optional(),
 });
 
-function issue(issues: readonly { path: PropertyKey[]; message: string }[]): string {
-  const first = issues[0];
-  const field = first?.path.map(String).join('.');
-  return field ? `Invalid \`${field}\` field: ${first!.message}` : (first?.message ?? 'Invalid request.');
-}
-
 function wireRecords(records: readonly DomainRecord[], row: DomainRow) {
   return records.map((r) => ({
     record: r.record,
@@ -117,7 +111,7 @@ export function registerDomainRoutes(app: FastifyInstance, deps: DomainRoutesDep
       throw new ApiError(422, 'validation_error', 'The request body must be a JSON object.');
     if (body.name === undefined) throw new ApiError(422, 'missing_required_field', 'Missing `name` field.');
     const parsed = createSchema.safeParse(body);
-    if (!parsed.success) throw new ApiError(422, 'validation_error', issue(parsed.error.issues));
+    if (!parsed.success) throw new ApiError(422, 'validation_error', zodMessage(parsed.error.issues));
     const b = parsed.data;
     const name = b.name.trim().toLowerCase().replace(/\.$/, '');
     if (!DOMAIN_NAME.test(name))
@@ -152,7 +146,7 @@ export function registerDomainRoutes(app: FastifyInstance, deps: DomainRoutesDep
   app.get('/domains', async (req) => {
     const principal = await authenticate(req, deps.tenants, 'full');
     const q = listSchema.safeParse(req.query);
-    if (!q.success) throw new ApiError(422, 'validation_error', issue(q.error.issues));
+    if (!q.success) throw new ApiError(422, 'validation_error', zodMessage(q.error.issues));
     const rows = await svc.store.list(principal.tenantId, {
       limit: q.data.limit + 1,
       after: q.data.after ?? null,
@@ -173,7 +167,7 @@ export function registerDomainRoutes(app: FastifyInstance, deps: DomainRoutesDep
     const principal = await authenticate(req, deps.tenants, 'full');
     const row = await owned(principal, req.params.id);
     const parsed = updateSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw new ApiError(422, 'validation_error', issue(parsed.error.issues));
+    if (!parsed.success) throw new ApiError(422, 'validation_error', zodMessage(parsed.error.issues));
     const p = parsed.data;
     const patch = {
       ...(p.open_tracking === undefined ? {} : { openTracking: p.open_tracking }),

@@ -4,7 +4,7 @@ import type { MessageStore, StoredEmail } from '../adapters/postgres/messages.js
 import type { TenantStore } from '../adapters/postgres/tenants.js';
 import type { Accept } from './accept.js';
 import { authenticate } from './auth.js';
-import { ApiError, notFound } from './errors.js';
+import { ApiError, notFound, zodMessage } from './errors.js';
 import { withIdempotency } from './idempotency.js';
 import type { TenantRateLimit } from './rate-limit.js';
 import type { Resolved } from './remote-attachments.js';
@@ -25,13 +25,6 @@ export interface EmailRoutesDeps {
 // Resend: at most 100 emails per batch (openapi /emails/batch).
 const MAX_BATCH = 100;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function zodMessage(issues: readonly { path: PropertyKey[]; message: string }[]): string {
-  const first = issues[0];
-  if (!first) return 'We found an error with one or more fields in the request.';
-  const field = first.path.map(String).join('.');
-  return field ? `Invalid \`${field}\` field: ${first.message}` : first.message;
-}
 
 function checkedOf(body: unknown, now: number, prefix = ''): CheckedEmail {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {

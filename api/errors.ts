@@ -40,3 +40,14 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+
+/**
+ * The first problem zod found, as Resend words a field error ("Invalid `to` field: …");
+ * a problem with no field path is given as zod words it.
+ */
+export function zodMessage(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  const first = issues[0];
+  if (!first) return 'We found an error with one or more fields in the request.';
+  const field = first.path.map(String).join('.');
+  return field ? `Invalid \`${field}\` field: ${first.message}` : first.message;
+}
