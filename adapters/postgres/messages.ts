@@ -1,5 +1,6 @@
 import type { DeliveryEvent } from '../../core/events.js';
 import type { Db, Queryable } from './db.js';
+import { pageBySeq } from './seq-page.js';
 import { outboxInsertFrom } from './webhook-outbox.js';
 
 export interface NewMessage {
@@ -228,22 +229,17 @@ export function messageStore(db: Db) {
       limit: number,
       cursor: { after?: string; before?: string },
     ): Promise<StoredEmail[]> {
-      if (cursor.before) {
-        const r = await db.query<StoredEmail>(
-          `SELECT * FROM (SELECT ${EMAIL_COLUMNS} FROM messages m
-             WHERE m.tenant_id = $1 AND m.seq > (SELECT seq FROM messages WHERE id = $2 AND tenant_id = $1)
-             ORDER BY m.seq ASC LIMIT $3) x ORDER BY seq DESC`,
-          [tenantId, cursor.before, limit + 1],
-        );
-        return r.rows;
-      }
-      const r = await db.query<StoredEmail>(
-        `SELECT ${EMAIL_COLUMNS} FROM messages m
-         WHERE m.tenant_id = $1 AND ($2::uuid IS NULL OR m.seq < (SELECT seq FROM messages WHERE id = $2 AND tenant_id = $1))
-         ORDER BY m.seq DESC LIMIT $3`,
-        [tenantId, cursor.after ?? null, limit + 1],
-      );
-      return r.rows;
+      return pageBySeq<StoredEmail>(db, {
+        columns: EMAIL_COLUMNS,
+        from: 'messages m',
+        alias: 'm',
+        table: 'messages',
+        where: 'm.tenant_id = $1',
+        cursorScope: 'tenant_id = $1',
+        values: [tenantId],
+        limit,
+        cursor,
+      });
     },
 
     /** Records a scheduled message's new send time (what GET /emails/{id} shows). */

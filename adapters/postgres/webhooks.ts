@@ -4,6 +4,7 @@ import type {
   WebhookSourceMessage,
 } from '../../core/webhooks/events.js';
 import type { Db } from './db.js';
+import { pageBySeq } from './seq-page.js';
 
 export type WebhookStatus = 'enabled' | 'disabled';
 
@@ -122,22 +123,17 @@ export function webhookStore(db: Db) {
       limit: number,
       cursor: { after?: string; before?: string },
     ): Promise<Webhook[]> {
-      if (cursor.before) {
-        const r = await db.query<Webhook & { seq: number }>(
-          `SELECT * FROM (SELECT ${WEBHOOK_COLUMNS}, w.seq FROM webhooks w
-             WHERE w.tenant_id = $1 AND w.seq > (SELECT seq FROM webhooks WHERE id = $2 AND tenant_id = $1)
-             ORDER BY w.seq ASC LIMIT $3) x ORDER BY seq DESC`,
-          [tenantId, cursor.before, limit + 1],
-        );
-        return r.rows;
-      }
-      const r = await db.query<Webhook>(
-        `SELECT ${WEBHOOK_COLUMNS} FROM webhooks w
-         WHERE w.tenant_id = $1 AND ($2::uuid IS NULL OR w.seq < (SELECT seq FROM webhooks WHERE id = $2 AND tenant_id = $1))
-         ORDER BY w.seq DESC LIMIT $3`,
-        [tenantId, cursor.after ?? null, limit + 1],
-      );
-      return r.rows;
+      return pageBySeq<Webhook>(db, {
+        columns: WEBHOOK_COLUMNS,
+        from: 'webhooks w',
+        alias: 'w',
+        table: 'webhooks',
+        where: 'w.tenant_id = $1',
+        cursorScope: 'tenant_id = $1',
+        values: [tenantId],
+        limit,
+        cursor,
+      });
     },
 
     /** Webhooks of a tenant by name, for the CLI. */
@@ -198,23 +194,17 @@ export function webhookStore(db: Db) {
       limit: number,
       cursor: { after?: string; before?: string },
     ): Promise<WebhookEventRow[]> {
-      const base = `FROM webhook_events we JOIN webhooks w ON w.id = we.webhook_id WHERE w.tenant_id = $1 AND we.webhook_id = $2`;
-      if (cursor.before) {
-        const r = await db.query<WebhookEventRow & { seq: number }>(
-          `SELECT * FROM (SELECT ${EVENT_COLUMNS}, we.seq ${base}
-             AND we.seq > (SELECT seq FROM webhook_events WHERE id = $3 AND webhook_id = $2)
-             ORDER BY we.seq ASC LIMIT $4) x ORDER BY seq DESC`,
-          [tenantId, webhookId, cursor.before, limit + 1],
-        );
-        return r.rows;
-      }
-      const r = await db.query<WebhookEventRow>(
-        `SELECT ${EVENT_COLUMNS} ${base}
-           AND ($3::uuid IS NULL OR we.seq < (SELECT seq FROM webhook_events WHERE id = $3 AND webhook_id = $2))
-         ORDER BY we.seq DESC LIMIT $4`,
-        [tenantId, webhookId, cursor.after ?? null, limit + 1],
-      );
-      return r.rows;
+      return pageBySeq<WebhookEventRow>(db, {
+        columns: EVENT_COLUMNS,
+        from: 'webhook_events we JOIN webhooks w ON w.id = we.webhook_id',
+        alias: 'we',
+        table: 'webhook_events',
+        where: 'w.tenant_id = $1 AND we.webhook_id = $2',
+        cursorScope: 'webhook_id = $2',
+        values: [tenantId, webhookId],
+        limit,
+        cursor,
+      });
     },
 
     async event(
