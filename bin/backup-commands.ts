@@ -4,7 +4,7 @@ import { rename } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { createGunzip, createGzip } from 'node:zlib';
 import { backupDatabase, restoreDatabase } from '../adapters/postgres/backup.js';
-import { createDb } from '../adapters/postgres/db.js';
+import { createDb, type Db } from '../adapters/postgres/db.js';
 import { handBackUnfinished } from '../adapters/postgres/messages.js';
 import type { Config } from '../config/schema.js';
 import { openDatabase } from './runtime.js';
@@ -14,11 +14,9 @@ import { openDatabase } from './runtime.js';
  * taken while the node runs (embedded or DATABASE_URL). Written to FILE.partial and renamed
  * once complete, so FILE is never a cut-short backup.
  */
-export async function backupCommand(file: string, config: Config, out: (s: string) => void): Promise<number> {
-  const database = await openDatabase(config, { share: false });
-  const db = createDb({ connectionString: database.url, maxConnections: database.maxConnections });
-  const partial = `${file}.partial`;
-  try {
+export function backupCommand(file: string, config: Config, out: (s: string) => void): Promise<number> {
+  return withUnmigratedDatabase(config, async (db) => {
+    const partial = `${file}.partial`;
     const gzip = createGzip();
     const sink = createWriteStream(partial, { mode: 0o600 });
     gzip.pipe(sink);
@@ -31,10 +29,7 @@ export async function backupCommand(file: string, config: Config, out: (s: strin
     const rows = Object.values(counts).reduce((a, b) => a + b, 0);
     out(`backed up ${rows} rows of ${Object.keys(counts).length} tables to ${file}`);
     return 0;
-  } finally {
-    await db.close();
-    await database.stop();
-  }
+  });
 }
 
 /**
@@ -42,14 +37,8 @@ export async function backupCommand(file: string, config: Config, out: (s: strin
  * a new DATABASE_URL), then upgrades it to this version's schema. Messages still being
  * delivered when the backup was taken are handed to Temporal again by the next node start.
  */
-export async function restoreCommand(
-  file: string,
-  config: Config,
-  out: (s: string) => void,
-): Promise<number> {
-  const database = await openDatabase(config, { share: false });
-  const db = createDb({ connectionString: database.url, maxConnections: database.maxConnections });
-  try {
+export function restoreCommand(file: string, config: Config, out: (s: string) => void): Promise<number> {
+  return withUnmigratedDatabase(config, async (db) => {
     const lines = createInterface({
       input: createReadStream(file).pipe(createGunzip()),
       crlfDelay: Infinity,
@@ -69,6 +58,19 @@ export async function restoreCommand(
         `; ${handedBack} unfinished messages will be handed to Temporal when the node starts`,
     );
     return 0;
+  });
+}
+
+/**
+ * The node's database (the running node's embedded server, our own, or DATABASE_URL) as it
+ * is: unlike the other commands these do not migrate it first, since a restore builds the
+ * schema its backup was taken with.
+ */
+async function withUnmigratedDatabase<T>(config: Config, fn: (db: Db) => Promise<T>): Promise<T> {
+  const database = await openDatabase(config, { share: false });
+  const db = createDb({ connectionString: database.url, maxConnections: database.maxConnections });
+  try {
+    return await fn(db);
   } finally {
     await db.close();
     await database.stop();
