@@ -46,6 +46,9 @@ export async function stopLeftoverDevServer(dataDir: string): Promise<void> {
  * waits until the frontend port answers. A dev server left running by a node that was
  * killed (its pid is kept in the data directory) is stopped first: it holds the SQLite file.
  */
+/** The dev server's limit on one search attribute value, bytes: 200 message ids as a JSON list. */
+export const DEV_SEARCH_ATTRIBUTE_VALUE_BYTES = 8192;
+
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   await mkdir(options.dataDir, { recursive: true });
   const pidFile = pidFileIn(options.dataDir);
@@ -81,6 +84,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     // periodically; a node needs no network beyond its MX traffic.
     '--dynamic-config-value',
     'frontend.enableServerVersionCheck=false',
+    // A delivery wave lists its message ids in one KeywordList search attribute; the default
+    // limit (2 KB) holds 52 ids as a JSON list, this one up to 200 (config/schema.ts, waveMax).
+    '--dynamic-config-value',
+    `frontend.searchAttributesSizeOfValueLimit=${DEV_SEARCH_ATTRIBUTE_VALUE_BYTES}`,
     ...Object.entries(options.searchAttributes).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
   ];
   const log = createWriteStream(join(options.dataDir, 'temporal.log'), { flags: 'a' });

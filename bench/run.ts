@@ -203,7 +203,9 @@ function waveHistogram(sizes: readonly number[]): string {
     ['1', (n) => n === 1],
     ['2-9', (n) => n >= 2 && n <= 9],
     ['10-29', (n) => n >= 10 && n <= 29],
-    ['30-50', (n) => n >= 30],
+    ['30-50', (n) => n >= 30 && n <= 50],
+    ['51-100', (n) => n >= 51 && n <= 100],
+    ['101-200', (n) => n > 100],
   ];
   const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
   return `${buckets.map(([name, f]) => `${name}: ${sizes.filter(f).length}`).join(', ')} (mean ${fmt(mean)})`;

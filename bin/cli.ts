@@ -86,6 +86,7 @@ async function runNode(embedded: boolean): Promise<number> {
     databaseMaxConnections: database.maxConnections,
     temporalAddress: temporal.address,
     temporalUiUrl: temporal.uiUrl,
+    ownDevServer: temporal.ownDevServer,
     masterKey,
     logger: log,
   });

@@ -113,8 +113,9 @@ export async function openDatabase(config: Config, opts: { share: boolean }): Pr
 export async function openTemporal(
   config: Config,
   log: Logger,
-): Promise<{ address: string; uiUrl: string | null; stop(): Promise<void> }> {
-  if (config.temporalAddress) return { address: config.temporalAddress, uiUrl: null, stop: async () => {} };
+): Promise<{ address: string; uiUrl: string | null; ownDevServer: boolean; stop(): Promise<void> }> {
+  if (config.temporalAddress)
+    return { address: config.temporalAddress, uiUrl: null, ownDevServer: false, stop: async () => {} };
   let cli = await findTemporalCli(process.env);
   if (!cli) {
     try {
@@ -137,6 +138,7 @@ export async function openTemporal(
   return {
     address: server.address,
     uiUrl: `http://127.0.0.1:${config.temporalUiPort}`,
+    ownDevServer: true,
     stop: () => server.stop(),
   };
 }

@@ -102,6 +102,11 @@ const START_SWEEP_GRACE_S = 5;
 const START_SWEEP_OTHER_NODE_GRACE_S = 120;
 /** Wave starts in flight at once: while they are, the next wave gathers messages. */
 const WAVE_STARTS_IN_FLIGHT = 2;
+/**
+ * Messages per wave unless POSTHORN_WAVE_MAX says: what Temporal's default search attribute
+ * limit holds, and more on the dev server started here (config/schema.ts, waveMax).
+ */
+const WAVE_MAX = { default: 50, ownDevServer: 100 } as const;
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 /**
@@ -173,6 +178,8 @@ export async function serve(
     temporalAddress: string;
     /** The Temporal Web UI of the dev server; POSTHORN_TEMPORAL_UI_URL names another one. */
     temporalUiUrl?: string | null;
+    /** Temporal is the dev server this process started, whose limits it set. */
+    ownDevServer?: boolean;
     masterKey: Buffer;
     logger: Logger;
     /** SMTP submission (bin/submission-settings.ts); null: off. */
@@ -358,7 +365,7 @@ export async function serve(
   });
 
   const former = createWaveFormer({
-    maxWave: config.waveMax,
+    maxWave: config.waveMax ?? (deps.ownDevServer ? WAVE_MAX.ownDevServer : WAVE_MAX.default),
     windowMs: config.waveWindow,
     maxInFlight: WAVE_STARTS_IN_FLIGHT,
     // Messages in waves this node delivers at once; more wait in the former as ids. As many

@@ -100,11 +100,14 @@ export const configSchema = z.object({
   /**
    * Most messages one delivery wave carries (docs/architecture.md, "The path of a message");
    * 1 gives every message its own message workflow from the start, as operators who prefer
-   * that over throughput may. At most 50: a wave lists its message ids in one search
-   * attribute, and Temporal's default limit on one search attribute value
-   * (limit.searchAttributeValueSize) is 2 KB, which holds 52 UUIDs as a JSON list.
+   * that over throughput may. A wave lists its message ids in one search attribute, and
+   * Temporal's default limit on one search attribute value (frontend.searchAttributesSizeOfValueLimit)
+   * is 2 KB, which holds 52 UUIDs as a JSON list: unset, 50 against a server of your own
+   * (raise that limit first to go higher) and 100 on the dev server Posthorn starts itself,
+   * which allows 8 KB (adapters/temporal-dev-server.ts). A wave the server refuses for its
+   * size is not lost: its messages start workflows of their own.
    */
-  waveMax: z.coerce.number().int().min(1).max(50).default(50),
+  waveMax: z.coerce.number().int().min(1).max(200).optional(),
   /**
    * Waves leave at most this often unless full: the first message after a quiet spell
    * leaves at once; under load a wave carries what came in meanwhile. A wave's fixed cost

@@ -1,5 +1,6 @@
 import type { DeliveryEvent } from '../../core/events.js';
 import type { Db, Queryable } from './db.js';
+import { packColumns, unpackedBytea, unpackedText } from './packed-blobs.js';
 import { pageBySeq } from './seq-page.js';
 import { outboxInsertFrom } from './webhook-outbox.js';
 
@@ -118,22 +119,27 @@ export function messageStore(db: Db) {
       const es = batch.flatMap((b) => b.events);
       // One statement, so one round trip and atomic without BEGIN/COMMIT; the foreign keys
       // are checked at its end, when the messages are in.
+      // html, text and MIME go packed in one binary parameter ($12), not in text arrays.
+      const bodies = packColumns(ms.map((m) => [m.html, m.text, m.mime]));
+      const [html, text, mime] = [0, 1, 2].map((c) => [bodies.offsets[c], bodies.lengths[c]]);
       const written = await db.query<{ webhook_id: string }>(
         `WITH m AS (
            INSERT INTO messages (id, tenant_id, domain_id, message_type, from_header, subject, to_addrs, cc_addrs,
              bcc_addrs, reply_to, html, text_body, tags, message_id_hdr, mime, scheduled_at, workflow_started, accepted_node)
-           SELECT id, t, d, mt, f, s, ta::jsonb, c::jsonb, b::jsonb, r::jsonb, h, tb, tg::jsonb, mid, mime, sa, ws, an
+           SELECT id, t, d, mt, f, s, ta::jsonb, c::jsonb, b::jsonb, r::jsonb,
+                  ${unpackedText('$12::bytea', 'ho', 'hl')}, ${unpackedText('$12::bytea', 'tbo', 'tbl')},
+                  tg::jsonb, mid, ${unpackedBytea('$12::bytea', 'mo', 'ml')}, sa, ws, an
            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                       $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[],
-                       $16::timestamptz[], $17::boolean[], $18::text[])
-             WITH ORDINALITY AS u(id, t, d, mt, f, s, ta, c, b, r, h, tb, tg, mid, mime, sa, ws, an, n)
+                       $9::text[], $10::text[], $11::text[], $13::int[], $14::int[], $15::int[], $16::int[],
+                       $17::text[], $18::int[], $19::int[], $20::timestamptz[], $21::boolean[], $22::text[])
+             WITH ORDINALITY AS u(id, t, d, mt, f, s, ta, c, b, r, tg, ho, hl, tbo, tbl, mid, mo, ml, sa, ws, an, n)
            ORDER BY n
          ), r AS (
            INSERT INTO recipients (message_id, idx, address, domain, state)
-           SELECT * FROM unnest($19::uuid[], $20::int[], $21::text[], $22::text[], $23::text[])
+           SELECT * FROM unnest($23::uuid[], $24::int[], $25::text[], $26::text[], $27::text[])
          ), e AS (
            INSERT INTO delivery_events (message_id, tenant_id, event, recipient, sending_domain, recipient_domain, message_type, detail)
-           SELECT * FROM unnest($24::uuid[], $25::uuid[], $26::text[], $27::text[], $28::text[], $29::text[], $30::text[], $31::text[])
+           SELECT * FROM unnest($28::uuid[], $29::uuid[], $30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::text[])
            RETURNING id, message_id, tenant_id, event
          ), o AS (
            ${outboxInsertFrom('e')}
@@ -150,11 +156,12 @@ export function messageStore(db: Db) {
           ms.map((m) => json(m.cc)),
           ms.map((m) => json(m.bcc)),
           ms.map((m) => json(m.replyTo)),
-          ms.map((m) => m.html),
-          ms.map((m) => m.text),
           ms.map((m) => json(m.tags)),
+          bodies.blob,
+          ...html!,
+          ...text!,
           ms.map((m) => m.messageIdHeader),
-          ms.map((m) => m.mime),
+          ...mime!,
           ms.map((m) => (m.scheduledAtMs === null ? null : new Date(m.scheduledAtMs))),
           // Nothing to start when every recipient is suppressed.
           ms.map((m) => m.recipients.every((r) => r.state === 'suppressed')),

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { createDb, type Db } from '../../adapters/postgres/db.js';
+import { messageStore, type NewMessage } from '../../adapters/postgres/messages.js';
+import { migrate } from '../../adapters/postgres/migrate.js';
+import { blankEvent } from '../../core/events.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+
+/**
+ * The accept insert on a real PostgreSQL: bodies and MIME travel packed in one binary
+ * parameter (adapters/postgres/packed-blobs.ts), so every byte and every NULL must come
+ * back as it went in, whatever sits next to it in the batch.
+ */
+let database: TestDatabase;
+let db: Db;
+
+before(async () => {
+  database = await createTestDatabase();
+  db = createDb({ connectionString: database.url, maxConnections: 2 });
+  await migrate(db);
+});
+
+after(async () => {
+  await db?.close();
+  await database?.drop();
+});
+
+function message(tenantId: string, domainId: string, body: Pick<NewMessage, 'html' | 'text' | 'mime'>) {
+  const id = randomUUID();
+  const m: NewMessage = {
+    id,
+    tenantId,
+    domainId,
+    messageType: 'transactional',
+    fromHeader: 'A <a@store.test>',
+    subject: 'Grüße',
+    to: ['b@rcpt.test'],
+    cc: null,
+    bcc: null,
+    replyTo: null,
+    tags: [{ name: 'k', value: 'v' }],
+    messageIdHeader: `<${id}@store.test>`,
+    recipients: [{ address: 'b@rcpt.test', domain: 'rcpt.test', state: 'queued' }],
+    scheduledAtMs: null,
+    acceptedNode: 'node-a',
+    ...body,
+  };
+  const events = [
+    {
+      ...blankEvent({
+        messageId: id,
+        tenantId,
+        event: 'queued',
+        sendingDomain: 'store.test',
+        messageType: 'transactional',
+      }),
+      recipient: 'b@rcpt.test',
+      recipientDomain: 'rcpt.test',
+    },
+  ];
+  return { message: m, events };
+}
+
+test('a batch stores each message’s html, text and MIME byte for byte, NULLs and empty values included', async () => {
+  const tenantId = randomUUID();
+  const domainId = randomUUID();
+  await db.query(`INSERT INTO tenants (id, name) VALUES ($1, 'store')`, [tenantId]);
+  await db.query(
+    `INSERT INTO domains (id, tenant_id, name, status) VALUES ($1, $2, 'store.test', 'verified')`,
+    [domainId, tenantId],
+  );
+  const bodies: Pick<NewMessage, 'html' | 'text' | 'mime'>[] = [
+    { html: null, text: 'Grüße 🎉 日本語\n'.repeat(500), mime: Buffer.from('Subject: a\r\n\r\nx\r\n') },
+    { html: '', text: '', mime: Buffer.from([0x00, 0xff, 0x0d, 0x0a, 0x5c, 0x22, 0x27]) },
+    { html: '<p>"quoted" \\ back\'slash</p>', text: null, mime: Buffer.alloc(70_000, 0x41) },
+  ];
+  const batch = bodies.map((b) => message(tenantId, domainId, b));
+  await messageStore(db).insert(batch);
+  const rows = await db.query<{ id: string; html: string | null; text_body: string | null; mime: Buffer }>(
+    'SELECT id, html, text_body, mime FROM messages WHERE id = ANY($1::uuid[])',
+    [batch.map((b) => b.message.id)],
+  );
+  for (const { message: m } of batch) {
+    const row = rows.rows.find((r) => r.id === m.id);
+    assert.ok(row, `message ${m.id} stored`);
+    assert.equal(row.html, m.html);
+    assert.equal(row.text_body, m.text);
+    assert.ok(row.mime.equals(m.mime), 'MIME bytes unchanged');
+  }
+});
