@@ -10,7 +10,7 @@ import { type SmtpTrace, smtpTrace } from './smtp-tracing.js';
 
 /**
  * A kept SMTP connection (nodemailer's SMTPConnection) from one source IP to one MX address:
- * connect once, then any number of transactions, RSET between them (RFC 5321 §4.1.1.5), QUIT
+ * connect once, then any number of transactions, RSET after one that failed (RFC 5321 §4.1.1.5), QUIT
  * at the end (§4.1.1.10). nodemailer pipelines MAIL, RCPT and DATA when the server offers
  * PIPELINING (RFC 2920). Thin: it reports what the server said
  * as typed values and whether the connection is still fit for reuse; the egress dispatcher
@@ -457,6 +457,11 @@ class SessionTracer {
 
 export class SmtpSession {
   #healthy = true;
+  /**
+   * The last transaction ended with a 2xx to its final dot, so the server has cleared its
+   * transaction state (RFC 5321 §4.1.1.4) and the next MAIL needs no RSET before it.
+   */
+  #settled = true;
   #closing: Promise<void> | null = null;
   readonly #ended: Promise<void>;
 
@@ -500,6 +505,7 @@ export class SmtpSession {
     probe.inData = false;
     probe.dotWritten = false;
     probe.earlyReply = false;
+    this.#settled = false;
     this.tracer?.begin(envelope);
     return new Promise((resolve) => {
       this.conn.send({ from: envelope.mailFrom, to: [...envelope.recipients] }, message, (err, info) => {
@@ -515,6 +521,7 @@ export class SmtpSession {
           this.conn.close();
         }
         if (e && !leavesSessionUsable(e)) this.#healthy = false;
+        this.#settled = !e;
         const ctx = { tls: this.tls, tlsFallback: this.tlsFallback, afterDot: probe.dotWritten };
         probe.inData = false;
         this.tracer?.end();
@@ -523,9 +530,16 @@ export class SmtpSession {
     });
   }
 
-  /** RSET (RFC 5321 §4.1.1.5): true when the server answered 2xx within resetTimeoutMs. */
+  /**
+   * RSET (RFC 5321 §4.1.1.5) when the last transaction left state behind (a refusal, a
+   * failure): true when the server answered 2xx within resetTimeoutMs. After a transaction
+   * whose dot got a 2xx there is nothing to reset, and no round trip is spent: a connection
+   * the server dropped meanwhile fails at MAIL, before any message byte, and the dispatcher
+   * tries once more on a fresh one (nodemailer's own pool does both the same way).
+   */
   reset(): Promise<boolean> {
     if (!this.#healthy) return Promise.resolve(false);
+    if (this.#settled) return Promise.resolve(true);
     this.probe.trace?.adopt();
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => done(false), this.options.resetTimeoutMs);

@@ -395,7 +395,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     detail: 'egress dispatcher closed',
   };
 
-  /** A connection for a lease: reuse (after RSET) or open, within the queue's limits. */
+  /** A connection for a lease: reuse (after RSET where needed) or open, within the queue's limits. */
   async function sessionFor(
     q: Queue,
     mxHost: string,
@@ -407,8 +407,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (closed) return { failure: closedFailure };
       const idle = allowReuse ? takeIdle(q, mxHost, address, tls) : null;
       if (idle) {
-        // RFC 5321 §4.1.1.5: RSET before a new transaction on a kept connection, which also
-        // proves the server has not dropped it while idle.
+        // RFC 5321 §4.1.1.5: RSET before a new transaction on a kept connection whose last
+        // one failed (egress/session.ts); a connection dropped while idle is tried again below.
         if (idle.handle.healthy && (await idle.handle.reset().catch(() => false)) && idle.handle.healthy) {
           return { session: idle, reused: true };
         }

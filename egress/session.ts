@@ -14,8 +14,10 @@ export interface SessionHandle {
   /** One transaction: MAIL FROM, RCPT TO…, DATA (pipelined when offered, RFC 2920). */
   send(envelope: Envelope, message: Buffer): Promise<SmtpSendResult>;
   /**
-   * RSET (RFC 5321 §4.1.1.5): clears any transaction state before reuse and proves the
-   * connection is still alive. Resolves false when the server did not answer 250.
+   * Readies a kept connection for the next transaction: RSET (RFC 5321 §4.1.1.5) when the
+   * last one left transaction state behind, nothing when it ended with a 2xx to its dot.
+   * Resolves false when the server did not answer RSET with 250. A connection dropped while
+   * idle then fails the next send with `session_failed` before any message byte.
    */
   reset(): Promise<boolean>;
   /** QUIT, then close; resolves once the socket is gone (bounded by the adapter). */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { SMTPServer } from 'smtp-server';
@@ -32,7 +33,15 @@ interface Receiver {
 }
 
 /** An smtp-server that counts what a real MX would: connections, concurrency, commands. */
-async function startReceiver(opts: { dataDelayMs?: number; rcpt421?: string } = {}): Promise<Receiver> {
+async function startReceiver(
+  opts: {
+    dataDelayMs?: number;
+    rcpt421?: string;
+    rcpt550?: string;
+    /** Drops the connection, without a reply, when a second MAIL arrives on it. */
+    dropSecondMail?: boolean;
+  } = {},
+): Promise<Receiver> {
   const r: Receiver = {
     port: 0,
     connections: new Map(),
@@ -61,7 +70,20 @@ async function startReceiver(opts: { dataDelayMs?: number; rcpt421?: string } = 
     onClose() {
       r.concurrent--;
     },
+    onMailFrom(_address, session, cb) {
+      const mails = r.connections.get(session.id)!.commands.filter((c) => c === 'MAIL').length;
+      if (opts.dropSecondMail && mails >= 2) {
+        for (const c of (server as unknown as { connections: Set<{ id: string; _socket: Socket }> })
+          .connections)
+          if (c.id === session.id) c._socket.destroy();
+        return;
+      }
+      cb();
+    },
     onRcptTo(address, _session, cb) {
+      if (address.address === opts.rcpt550) {
+        return cb(Object.assign(new Error('5.1.1 No such user'), { responseCode: 550 }));
+      }
       if (address.address === opts.rcpt421) {
         return cb(
           Object.assign(new Error('4.7.0 Try again later, closing connection'), { responseCode: 421 }),
@@ -147,8 +169,8 @@ after(async () => {
   await Promise.all(receivers.map((r) => r.close()));
 });
 
-test('two messages go over one kept connection, with RSET between them', async () => {
-  const receiver = await startReceiver();
+test('messages go over one kept connection, with RSET only after a transaction that failed', async () => {
+  const receiver = await startReceiver({ rcpt550: 'nobody@dest.test' });
   receivers.push(receiver);
   const d = dispatcherFor(receiver);
   const limits: EgressLimits = { ...DEFAULT_EGRESS_LIMITS, maxConnections: 1 };
@@ -159,16 +181,53 @@ test('two messages go over one kept connection, with RSET between them', async (
     // STARTTLS was offered and taken; the kept connection stays encrypted.
     assert.ok(result.kind === 'transaction' && result.tls?.version.startsWith('TLS'));
   }
+  const refused = await deliver(d, limits, 3, 'nobody@dest.test');
+  assert.equal(refused.kind === 'transaction' && refused.data.kind, 'not_sent');
+  const after = await deliver(d, limits, 4);
+  assert.equal(after.kind === 'transaction' && after.data.kind, 'accepted');
   await d.close();
   await delay(50);
   const connections = [...receiver.connections.values()];
   assert.equal(connections.length, 1, 'one connection');
   assert.equal(connections[0]!.sourceIp, SOURCE_IP);
-  assert.equal(connections[0]!.transactions, 2, 'two transactions');
+  assert.equal(connections[0]!.transactions, 3, 'three messages taken');
   const commands = connections[0]!.commands.filter((c) => ['MAIL', 'RSET', 'DATA', 'QUIT'].includes(c));
-  assert.deepEqual(commands, ['MAIL', 'DATA', 'RSET', 'MAIL', 'DATA', 'QUIT']);
+  // RFC 5321 §4.1.1.4: a 2xx to the dot ends the transaction, so the next MAIL follows at
+  // once; a MAIL whose recipients were all refused (DATA went pipelined with it, RFC 2920,
+  // and was refused too) leaves one open, which RSET clears.
+  assert.deepEqual(commands, [
+    'MAIL',
+    'DATA',
+    'MAIL',
+    'DATA',
+    'MAIL',
+    'DATA',
+    'RSET',
+    'MAIL',
+    'DATA',
+    'QUIT',
+  ]);
   assert.equal(receiver.concurrent, 0, 'closed with QUIT on dispatcher close');
   assert.equal(d.stats()[0]?.sessionsOpened ?? 1, 1);
+});
+
+test('a kept connection the server drops at the next MAIL: the message goes out on a fresh one', async () => {
+  const receiver = await startReceiver({ dropSecondMail: true });
+  receivers.push(receiver);
+  const d = dispatcherFor(receiver);
+  const limits: EgressLimits = { ...DEFAULT_EGRESS_LIMITS, maxConnections: 1 };
+  for (const n of [1, 2]) {
+    const result = await deliver(d, limits, n);
+    assert.equal(result.kind === 'transaction' && result.data.kind, 'accepted', `message ${n}`);
+  }
+  await d.close();
+  await delay(50);
+  assert.deepEqual(
+    receiver.received.map((m) => m.rcptTo),
+    [['rcpt1@dest.test'], ['rcpt2@dest.test']],
+    'each message once',
+  );
+  assert.equal(receiver.connections.size, 2, 'the second message on a second connection');
 });
 
 test('with maxConnections=2, ten messages never use more than two connections at the receiver', async () => {
