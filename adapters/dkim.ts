@@ -291,6 +291,16 @@ const signOffThread = promisify(sign) as (
  * a key that does not match its algorithm: both are bugs upstream, not delivery outcomes.
  */
 export async function signMessage(message: Buffer, params: DkimSignParams): Promise<Buffer> {
+  const fields = await dkimSignatureFields(message, params);
+  return fields ? Buffer.concat([fields, message]) : message;
+}
+
+/**
+ * The DKIM-Signature fields signMessage prepends (CRLF-terminated), or null with no keys:
+ * what a worker thread hands back (adapters/cpu-pool.ts), so that the message itself is
+ * not copied back.
+ */
+export async function dkimSignatureFields(message: Buffer, params: DkimSignParams): Promise<Buffer | null> {
   const problem = checkWireFormat(message);
   if (problem) throw new DkimWireError(problem);
   const split = message.indexOf('\r\n\r\n');
@@ -342,8 +352,8 @@ export async function signMessage(message: Buffer, params: DkimSignParams): Prom
       ),
     );
   }
-  if (signatures.length === 0) return message;
-  return Buffer.concat([Buffer.from(`${signatures.join('\r\n')}\r\n`, 'binary'), message]);
+  if (signatures.length === 0) return null;
+  return Buffer.from(`${signatures.join('\r\n')}\r\n`, 'binary');
 }
 
 /**

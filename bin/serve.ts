@@ -5,13 +5,13 @@ import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { activityHeartbeat, createWebhookDelivery, WEBHOOK_TIMEOUT_MS } from '../activities/webhooks.js';
 import { createAttachmentFetcher } from '../adapters/attachment-fetch.js';
+import { type CpuPool, createCpuPool, defaultCpuWorkers } from '../adapters/cpu-pool.js';
 import { cachingResolver, createDnsResolver } from '../adapters/dns.js';
 import { tracedResolver } from '../adapters/dns-tracing.js';
 import { createGuardedHttp } from '../adapters/guarded-http.js';
 import { verpKeysFromMaster } from '../adapters/hmac.js';
 import { createSmtpTraceBus } from '../adapters/live-smtp-trace.js';
 import { parseMail } from '../adapters/mail-parser.js';
-import { composeMime } from '../adapters/mime.js';
 import { createMtaStsResolver, stsLookupsOver, trustAnchors } from '../adapters/mta-sts.js';
 import { createDb } from '../adapters/postgres/db.js';
 import { deliveryHealth } from '../adapters/postgres/delivery-health.js';
@@ -146,10 +146,15 @@ export function retryScheduleOf(config: Config): RetrySchedule {
   };
 }
 
-function composeDraft(draft: EmailDraft, messageIdHeader: string, date: Date): Promise<Buffer> {
+function composeDraft(
+  compose: CpuPool['compose'],
+  draft: EmailDraft,
+  messageIdHeader: string,
+  date: Date,
+): Promise<Buffer> {
   const list = (ms: EmailDraft['to']) =>
     ms.map((m) => (m.name ? `"${m.name.replace(/["\\]/g, '\\$&')}" <${m.address}>` : m.address));
-  return composeMime({
+  return compose({
     from: draft.from,
     to: list(draft.to),
     cc: draft.cc.length ? list(draft.cc) : null,
@@ -226,7 +231,13 @@ export async function serve(
     now: Date.now,
     maxEntries: 10_000,
   });
-  const dkimSigner = createDkimSigner({ keys: dkimKeyStore(db), masterKey: deps.masterKey, now: Date.now });
+  const cpu = createCpuPool({ size: config.cpuWorkers ?? defaultCpuWorkers(), log });
+  const dkimSigner = createDkimSigner({
+    keys: dkimKeyStore(db),
+    masterKey: deps.masterKey,
+    now: Date.now,
+    signatureFields: cpu.signatureFields,
+  });
   const domainsApi = startDomains({
     db,
     client,
@@ -488,7 +499,7 @@ export async function serve(
       suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }),
       dispatch: (pending) => former.add(stampTraces(pending)),
       node: config.nodeId,
-      compose: composeDraft,
+      compose: (draft, messageIdHeader, date) => composeDraft(cpu.compose, draft, messageIdHeader, date),
       retry: retryScheduleOf(config),
       egressTaskQueue: egressTaskQueue(config.nodeId),
       now: Date.now,
@@ -630,6 +641,7 @@ export async function serve(
         await webhookHttp.close();
         await connection.close();
         await tracing.shutdown();
+        await cpu.close();
         await db.close();
       })();
       return stopping;

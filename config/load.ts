@@ -38,6 +38,7 @@ const ENV: Record<string, { key: string; list?: true; json?: true }> = {
   POSTHORN_REPUTATION_SCALE: { key: 'reputationScale' },
   POSTHORN_FEEDBACK_WINDOW: { key: 'feedbackWindow' },
   POSTHORN_WAVE_MAX: { key: 'waveMax' },
+  POSTHORN_CPU_WORKERS: { key: 'cpuWorkers' },
   POSTHORN_WAVE_WINDOW: { key: 'waveWindow' },
   POSTHORN_API_RATE: { key: 'apiRate' },
   POSTHORN_TENANT_DAILY_QUOTA: { key: 'tenantDailyQuota' },

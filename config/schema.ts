@@ -109,6 +109,11 @@ export const configSchema = z.object({
    */
   waveMax: z.coerce.number().int().min(1).max(200).optional(),
   /**
+   * Worker threads for DKIM signing and MIME composition (adapters/cpu-pool.ts); 0 does
+   * both on the main thread. Unset: one per core but the main thread's, at most 4.
+   */
+  cpuWorkers: z.coerce.number().int().min(0).max(64).optional(),
+  /**
    * Waves leave at most this often unless full: the first message after a quiet spell
    * leaves at once; under load a wave carries what came in meanwhile. A wave's fixed cost
    * falls mostly on the Temporal server, so fuller waves keep it from saturating. In the

@@ -1,5 +1,10 @@
 import { createPrivateKey } from 'node:crypto';
-import { type DkimSigningKey, decryptPrivateKey, signMessage } from '../adapters/dkim.js';
+import {
+  type DkimSigningKey,
+  type DkimSignParams,
+  decryptPrivateKey,
+  dkimSignatureFields,
+} from '../adapters/dkim.js';
 import type { DkimKeyStore } from '../adapters/postgres/dkim-keys.js';
 
 /** How long decrypted keys stay cached before the table is read again, ms (picks up rotations). */
@@ -21,7 +26,10 @@ export function createDkimSigner(deps: {
   keys: Pick<DkimKeyStore, 'activeFor'>;
   masterKey: Buffer;
   now: () => number;
+  /** Signs (adapters/dkim.ts); the node hands this to its CPU workers (adapters/cpu-pool.ts). */
+  signatureFields?: (message: Buffer, params: DkimSignParams) => Promise<Buffer | null>;
 }): DkimSigner {
+  const signatureFields = deps.signatureFields ?? dkimSignatureFields;
   const cache = new Map<string, { at: number; keys: DkimSigningKey[] }>();
 
   async function keysFor(domain: string): Promise<DkimSigningKey[]> {
@@ -45,7 +53,8 @@ export function createDkimSigner(deps: {
     async sign(domain, message) {
       const keys = await keysFor(domain);
       if (keys.length === 0) return message;
-      return signMessage(message, { domain, keys, signTime: new Date(deps.now()) });
+      const fields = await signatureFields(message, { domain, keys, signTime: new Date(deps.now()) });
+      return fields ? Buffer.concat([fields, message]) : message;
     },
     forget: () => cache.clear(),
   };

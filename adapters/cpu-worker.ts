@@ -1,0 +1,43 @@
+import { parentPort } from 'node:worker_threads';
+import type { CpuReply, CpuTask } from './cpu-pool.js';
+import { dkimSignatureFields } from './dkim.js';
+import { composeMime } from './mime.js';
+
+/**
+ * The body of a CPU worker thread (adapters/cpu-pool.ts): DKIM signing and MIME
+ * composition, pure functions of what the task carries. Buffers arrive as Uint8Arrays (the
+ * structured clone drops Buffer's prototype) and results go back transferred, not copied.
+ */
+const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+/** The result's own ArrayBuffer, transferable: a small Buffer may sit in Node's shared pool. */
+function transferable(b: Buffer): Uint8Array {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b;
+  return new Uint8Array(b);
+}
+
+async function run(task: CpuTask): Promise<Uint8Array | null> {
+  switch (task.kind) {
+    case 'sign':
+      return dkimSignatureFields(asBuffer(task.message), task.params);
+    case 'compose':
+      return composeMime({
+        ...task.input,
+        attachments: task.input.attachments.map((a) => ({ ...a, content: asBuffer(a.content) })),
+      });
+  }
+}
+
+parentPort!.on('message', (task: CpuTask) => {
+  run(task).then(
+    (bytes) => {
+      const out = bytes === null ? null : transferable(bytes as Buffer);
+      const reply: CpuReply = { id: task.id, ok: true, bytes: out };
+      parentPort!.postMessage(reply, out ? [out.buffer as ArrayBuffer] : []);
+    },
+    (err: Error) => {
+      const reply: CpuReply = { id: task.id, ok: false, name: err.name, message: err.message };
+      parentPort!.postMessage(reply);
+    },
+  );
+});
