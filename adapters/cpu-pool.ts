@@ -36,6 +36,9 @@ export interface CpuPool {
  * 5xx and stores nothing; a delivery is retried by its activity) and is replaced on the next
  * task.
  */
+/** Each worker's young generation, MB. */
+const WORKER_YOUNG_GENERATION_MB = 8;
+
 export function createCpuPool(o: {
   size: number;
   log: Logger;
@@ -66,6 +69,10 @@ export function createCpuPool(o: {
     if (slot.worker) return slot.worker;
     const worker = new Worker(new URL('./cpu-worker-entry.mjs', import.meta.url), {
       workerData: { module: (o.workerModule ?? new URL('./cpu-worker.ts', import.meta.url)).href },
+      // A task's garbage is a few buffers and strings of the message's size: a small nursery
+      // holds it, and the node's RSS stays within its budget (docs/architecture.md, "Cost
+      // per message").
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     worker.on('message', (reply: CpuReply) => {
       const p = slot.pending.get(reply.id);
