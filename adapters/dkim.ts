@@ -278,11 +278,14 @@ export interface DkimSignParams {
  * (about a tenth of its CPU under load, measured with the bench's CPU profile), and on the
  * main thread it holds up the API and every SMTP session meanwhile.
  */
-const signOffThread = promisify(sign) as (
+const signOffThread = promisify(sign) as PrivateKeySign;
+
+/** The private-key operation: off the thread (the default) or in place (a worker thread's own). */
+export type PrivateKeySign = (
   algorithm: string | null,
   data: Buffer,
   key: KeyObject,
-) => Promise<Buffer>;
+) => Promise<Buffer> | Buffer;
 
 /**
  * Signs a full RFC 5322 message (CRLF line ends) with every key given (RFC 8463: one
@@ -300,7 +303,11 @@ export async function signMessage(message: Buffer, params: DkimSignParams): Prom
  * what a worker thread hands back (adapters/cpu-pool.ts), so that the message itself is
  * not copied back.
  */
-export async function dkimSignatureFields(message: Buffer, params: DkimSignParams): Promise<Buffer | null> {
+export async function dkimSignatureFields(
+  message: Buffer,
+  params: DkimSignParams,
+  privateKeySign: PrivateKeySign = signOffThread,
+): Promise<Buffer | null> {
   const problem = checkWireFormat(message);
   if (problem) throw new DkimWireError(problem);
   const split = message.indexOf('\r\n\r\n');
@@ -342,8 +349,8 @@ export async function dkimSignatureFields(message: Buffer, params: DkimSignParam
     // PureEdDSA; RSA-SHA256 is PKCS#1 v1.5 over the data itself (RFC 6376 §3.3.1).
     const signature =
       k.algorithm === 'rsa'
-        ? await signOffThread('sha256', canonicalizedHeader, privateKey)
-        : await signOffThread(null, createHash('sha256').update(canonicalizedHeader).digest(), privateKey);
+        ? await privateKeySign('sha256', canonicalizedHeader, privateKey)
+        : await privateKeySign(null, createHash('sha256').update(canonicalizedHeader).digest(), privateKey);
     signatures.push(
       mailauthTools.formatSignatureHeaderLine(
         'DKIM',
