@@ -489,8 +489,11 @@ async function peer(): Promise<void> {
     }
     if (ROUNDS > 1) {
       const sorted = [...ratios].sort((x, y) => x - y);
+      const mid = sorted.length / 2;
+      // An even number of rounds has two middle values: their mean.
+      const median = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
       process.stdout.write(
-        `== peer: Posthorn / Postfix over ${ROUNDS} rounds: median ${fmt(percentile(sorted, 50), 2)}× (${ratios.map((r) => fmt(r, 2)).join(', ')})\n`,
+        `== peer: Posthorn / Postfix over ${ROUNDS} rounds: median ${fmt(median, 2)}× (${ratios.map((r) => fmt(r, 2)).join(', ')})\n`,
       );
     }
   } finally {
