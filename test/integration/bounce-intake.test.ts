@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Resend } from 'resend';
+import { arf, deliverReport } from '../support/bounce-reports.js';
 import { mxZone } from '../support/dns-server.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { settled, tenantClient } from '../support/tenant.js';
@@ -9,38 +10,6 @@ import { waitFor } from '../support/wait.js';
 
 const MX = '127.0.1.1';
 const BOUNCE_MX = '127.0.1.2';
-
-/** Sends raw mail to the intake listener the way a remote MTA returns a DSN: MAIL FROM:<>. */
-async function deliverReport(
-  port: number,
-  to: string,
-  raw: string,
-): Promise<{ ok: boolean; response: string }> {
-  const conn = new SMTPConnection({
-    host: '127.0.0.1',
-    port,
-    ignoreTLS: true,
-    name: 'mx.remote.test',
-    logger: false,
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      conn.once('error', reject);
-      conn.connect(() => resolve());
-    });
-    return await new Promise((resolve) => {
-      conn.send({ from: '', to: [to] }, raw.replace(/\r?\n/g, '\r\n'), (err, info) =>
-        resolve(
-          err
-            ? { ok: false, response: String((err as { response?: string }).response ?? err.message) }
-            : { ok: true, response: info!.response },
-        ),
-      );
-    });
-  } finally {
-    conn.quit();
-  }
-}
 
 function dsn(returnPath: string, recipient: string, status: string, diagnostic: string): string {
   return `From: Mail Delivery System <MAILER-DAEMON@mx.rcpt.test>
@@ -73,40 +42,6 @@ To: ${recipient}
 Subject: hi
 
 --B--
-`;
-}
-
-function arf(returnPath: string, recipient: string): string {
-  return `From: feedback@fbl.rcpt.test
-To: ${returnPath}
-Subject: Abuse report
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=feedback-report; boundary="F"
-
---F
-Content-Type: text/plain
-
-This is an email abuse report for an email message received from IP 127.0.0.2.
-
---F
-Content-Type: message/feedback-report
-
-Feedback-Type: abuse
-User-Agent: ExampleFBL/1.0
-Version: 1
-Original-Mail-From: ${returnPath}
-Original-Rcpt-To: ${recipient}
-Source-IP: 127.0.0.2
-
---F
-Content-Type: message/rfc822
-
-From: hello@acme.test
-To: ${recipient}
-Subject: hi
-
-body
---F--
 `;
 }
 

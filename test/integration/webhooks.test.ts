@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Resend } from 'resend';
 import { Webhook } from 'standardwebhooks';
 import { WEBHOOK_EVENT_TYPES } from '../../core/webhooks/events.js';
+import { arf, deliverReport } from '../support/bounce-reports.js';
 import { mxZone } from '../support/dns-server.js';
 import { deferOnce } from '../support/smtp-sink.js';
 import { EGRESS_IPS, type Stack, startStack } from '../support/stack.js';
@@ -18,64 +18,6 @@ import {
 const MX = '127.0.1.1';
 /** Generous waits: the machine may be busy (ms). */
 const LONG = 120_000;
-
-/** Hands a report to the bounce intake, as a remote MTA would. */
-async function deliverReport(port: number, to: string, raw: string): Promise<void> {
-  const conn = new SMTPConnection({
-    host: '127.0.0.1',
-    port,
-    ignoreTLS: true,
-    name: 'mx.rcpt.test',
-    logger: false,
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      conn.once('error', reject);
-      conn.connect(() => resolve());
-    });
-    await new Promise<void>((resolve, reject) =>
-      conn.send({ from: '', to: [to] }, raw.replace(/\r?\n/g, '\r\n'), (err: Error | null) =>
-        err ? reject(err) : resolve(),
-      ),
-    );
-  } finally {
-    conn.quit();
-  }
-}
-
-function arf(returnPath: string, recipient: string): string {
-  return `From: feedback@fbl.rcpt.test
-To: ${returnPath}
-Subject: Abuse report
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=feedback-report; boundary="F"
-
---F
-Content-Type: text/plain
-
-This is an email abuse report.
-
---F
-Content-Type: message/feedback-report
-
-Feedback-Type: abuse
-User-Agent: ExampleFBL/1.0
-Version: 1
-Original-Mail-From: ${returnPath}
-Original-Rcpt-To: ${recipient}
-Source-IP: 127.0.0.2
-
---F
-Content-Type: message/rfc822
-
-From: hello@acme.test
-To: ${recipient}
-Subject: hi
-
-body
---F--
-`;
-}
 
 /**
  * Webhooks end to end (docs/reliability.md, "Webhooks"): a node with mail going to a
@@ -180,7 +122,8 @@ describe('webhooks', () => {
     const suppressed = await send('bad@rcpt.test');
     await settled(stack, delivered);
     const returnPath = stack.sinks[MX]!.received.find((m) => m.rcptTo.includes('ok@rcpt.test'))!.mailFrom;
-    await deliverReport(stack.inboundPort, returnPath, arf(returnPath, 'ok@rcpt.test'));
+    const report = await deliverReport(stack.inboundPort, returnPath, arf(returnPath, 'ok@rcpt.test'));
+    assert.ok(report.ok, report.response);
 
     const expected: [string, string][] = [
       ['email.sent', delivered],
