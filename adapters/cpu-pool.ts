@@ -14,6 +14,9 @@ export type CpuReply =
   | { id: number; ok: true; bytes: Uint8Array | null }
   | { id: number; ok: false; name: string; message: string };
 
+/** A Buffer over the bytes of a Uint8Array that crossed threads (the structured clone drops Buffer's prototype). */
+export const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
 /** Distributes the task to the variant without its id. */
 type TaskInput = CpuTask extends infer T ? (T extends CpuTask ? Omit<T, 'id'> : never) : never;
 
@@ -108,8 +111,6 @@ export function createCpuPool(o: {
       worker.postMessage({ ...task, id });
     });
   }
-
-  const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
   return {
     async signatureFields(message, params) {

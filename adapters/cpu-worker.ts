@@ -1,6 +1,6 @@
 import { sign } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import type { CpuReply, CpuTask } from './cpu-pool.js';
+import { asBuffer, type CpuReply, type CpuTask } from './cpu-pool.js';
 import { dkimSignatureFields } from './dkim.js';
 import { composeMime } from './mime.js';
 
@@ -9,8 +9,6 @@ import { composeMime } from './mime.js';
  * composition, pure functions of what the task carries. Buffers arrive as Uint8Arrays (the
  * structured clone drops Buffer's prototype) and results go back transferred, not copied.
  */
-const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
 /** The result's own ArrayBuffer, transferable: a small Buffer may sit in Node's shared pool. */
 function transferable(b: Buffer): Uint8Array {
   if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b;
