@@ -61,6 +61,13 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return /Connection terminated|connection timeout/i.test(message);
 }
 
+/**
+ * Statement texts this process prepares by name, at most; later new texts run unnamed. Our
+ * SQL is static text but for a few filter combinations, so this bounds the server's memory
+ * per connection, not the hot path.
+ */
+const MAX_NAMED_STATEMENTS = 500;
+
 export function createDb(options: DbOptions): Db {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
@@ -74,8 +81,23 @@ export function createDb(options: DbOptions): Db {
   });
   // An idle client losing its server is reported here; the next query reconnects.
   pool.on('error', () => {});
+  // A statement with parameters is prepared once per connection under a name and then only
+  // bound and executed: the server parses and plans our large batch statements once instead
+  // of on every call (PostgreSQL "PREPARE"; node-postgres keeps the names per connection).
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string | undefined => {
+    let name = names.get(text);
+    if (name === undefined && names.size < MAX_NAMED_STATEMENTS) {
+      name = `posthorn_${names.size}`;
+      names.set(text, name);
+    }
+    return name;
+  };
   return {
-    query: (text, values) => pool.query(text, values),
+    query(text, values) {
+      const name = values && values.length > 0 ? nameOf(text) : undefined;
+      return name ? pool.query({ name, text, values }) : pool.query(text, values);
+    },
     async transaction(fn) {
       const client = await pool.connect();
       // A checked-out client whose server goes away between statements emits 'error' with
