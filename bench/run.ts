@@ -29,6 +29,9 @@
  *   and with POSTHORN_TRACE_WORKFLOWS=context; then what each costs in delivered/s and node
  *   CPU per message. Not in the default list.
  *
+ * Each measured phase, Postfix's included, follows a warm-up of BENCH_WARMUP messages
+ * (3,000) on the same node or Postfix instance, which is not measured.
+ *
  * For each: delivered/s, API and accept → delivered latency, CPU ms per delivered message
  * of every process (node, Temporal server, PostgreSQL, receivers, load generator), Temporal
  * state transitions per delivered message, wave sizes, peak RSS.
@@ -66,6 +69,12 @@ const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 /** Peer scenario: Posthorn and Postfix runs, alternating; the median ratio is printed. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+/**
+ * Messages sent and delivered before a measured phase, on both sides of a comparison: the
+ * figures are a running server's, not its first seconds' (JIT compilation, worker threads
+ * and pools starting, caches filling).
+ */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 // describeWorkflowExecution per workflow is itself load; a sample gives the mean (count).
 const TRANSITION_SAMPLE = 300;
 
@@ -292,6 +301,24 @@ const NODE_ENV = {
   ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('POSTHORN_'))),
 };
 
+async function benchKey(b: Bench): Promise<string> {
+  return (
+    await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
+  ).trim();
+}
+
+/** Sends WARMUP messages from 64 clients and waits until they are delivered. */
+async function warmUp(b: Bench, key: string, domains: number, alreadyDelivered: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      // Recipients past the measured phase's, so that every message has its own.
+      for (let i = next++; i < WARMUP; i = next++) await sendOne(b.node.apiUrl, key, MESSAGES + i, domains);
+    }),
+  );
+  await waitDelivered(b.db, alreadyDelivered + WARMUP);
+}
+
 /**
  * Closed loop: `clients` senders, each sending its next message when the last is answered;
  * reports the run and returns delivered/s.
@@ -299,11 +326,20 @@ const NODE_ENV = {
 async function closedLoopRun(
   title: string,
   b: Bench,
-  o: { clients: number; domains: number; sinks: Sinks | null; alreadyDelivered?: number },
+  o: {
+    clients: number;
+    domains: number;
+    sinks: Sinks | null;
+    /** Delivered on this node before; then the node is warm already and not warmed again. */
+    alreadyDelivered?: number;
+  },
 ): Promise<{ perSecond: number; nodeCpuMs: number }> {
-  const key = (
-    await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
-  ).trim();
+  const key = await benchKey(b);
+  let alreadyDelivered = o.alreadyDelivered ?? 0;
+  if (o.alreadyDelivered === undefined) {
+    await warmUp(b, key, o.domains, 0);
+    alreadyDelivered = WARMUP;
+  }
   const latencies: number[] = [];
   let next = 0;
   const since = new Date();
@@ -316,7 +352,7 @@ async function closedLoopRun(
     }),
   );
   const acceptSeconds = (performance.now() - t0) / 1000;
-  await waitDelivered(b.db, MESSAGES + (o.alreadyDelivered ?? 0));
+  await waitDelivered(b.db, MESSAGES + alreadyDelivered);
   const deliverSeconds = (performance.now() - t0) / 1000;
   const cpuAfter = cpuNow(b, o.sinks);
   await report(title, b, {
@@ -474,6 +510,7 @@ async function peer(): Promise<void> {
         hosts,
         sinks,
         smtpdPort: await freePort(),
+        warmup: WARMUP,
       });
       const postfixRate = pf.messages / pf.seconds;
       ratios.push(posthornRate / postfixRate);
@@ -514,9 +551,8 @@ async function openLoop(): Promise<void> {
       nodeArgs: nodeArgs(),
     });
     try {
-      const key = (
-        await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
-      ).trim();
+      const key = await benchKey(b);
+      await warmUp(b, key, PEER_DOMAINS, 0);
       const total = RATE * SECONDS;
       const latencies: number[] = [];
       const since = new Date();
@@ -543,7 +579,7 @@ async function openLoop(): Promise<void> {
       if (failed > 0)
         process.stdout.write(`open loop: ${failed} of ${total} requests failed (over capacity)\n`);
       const accepted = total - failed;
-      await waitDelivered(b.db, accepted);
+      await waitDelivered(b.db, WARMUP + accepted);
       const deliverSeconds = (performance.now() - t0) / 1000;
       const cpuAfter = cpuNow(b, sinks);
       await report(
@@ -586,26 +622,15 @@ async function webhooks(): Promise<void> {
   });
   try {
     // Warm the node first (JIT, connections, caches), so that neither run pays for it.
-    const warmKey = (
-      await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
-    ).trim();
-    const warm = Math.min(200, Math.ceil(MESSAGES / 4));
-    let nextWarm = 0;
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        for (let i = nextWarm++; i < warm; i = nextWarm++) await sendOne(b.node.apiUrl, warmKey, i, domains);
-      }),
-    );
-    await waitDelivered(b.db, warm);
+    await warmUp(b, await benchKey(b), domains, 0);
+    const warm = WARMUP;
     const without = await closedLoopRun(`webhooks: without (${domains} domains, ${clients} clients)`, b, {
       clients,
       domains,
       sinks: null,
       alreadyDelivered: warm,
     });
-    const key = (
-      await b.node.cli(['keys', 'create', '--tenant', 'bench', '--domain', 'bench.test', '--verified'])
-    ).trim();
+    const key = await benchKey(b);
     const created = await fetch(`${b.node.apiUrl}/webhooks`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
