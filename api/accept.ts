@@ -98,9 +98,8 @@ export function createAccept(deps: AcceptDeps) {
     }
   }
 
-  /** Builds what one message stores and starts; no side effects. */
-  async function prepare(principal: KeyPrincipal, checked: CheckedDraft, suppressed: Set<string>) {
-    const { draft, domain, submitted } = checked;
+  /** Gives one message its id and its wire form; no side effects. */
+  async function compose({ draft, domain, submitted }: CheckedDraft) {
     const id = randomUUID();
     const acceptedAt = deps.now();
     const ownMessageId = `<${id}@${domain.name}>`;
@@ -115,6 +114,17 @@ export function createAccept(deps: AcceptDeps) {
     // header value or file name cannot be folded, RFC 5322 §2.1.1 and §2.2.3).
     const problem = checkWireFormat(mime);
     if (problem) throw new ApiError(422, 'validation_error', wireProblemMessage(problem));
+    return { id, acceptedAt, mime, messageIdHeader };
+  }
+
+  /** Builds what one composed message stores and starts; no side effects. */
+  function prepare(
+    principal: KeyPrincipal,
+    checked: CheckedDraft,
+    { id, acceptedAt, mime, messageIdHeader }: Awaited<ReturnType<typeof compose>>,
+    suppressed: Set<string>,
+  ) {
+    const { draft, domain } = checked;
     const recipients = uniqueRecipients(checked);
     const isSuppressed = (m: Mailbox) => suppressed.has(suppressionKey(m.address));
     const scheduledAtMs = draft.delayMs > 0 ? acceptedAt + draft.delayMs : null;
@@ -185,11 +195,16 @@ export function createAccept(deps: AcceptDeps) {
      * the message ids in order. Throws (and stores nothing) only before the commit.
      */
     async acceptAll(principal: KeyPrincipal, items: readonly CheckedDraft[]): Promise<string[]> {
-      const suppressed = await deps.suppressedAmong(
-        principal.tenantId,
-        items.flatMap((c) => uniqueRecipients(c).map((r) => r.address)),
-      );
-      const prepared = await Promise.all(items.map((c) => prepare(principal, c, suppressed)));
+      // The suppression lookup and the composition do not depend on each other: one waits
+      // for the database while the other runs on a CPU worker.
+      const [suppressed, composed] = await Promise.all([
+        deps.suppressedAmong(
+          principal.tenantId,
+          items.flatMap((c) => uniqueRecipients(c).map((r) => r.address)),
+        ),
+        Promise.all(items.map(compose)),
+      ]);
+      const prepared = items.map((c, i) => prepare(principal, c, composed[i]!, suppressed));
       // Quotas count every recipient of every email (Resend's rule), the whole request or
       // none of it, and are given back if storing fails.
       const reservation = await deps.limits.reserve(
