@@ -29,7 +29,7 @@ async function run(task: CpuTask): Promise<Uint8Array | null> {
   }
 }
 
-parentPort!.on('message', (task: CpuTask) => {
+function start(task: CpuTask): void {
   run(task).then(
     (bytes) => {
       const out = bytes === null ? null : transferable(bytes as Buffer);
@@ -41,4 +41,35 @@ parentPort!.on('message', (task: CpuTask) => {
       parentPort!.postMessage(reply);
     },
   );
+}
+
+/**
+ * Tasks start by class, not in arrival order: a composition is an API request waiting for
+ * its answer, a signature one delivery among a wave's hundred, so every composition starts
+ * before the signatures waiting. One task starts per turn of this thread's loop, and each
+ * turn first takes in every task posted meanwhile: a composition posted behind a wave's
+ * signatures waits for the task in progress (about a millisecond), not for the wave.
+ * Signatures cannot starve: compositions take a fraction of a worker at any rate the
+ * node's single main thread can accept.
+ */
+const waiting: Record<'urgent' | 'bulk', CpuTask[]> = { urgent: [], bulk: [] };
+let turnScheduled = false;
+
+function nextTurn(): void {
+  turnScheduled = false;
+  const task = waiting.urgent.shift() ?? waiting.bulk.shift();
+  if (!task) return;
+  start(task);
+  if (waiting.urgent.length + waiting.bulk.length > 0) scheduleTurn();
+}
+
+function scheduleTurn(): void {
+  if (turnScheduled) return;
+  turnScheduled = true;
+  setImmediate(nextTurn);
+}
+
+parentPort!.on('message', (task: CpuTask) => {
+  waiting[task.kind === 'compose' ? 'urgent' : 'bulk'].push(task);
+  scheduleTurn();
 });

@@ -72,6 +72,39 @@ test('composition in a worker: attachments survive the trip; many tasks at once 
   assert.equal(head(composed[0]!.toString('latin1')), head(here));
 });
 
+test('a composition posted behind a wave of signatures starts before the signatures still waiting', async () => {
+  const solo = createCpuPool({ size: 1, log: pino({ level: 'silent' }) });
+  try {
+    await solo.signatureFields(message, params); // the worker is up
+    const done: string[] = [];
+    const signs = Array.from({ length: 40 }, (_, n) =>
+      solo.signatureFields(message, params).then(() => void done.push(`sign ${n}`)),
+    );
+    const compose = solo
+      .compose({
+        from: { name: null, address: 'a@acme.test' },
+        to: ['b@rcpt.test'],
+        cc: null,
+        replyTo: null,
+        subject: 'urgent',
+        html: null,
+        text: 'hi',
+        headers: {},
+        attachments: [],
+        messageId: '<u@acme.test>',
+        date: new Date('2026-12-06T12:00:00Z'),
+      })
+      .then(() => void done.push('compose'));
+    await Promise.all([...signs, compose]);
+    // In arrival order it would come last; ahead of the queue, it waits for the signatures
+    // already started when it arrived (a few at most, not the forty).
+    const at = done.indexOf('compose');
+    assert.ok(at < 20, `the composition finished after ${at} of 40 signatures`);
+  } finally {
+    await solo.close();
+  }
+});
+
 test('a worker that dies fails its tasks in flight, and the next task gets a new worker', async () => {
   // A stand-in worker body: answers sign tasks, exits on a compose task.
   const solo = createCpuPool({
