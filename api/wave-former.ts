@@ -103,8 +103,17 @@ export function createWaveFormer(o: WaveFormerOptions) {
     );
   }
 
+  /**
+   * At the delivering limit, the room a wave waits for: half a full wave. Deliveries end
+   * one by one, and launching into each freed place would cut the queue into waves of one
+   * or two just when it is longest, each paying a workflow's whole cost.
+   */
+  const minRoom = Math.max(1, Math.floor(Math.min(o.maxWave, o.maxDelivering) / 2));
+
   function pump(): void {
-    while (queue.length > 0 && inFlight < o.maxInFlight && delivering + inFlightMessages < o.maxDelivering) {
+    while (queue.length > 0 && inFlight < o.maxInFlight) {
+      const room = o.maxDelivering - delivering - inFlightMessages;
+      if (room < Math.min(minRoom, queue.length)) return;
       const wait = lastLaunch + o.windowMs - o.now();
       if (queue.length < o.maxWave && wait > 0) {
         windowTimer ??= setTimeout(() => {
@@ -114,7 +123,7 @@ export function createWaveFormer(o: WaveFormerOptions) {
         return;
       }
       lastLaunch = o.now();
-      launch(queue.splice(0, Math.min(o.maxWave, o.maxDelivering - delivering - inFlightMessages)));
+      launch(queue.splice(0, Math.min(o.maxWave, room)));
     }
   }
 

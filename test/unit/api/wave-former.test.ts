@@ -111,6 +111,31 @@ test('starts are paced to what the node is delivering', async () => {
   );
 });
 
+test('at the delivering limit, a wave waits for room for half a full wave, not for each freed place', async () => {
+  const h = harness({ maxDelivering: 100, maxWave: 40, windowMs: 0 });
+  h.former.load(100);
+  h.former.add(Array.from({ length: 60 }, (_, i) => pending(`m${i}`)));
+  h.former.load(-1);
+  h.former.load(-5);
+  assert.equal(h.waves.length, 0, '6 free places: less than half a wave');
+  h.former.load(-14);
+  assert.deepEqual(
+    h.waves.map((w) => w.messageIds.length),
+    [20],
+  );
+  // A queue shorter than half a wave leaves as soon as all of it fits.
+  const short = harness({ maxDelivering: 100, maxWave: 40, windowMs: 0 });
+  short.former.load(100);
+  short.former.add([pending('a'), pending('b'), pending('c')]);
+  short.former.load(-2);
+  assert.equal(short.waves.length, 0);
+  short.former.load(-1);
+  assert.deepEqual(
+    short.waves.map((w) => w.messageIds),
+    [['a', 'b', 'c']],
+  );
+});
+
 test('a scheduled send, or any send with waves of one, gets its own message workflow', async () => {
   const h = harness();
   const scheduled = pending('scheduled');
