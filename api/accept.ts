@@ -19,6 +19,8 @@ export interface AcceptDeps {
   readonly suppressedAmong: (tenantId: string, addresses: readonly string[]) => Promise<Set<string>>;
   /** Hands committed messages to Temporal (the wave former); returns at once. */
   readonly dispatch: (pending: readonly PendingStart[]) => void;
+  /** Resolves when a request may go on: in-flow control under overload (api/wave-former.ts). */
+  readonly admit: () => Promise<void>;
   /** This node's id, stored with each message for the start sweeper. */
   readonly node: string;
   readonly compose: (draft: EmailDraft, messageIdHeader: string, date: Date) => Promise<Buffer>;
@@ -195,6 +197,7 @@ export function createAccept(deps: AcceptDeps) {
      * the message ids in order. Throws (and stores nothing) only before the commit.
      */
     async acceptAll(principal: KeyPrincipal, items: readonly CheckedDraft[]): Promise<string[]> {
+      await deps.admit();
       // The suppression lookup and the composition do not depend on each other: one waits
       // for the database while the other runs on a CPU worker.
       const [suppressed, composed] = await Promise.all([

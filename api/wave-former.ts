@@ -14,6 +14,13 @@ export interface WaveFormerOptions {
   readonly maxInFlight: number;
   /** Messages this node delivers in waves at once; past it, messages wait here (ids only). */
   readonly maxDelivering: number;
+  /**
+   * In-flow control: once the oldest message waiting here has waited this long (ms), a new
+   * request is held (`admit`) until the backlog is younger again, for at most
+   * `maxInflowDelayMs`.
+   */
+  readonly backlogMs: number;
+  readonly maxInflowDelayMs: number;
   readonly waves: WaveStarter;
   /** Starts message workflows (scheduled sends, or maxWave 1). */
   readonly startMessages: (pending: readonly PendingStart[]) => Promise<void>;
@@ -49,6 +56,16 @@ export function createWaveFormer(o: WaveFormerOptions) {
   let windowTimer: NodeJS.Timeout | null = null;
   let lastLaunch = Number.NEGATIVE_INFINITY;
   const starts = new Set<Promise<void>>();
+  /** Requests held by in-flow control, released when the backlog is young again. */
+  const held = new Set<() => void>();
+
+  const backlogTooOld = () => queue.length > 0 && o.now() - queue[0]!.input.acceptedAtMs >= o.backlogMs;
+
+  function releaseHeld(): void {
+    if (held.size === 0 || backlogTooOld()) return;
+    for (const release of held) release();
+    held.clear();
+  }
 
   function track(p: Promise<void>): void {
     starts.add(p);
@@ -124,6 +141,7 @@ export function createWaveFormer(o: WaveFormerOptions) {
       }
       lastLaunch = o.now();
       launch(queue.splice(0, Math.min(o.maxWave, room)));
+      releaseHeld();
     }
   }
 
@@ -138,6 +156,27 @@ export function createWaveFormer(o: WaveFormerOptions) {
       for (const p of pending) if (!ownWorkflow(p)) queue.push(p);
       pump();
     },
+    /**
+     * Resolves when a new request may go on: at once while the backlog is young, else when
+     * it is young again or after `maxInflowDelayMs`, whichever comes first. Postfix's
+     * in_flow_delay does the same for smtpd (postconf(5)): when messages arrive faster than
+     * they are delivered, each arrival pauses, so a sustained overload slows the senders
+     * instead of growing a queue without end; a short burst passes unhindered.
+     */
+    admit(): Promise<void> {
+      if (!backlogTooOld()) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const release = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          held.delete(release);
+          resolve();
+        }, o.maxInflowDelayMs);
+        held.add(release);
+      });
+    },
     /** The node's wave deliveries report their size here (+n at start, -n at the end). */
     load(delta: number): void {
       delivering += delta;
@@ -151,6 +190,7 @@ export function createWaveFormer(o: WaveFormerOptions) {
     async close(): Promise<void> {
       if (windowTimer) clearTimeout(windowTimer);
       queue.length = 0;
+      releaseHeld();
       await Promise.all([...starts]);
     },
   };

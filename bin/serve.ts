@@ -107,6 +107,16 @@ const WAVE_STARTS_IN_FLIGHT = 2;
  * limit holds, and more on the dev server started here (config/schema.ts, waveMax).
  */
 const WAVE_MAX = { default: 50, ownDevServer: 100 } as const;
+/**
+ * In-flow control (api/wave-former.ts, admit): new requests pause once the oldest message
+ * waiting for a wave has waited INFLOW_BACKLOG_MS, for at most INFLOW_DELAY_MS each (Postfix's
+ * in_flow_delay default). A burst whose surplus the node delivers within a minute passes at
+ * the API's pace; a sustained overload is slowed before the backlog in memory grows without
+ * end, and before its oldest messages reach the start sweeper's grace for this node's own
+ * (START_SWEEP_OTHER_NODE_GRACE_S), which would hand them over a second time.
+ */
+const INFLOW_BACKLOG_MS = 60_000;
+const INFLOW_DELAY_MS = 1_000;
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 /**
@@ -384,6 +394,8 @@ export async function serve(
     // waves fill its queue and no more, so none is turned away (and continued in a
     // workflow of its own) for a full queue.
     maxDelivering: config.egressLimits.default.maxQueueDepth,
+    backlogMs: INFLOW_BACKLOG_MS,
+    maxInflowDelayMs: INFLOW_DELAY_MS,
     waves: traceWaveStarts(temporalWaveStarter(client)),
     startMessages: createStartMessages({ starter, messages, log }),
     markStarted: (ids) => messages.markStarted(ids),
@@ -498,6 +510,7 @@ export async function serve(
       messages: { insert: traceCommit(insertGrouped) },
       suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }),
       dispatch: (pending) => former.add(stampTraces(pending)),
+      admit: () => former.admit(),
       node: config.nodeId,
       compose: (draft, messageIdHeader, date) => composeDraft(cpu.compose, draft, messageIdHeader, date),
       retry: retryScheduleOf(config),

@@ -29,6 +29,8 @@ function harness(overrides: Partial<WaveFormerOptions> = {}) {
     windowMs: 30,
     maxInFlight: 1,
     maxDelivering: 1_000,
+    backlogMs: 60_000,
+    maxInflowDelayMs: 1_000,
     waves: {
       start: (input) =>
         new Promise<void>((resolve, reject) => {
@@ -134,6 +136,50 @@ test('at the delivering limit, a wave waits for room for half a full wave, not f
     short.waves.map((w) => w.messageIds),
     [['a', 'b', 'c']],
   );
+});
+
+test('in-flow control: while the oldest waiting message is older than backlogMs, a request waits until the backlog is young again', async () => {
+  let t = 0;
+  const h = harness({
+    maxDelivering: 1,
+    maxWave: 2,
+    windowMs: 0,
+    backlogMs: 2_000,
+    maxInflowDelayMs: 60_000,
+    now: () => t,
+  });
+  h.former.load(1);
+  const young = { ...pending('b'), input: { ...pending('b').input, acceptedAtMs: 2_400 } };
+  h.former.add([pending('a'), young]);
+  t = 1_000;
+  let first = false;
+  void h.former.admit().then(() => {
+    first = true;
+  });
+  await delay(1);
+  assert.ok(first, 'a backlog of 1 s lets requests through at once');
+  t = 2_500;
+  let held = true;
+  void h.former.admit().then(() => {
+    held = false;
+  });
+  await delay(5);
+  assert.ok(held, 'a 2.5 s old backlog holds the request');
+  h.former.load(-1); // 'a' leaves; the oldest left was accepted 100 ms ago
+  await delay(1);
+  assert.equal(held, false);
+  assert.deepEqual(
+    h.waves.map((w) => w.messageIds),
+    [['a']],
+  );
+});
+
+test('in-flow control holds a request for at most maxInflowDelayMs', async () => {
+  const h = harness({ maxDelivering: 1, windowMs: 0, backlogMs: 1, maxInflowDelayMs: 20, now: () => 10_000 });
+  h.former.load(1);
+  h.former.add([pending('a')]);
+  // The backlog stays old; the request goes on all the same after the longest pause.
+  await h.former.admit();
 });
 
 test('a scheduled send, or any send with waves of one, gets its own message workflow', async () => {

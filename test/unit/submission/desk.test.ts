@@ -50,6 +50,7 @@ function setup(o: { rate?: RateDecision | null; failing?: Error } = {}) {
     },
     suppressedAmong: async (_t, addresses) => new Set(addresses.filter((a) => a.startsWith('gone@'))),
     dispatch: () => {},
+    admit: async () => {},
     node: 'n1',
     limits: { refuseIfPaused: () => {}, reserve: async () => ({ refund: async () => {} }) },
     compose: async () => Buffer.from(''),
