@@ -121,24 +121,41 @@ export function createWaveFormer(o: WaveFormerOptions) {
   }
 
   /**
-   * At the delivering limit, the room a wave waits for: half a full wave. Deliveries end
-   * one by one, and launching into each freed place would cut the queue into waves of one
-   * or two just when it is longest, each paying a workflow's whole cost.
+   * At the delivering limit, the room a wave waits for: half a full wave, for at most one
+   * window. Deliveries end one by one, and launching into each freed place would cut a long
+   * queue into waves of one or two just when it is longest, each paying a workflow's whole
+   * cost; the window bounds the wait when deliveries end slowly (slow receivers).
    */
   const minRoom = Math.max(1, Math.floor(Math.min(o.maxWave, o.maxDelivering) / 2));
+  /** Since when a wave has been waiting for room (ms), or null. */
+  let roomWaitSince: number | null = null;
+
+  function pumpIn(ms: number): void {
+    windowTimer ??= setTimeout(() => {
+      windowTimer = null;
+      pump();
+    }, ms);
+  }
 
   function pump(): void {
     while (queue.length > 0 && inFlight < o.maxInFlight) {
       const room = o.maxDelivering - delivering - inFlightMessages;
-      if (room < Math.min(minRoom, queue.length)) return;
+      // No room at all: a delivery's end (load) pumps again.
+      if (room <= 0) return;
+      if (room < Math.min(minRoom, queue.length)) {
+        roomWaitSince ??= o.now();
+        const left = roomWaitSince + o.windowMs - o.now();
+        if (left > 0) {
+          pumpIn(left);
+          return;
+        }
+      }
       const wait = lastLaunch + o.windowMs - o.now();
       if (queue.length < o.maxWave && wait > 0) {
-        windowTimer ??= setTimeout(() => {
-          windowTimer = null;
-          pump();
-        }, wait);
+        pumpIn(wait);
         return;
       }
+      roomWaitSince = null;
       lastLaunch = o.now();
       launch(queue.splice(0, Math.min(o.maxWave, room)));
       releaseHeld();

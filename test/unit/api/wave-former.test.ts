@@ -114,10 +114,12 @@ test('starts are paced to what the node is delivering', async () => {
 });
 
 test('at the delivering limit, a wave waits for room for half a full wave, not for each freed place', async () => {
-  const h = harness({ maxDelivering: 100, maxWave: 40, windowMs: 0 });
+  let t = 0;
+  const h = harness({ maxDelivering: 100, maxWave: 40, windowMs: 100, now: () => t });
   h.former.load(100);
   h.former.add(Array.from({ length: 60 }, (_, i) => pending(`m${i}`)));
   h.former.load(-1);
+  t = 50;
   h.former.load(-5);
   assert.equal(h.waves.length, 0, '6 free places: less than half a wave');
   h.former.load(-14);
@@ -126,7 +128,7 @@ test('at the delivering limit, a wave waits for room for half a full wave, not f
     [20],
   );
   // A queue shorter than half a wave leaves as soon as all of it fits.
-  const short = harness({ maxDelivering: 100, maxWave: 40, windowMs: 0 });
+  const short = harness({ maxDelivering: 100, maxWave: 40, windowMs: 100, now: () => t });
   short.former.load(100);
   short.former.add([pending('a'), pending('b'), pending('c')]);
   short.former.load(-2);
@@ -135,6 +137,19 @@ test('at the delivering limit, a wave waits for room for half a full wave, not f
   assert.deepEqual(
     short.waves.map((w) => w.messageIds),
     [['a', 'b', 'c']],
+  );
+});
+
+test('a wave waits for room for at most one window: slow deliveries do not stop the queue', async () => {
+  const h = harness({ maxDelivering: 100, maxWave: 40, windowMs: 20 });
+  h.former.load(100);
+  h.former.add(Array.from({ length: 60 }, (_, i) => pending(`m${i}`)));
+  h.former.load(-5);
+  assert.equal(h.waves.length, 0);
+  await delay(60);
+  assert.deepEqual(
+    h.waves.map((w) => w.messageIds.length),
+    [5],
   );
 });
 
