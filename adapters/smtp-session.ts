@@ -11,10 +11,10 @@ import { type SmtpTrace, smtpTrace } from './smtp-tracing.js';
 /**
  * A kept SMTP connection (nodemailer's SMTPConnection) from one source IP to one MX address:
  * connect once, then any number of transactions, RSET after one that failed (RFC 5321
- * §4.1.1.5), QUIT at the end (§4.1.1.10). nodemailer pipelines MAIL, RCPT and DATA when the server offers
- * PIPELINING (RFC 2920). Thin: it reports what the server said
- * as typed values and whether the connection is still fit for reuse; the egress dispatcher
- * decides when to reuse it.
+ * §4.1.1.5), QUIT at the end (§4.1.1.10). nodemailer pipelines MAIL, RCPT and DATA when the
+ * server offers PIPELINING (RFC 2920). Thin: it reports what the server said as typed values
+ * and whether the connection is still fit for reuse; the egress dispatcher decides when to
+ * reuse it.
  */
 export interface SmtpSessionParams {
   /** The MX address to connect to (already resolved). */

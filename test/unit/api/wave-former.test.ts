@@ -153,6 +153,15 @@ test('a wave waits for room for at most one window: slow deliveries do not stop 
   );
 });
 
+/** Asks `former` to admit a request; the function returned tells whether it has been. */
+function admission(former: { admit(): Promise<void> }): () => boolean {
+  let admitted = false;
+  void former.admit().then(() => {
+    admitted = true;
+  });
+  return () => admitted;
+}
+
 test('in-flow control: while the oldest waiting message is older than backlogMs, a request waits until the backlog is young again', async () => {
   let t = 0;
   const h = harness({
@@ -167,22 +176,16 @@ test('in-flow control: while the oldest waiting message is older than backlogMs,
   const young = { ...pending('b'), input: { ...pending('b').input, acceptedAtMs: 2_400 } };
   h.former.add([pending('a'), young]);
   t = 1_000;
-  let first = false;
-  void h.former.admit().then(() => {
-    first = true;
-  });
+  const first = admission(h.former);
   await delay(1);
-  assert.ok(first, 'a backlog of 1 s lets requests through at once');
+  assert.ok(first(), 'a backlog of 1 s lets requests through at once');
   t = 2_500;
-  let held = true;
-  void h.former.admit().then(() => {
-    held = false;
-  });
+  const second = admission(h.former);
   await delay(5);
-  assert.ok(held, 'a 2.5 s old backlog holds the request');
+  assert.equal(second(), false, 'a 2.5 s old backlog holds the request');
   h.former.load(-1); // 'a' leaves; the oldest left was accepted 100 ms ago
   await delay(1);
-  assert.equal(held, false);
+  assert.ok(second());
   assert.deepEqual(
     h.waves.map((w) => w.messageIds),
     [['a']],
