@@ -1,6 +1,13 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { type AdminRoutesDeps, registerAdminRoutes } from './admin.js';
 import { type ApiKeyRoutesDeps, registerApiKeyRoutes } from './api-key-routes.js';
+import { answerClientError } from './client-error.js';
 import { registerConsole } from './console.js';
 import { type DomainRoutesDeps, registerDomainRoutes } from './domains.js';
 import { type EmailRoutesDeps, registerEmailRoutes } from './emails.js';
@@ -49,6 +56,18 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     loggerInstance: deps.logger,
     disableRequestLogging: true,
     bodyLimit: BODY_LIMIT_BYTES,
+    // Fastify's own handler closes at once, which can reset the answer away (api/client-error.ts).
+    clientErrorHandler: answerClientError,
+    // The router's own refusals (a path segment over its 100-character limit, a malformed
+    // percent-escape) in Resend's shape, without echoing the path back.
+    frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+      const status = err.statusCode ?? 400;
+      const message =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 'A path segment is longer than 100 characters.'
+          : 'The URL is not valid.';
+      return reply.code(status).send({ statusCode: status, name: 'validation_error', message });
+    },
     // The resend SDK concatenates base URL and path (`${baseUrl}${path}`), so a base URL
     // with a trailing slash sends "//emails".
     rewriteUrl: (req) => (req.url ?? '/').replace(/^\/{2,}/, '/'),

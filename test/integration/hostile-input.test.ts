@@ -277,6 +277,10 @@ describe('hostile input', () => {
       const path = pathOf();
       const r = await call(method, path, body());
       assert.ok(r.status < 500, `#${i} ${method} ${path}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+      if (r.status >= 400) {
+        assert.equal(r.json.statusCode, r.status, `#${i} ${method} ${path}: ${JSON.stringify(r.json)}`);
+        assert.equal(typeof r.json.name, 'string', `#${i} ${method} ${path}: an error name`);
+      }
       if (r.status === 200 && method === 'POST' && (path === '/emails' || path === '/emails/batch'))
         accepted++;
     }
