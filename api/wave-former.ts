@@ -24,7 +24,6 @@ export interface WaveFormerOptions {
   readonly waves: WaveStarter;
   /** Starts message workflows (scheduled sends, or maxWave 1). */
   readonly startMessages: (pending: readonly PendingStart[]) => Promise<void>;
-  readonly markStarted: (ids: readonly string[]) => Promise<void>;
   readonly log: Logger;
   readonly now: () => number;
 }
@@ -45,8 +44,9 @@ function refusedForGood(err: unknown): boolean {
  * `maxInFlight` starts outstanding. A workflow's fixed cost (start, workflow task, claim and
  * load queries) is then shared by more messages as the load grows. Starts are paced to what
  * the node is delivering (`maxDelivering`), so a burst waits here as ids, not as workflows
- * in Temporal's cache. A wave whose start fails is left to the start sweeper (its messages
- * stay workflow_started = false).
+ * in Temporal's cache. A wave's claim of its messages records them as started (one UPDATE
+ * per message, not two); a wave whose start fails is left to the start sweeper (its
+ * messages stay workflow_started = false).
  */
 export function createWaveFormer(o: WaveFormerOptions) {
   const queue: PendingStart[] = [];
@@ -90,28 +90,22 @@ export function createWaveFormer(o: WaveFormerOptions) {
     track(
       o.waves
         .start(input, wave)
-        .then(
-          () => o.markStarted(ids),
-          async (err) => {
-            if (!refusedForGood(err)) {
-              o.log.warn(
-                { err, event: 'wave.start_failed', count: ids.length },
-                'wave start failed; the start sweeper will retry',
-              );
-              return;
-            }
-            // The server will never take this wave (a limit it enforces): each message gets
-            // its own workflow instead, so nothing is retried for ever.
-            o.log.error(
-              { err, event: 'wave.start_refused', count: ids.length },
-              'wave refused; starting message workflows',
+        .catch(async (err) => {
+          if (!refusedForGood(err)) {
+            o.log.warn(
+              { err, event: 'wave.start_failed', count: ids.length },
+              'wave start failed; the start sweeper will retry',
             );
-            await o.startMessages(wave);
-          },
-        )
-        .catch((err) =>
-          o.log.warn({ err, event: 'wave.mark_started_failed' }, 'could not record a wave start'),
-        )
+            return;
+          }
+          // The server will never take this wave (a limit it enforces): each message gets
+          // its own workflow instead, so nothing is retried for ever.
+          o.log.error(
+            { err, event: 'wave.start_refused', count: ids.length },
+            'wave refused; starting message workflows',
+          );
+          await o.startMessages(wave);
+        })
         .finally(() => {
           inFlight--;
           inFlightMessages -= wave.length;

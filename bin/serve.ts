@@ -398,7 +398,6 @@ export async function serve(
     maxInflowDelayMs: INFLOW_DELAY_MS,
     waves: traceWaveStarts(temporalWaveStarter(client)),
     startMessages: createStartMessages({ starter, messages, log }),
-    markStarted: (ids) => messages.markStarted(ids),
     log,
     now: Date.now,
   });

@@ -314,11 +314,15 @@ export function messageStore(db: Db) {
     /**
      * Claims messages for one delivery wave before any SMTP transaction: returns the ids this
      * wave may deliver, those unclaimed or already its own (a wave run again after a crash).
-     * A message claimed by another wave is that wave's, so no two waves send it.
+     * A message claimed by another wave is that wave's, so no two waves send it. The claim
+     * also records the message's first workflow as started (the start sweeper's mark): one
+     * row version per message instead of a second UPDATE when the start returns. A wave
+     * started but not yet run can therefore be swept into a second wave, whose claim then
+     * finds its messages taken.
      */
     async claimForWave(waveId: string, ids: readonly string[]): Promise<string[]> {
       const r = await db.query<{ id: string }>(
-        `UPDATE messages SET wave_id = $1
+        `UPDATE messages SET wave_id = $1, workflow_started = true
          WHERE id = ANY($2::uuid[]) AND (wave_id IS NULL OR wave_id = $1) RETURNING id`,
         [waveId, ids],
       );

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createDb, type Db } from '../../adapters/postgres/db.js';
 import { messageStore, type NewMessage } from '../../adapters/postgres/messages.js';
 import { migrate } from '../../adapters/postgres/migrate.js';
@@ -88,4 +89,37 @@ test('a batch stores each message’s html, text and MIME byte for byte, NULLs a
     assert.equal(row.text_body, m.text);
     assert.ok(row.mime.equals(m.mime), 'MIME bytes unchanged');
   }
+});
+
+test('a wave claim takes only unclaimed messages (or its own again) and marks them started for the sweeper', async () => {
+  const tenantId = randomUUID();
+  const domainId = randomUUID();
+  await db.query(`INSERT INTO tenants (id, name) VALUES ($1, 'claims')`, [tenantId]);
+  await db.query(
+    `INSERT INTO domains (id, tenant_id, name, status) VALUES ($1, $2, 'claims.test', 'verified')`,
+    [domainId, tenantId],
+  );
+  const store = messageStore(db);
+  const batch = [1, 2, 3].map(() =>
+    message(tenantId, domainId, { html: null, text: 't', mime: Buffer.from('x') }),
+  );
+  await store.insert(batch);
+  const [a, b, c] = batch.map((x) => x.message.id) as [string, string, string];
+  // Committed and not yet in a wave: the sweeper's (grace 0 s, any node) to hand over.
+  const unstarted = async () =>
+    (await store.unstarted('node-a', true, 0, 0, 100))
+      .map((m) => m.id)
+      .filter((id) => [a, b, c].includes(id));
+  await delay(10);
+  assert.deepEqual(new Set(await unstarted()), new Set([a, b, c]));
+
+  assert.deepEqual(new Set(await store.claimForWave('wave-1', [a, b])), new Set([a, b]));
+  assert.deepEqual(await unstarted(), [c], 'the claim marks its messages started');
+  assert.deepEqual(await store.claimForWave('wave-2', [b, c]), [c], "another wave's message is not taken");
+  assert.deepEqual(
+    new Set(await store.claimForWave('wave-1', [a, b])),
+    new Set([a, b]),
+    'a wave run again gets its own back',
+  );
+  assert.deepEqual(await unstarted(), []);
 });

@@ -23,7 +23,6 @@ function harness(overrides: Partial<WaveFormerOptions> = {}) {
   const waves: WaveInput[] = [];
   const releases: ((err?: unknown) => void)[] = [];
   const direct: string[] = [];
-  const marked: string[] = [];
   const former = createWaveFormer({
     maxWave: 50,
     windowMs: 30,
@@ -41,14 +40,11 @@ function harness(overrides: Partial<WaveFormerOptions> = {}) {
     startMessages: async (p) => {
       direct.push(...p.map((x) => x.input.messageId));
     },
-    markStarted: async (ids) => {
-      marked.push(...ids);
-    },
     log: pino({ level: 'silent' }),
     now: Date.now,
     ...overrides,
   });
-  return { former, waves, releases, direct, marked };
+  return { former, waves, releases, direct };
 }
 
 test('an idle former sends a message at once as a wave of one', () => {
@@ -72,7 +68,6 @@ test('messages that come within the window after a wave gather and leave togethe
     [['a']],
     'not before the window has passed',
   );
-  assert.deepEqual(h.marked, ['a']);
   await delay(50);
   assert.deepEqual(
     h.waves.map((w) => w.messageIds),
@@ -230,5 +225,4 @@ test('a wave the server refuses for good goes on as message workflows; a transie
   await delay(0);
   await delay(0);
   assert.deepEqual(h.direct, ['a'], 'b stays for the start sweeper');
-  assert.deepEqual(h.marked, []);
 });
