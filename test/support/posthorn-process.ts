@@ -1,9 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const BIN = fileURLToPath(new URL('../../bin/posthorn.mjs', import.meta.url));
+/** The node flags of the command's `#!/usr/bin/env -S node …` line: a node runs as `npm start` runs it. */
+const BIN_NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(3);
 const run = promisify(execFile);
 
 /** Ended by an exit or by a signal (a killed child has a signalCode and no exitCode). */
@@ -26,7 +29,7 @@ export class PosthornProcess {
 
   async start(): Promise<void> {
     this.output = '';
-    const child = spawn(process.execPath, [...this.nodeArgs, BIN, this.command], {
+    const child = spawn(process.execPath, [...BIN_NODE_FLAGS, ...this.nodeArgs, BIN, this.command], {
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
