@@ -44,6 +44,9 @@ describe('hostile input', () => {
         ...headers,
       },
       ...(body === undefined ? {} : { body }),
+    }).catch((err: Error) => {
+      // "fetch failed" alone names neither the request nor the socket's error.
+      throw new Error(`${method} ${path.slice(0, 100)} (${path.length} chars): ${err.message}: ${err.cause}`);
     });
     const text = await res.text();
     let json: { statusCode?: number; name?: string; message?: string };

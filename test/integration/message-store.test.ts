@@ -27,6 +27,19 @@ after(async () => {
   await database?.drop();
 });
 
+/** A tenant `name` with its verified sending domain `name`.test. */
+async function tenantWithDomain(name: string): Promise<{ tenantId: string; domainId: string }> {
+  const tenantId = randomUUID();
+  const domainId = randomUUID();
+  await db.query('INSERT INTO tenants (id, name) VALUES ($1, $2)', [tenantId, name]);
+  await db.query(`INSERT INTO domains (id, tenant_id, name, status) VALUES ($1, $2, $3, 'verified')`, [
+    domainId,
+    tenantId,
+    `${name}.test`,
+  ]);
+  return { tenantId, domainId };
+}
+
 function message(tenantId: string, domainId: string, body: Pick<NewMessage, 'html' | 'text' | 'mime'>) {
   const id = randomUUID();
   const m: NewMessage = {
@@ -64,13 +77,7 @@ function message(tenantId: string, domainId: string, body: Pick<NewMessage, 'htm
 }
 
 test('a batch stores each message’s html, text and MIME byte for byte, NULLs and empty values included', async () => {
-  const tenantId = randomUUID();
-  const domainId = randomUUID();
-  await db.query(`INSERT INTO tenants (id, name) VALUES ($1, 'store')`, [tenantId]);
-  await db.query(
-    `INSERT INTO domains (id, tenant_id, name, status) VALUES ($1, $2, 'store.test', 'verified')`,
-    [domainId, tenantId],
-  );
+  const { tenantId, domainId } = await tenantWithDomain('store');
   const bodies: Pick<NewMessage, 'html' | 'text' | 'mime'>[] = [
     { html: null, text: 'Grüße 🎉 日本語\n'.repeat(500), mime: Buffer.from('Subject: a\r\n\r\nx\r\n') },
     { html: '', text: '', mime: Buffer.from([0x00, 0xff, 0x0d, 0x0a, 0x5c, 0x22, 0x27]) },
@@ -92,13 +99,7 @@ test('a batch stores each message’s html, text and MIME byte for byte, NULLs a
 });
 
 test('a wave claim takes only unclaimed messages (or its own again) and marks them started for the sweeper', async () => {
-  const tenantId = randomUUID();
-  const domainId = randomUUID();
-  await db.query(`INSERT INTO tenants (id, name) VALUES ($1, 'claims')`, [tenantId]);
-  await db.query(
-    `INSERT INTO domains (id, tenant_id, name, status) VALUES ($1, $2, 'claims.test', 'verified')`,
-    [domainId, tenantId],
-  );
+  const { tenantId, domainId } = await tenantWithDomain('claims');
   const store = messageStore(db);
   const batch = [1, 2, 3].map(() =>
     message(tenantId, domainId, { html: null, text: 't', mime: Buffer.from('x') }),

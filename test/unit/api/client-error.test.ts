@@ -1,17 +1,22 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { answerClientError } from '../../../api/client-error.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('a request line over the header limit gets a 431 in Resend shape, and the client may finish sending without a reset', async (t) => {
+/** An HTTP server whose refused requests are answered by answerClientError; its port. */
+async function listening(t: TestContext): Promise<number> {
   const server = createServer((_req, res) => res.end('unexpected'));
   server.on('clientError', answerClientError);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => server.close());
-  const { port } = server.address() as { port: number };
+  return (server.address() as { port: number }).port;
+}
+
+test('a request line over the header limit gets a 431 in Resend shape, and the client may finish sending without a reset', async (t) => {
+  const port = await listening(t);
 
   // Half-open like an HTTP client that writes its whole request whatever comes back.
   const client: Socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
@@ -48,11 +53,7 @@ test('a request line over the header limit gets a 431 in Resend shape, and the c
 });
 
 test('malformed HTTP gets a 400 in Resend shape', async (t) => {
-  const server = createServer((_req, res) => res.end('unexpected'));
-  server.on('clientError', answerClientError);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => server.close());
-  const { port } = server.address() as { port: number };
+  const port = await listening(t);
   const client = connect({ port, host: '127.0.0.1' });
   let answer = '';
   client.on('data', (d) => {
