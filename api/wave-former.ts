@@ -58,8 +58,18 @@ export function createWaveFormer(o: WaveFormerOptions) {
   const starts = new Set<Promise<void>>();
   /** Requests held by in-flow control, released when the backlog is young again. */
   const held = new Set<() => void>();
+  /**
+   * Message id → when it was handed to this former (ms), while it is queued or its wave's
+   * start is in flight. The start sweeper hands over again what is still unstarted after
+   * its grace, and after downtime that is every message of the backlog on each sweep: a
+   * message already here is not queued twice.
+   */
+  const handedOver = new Map<string, number>();
 
-  const backlogTooOld = () => queue.length > 0 && o.now() - queue[0]!.input.acceptedAtMs >= o.backlogMs;
+  // Counted from the hand-over, not from acceptance: a backlog the sweeper hands over after
+  // downtime is old when it arrives, but it is not yet a sign of delivery falling behind.
+  const backlogTooOld = () =>
+    queue.length > 0 && o.now() - handedOver.get(queue[0]!.input.messageId)! >= o.backlogMs;
 
   function releaseHeld(): void {
     if (held.size === 0 || backlogTooOld()) return;
@@ -109,6 +119,7 @@ export function createWaveFormer(o: WaveFormerOptions) {
         .finally(() => {
           inFlight--;
           inFlightMessages -= wave.length;
+          for (const id of ids) handedOver.delete(id);
           pump();
         }),
     );
@@ -164,7 +175,12 @@ export function createWaveFormer(o: WaveFormerOptions) {
         o.maxWave === 1 || p.delayMs > 0 || p.input.scheduledAtMs !== undefined;
       const direct = pending.filter(ownWorkflow);
       if (direct.length > 0) track(o.startMessages(direct));
-      for (const p of pending) if (!ownWorkflow(p)) queue.push(p);
+      const at = o.now();
+      for (const p of pending) {
+        if (ownWorkflow(p) || handedOver.has(p.input.messageId)) continue;
+        handedOver.set(p.input.messageId, at);
+        queue.push(p);
+      }
       pump();
     },
     /**
@@ -200,6 +216,7 @@ export function createWaveFormer(o: WaveFormerOptions) {
     /** Waits for starts in flight; what is still queued is left to the sweeper of the next start. */
     async close(): Promise<void> {
       if (windowTimer) clearTimeout(windowTimer);
+      for (const p of queue) handedOver.delete(p.input.messageId);
       queue.length = 0;
       releaseHeld();
       await Promise.all([...starts]);

@@ -112,8 +112,8 @@ const WAVE_MAX = { default: 50, ownDevServer: 100 } as const;
  * waiting for a wave has waited INFLOW_BACKLOG_MS, for at most INFLOW_DELAY_MS each (Postfix's
  * in_flow_delay default). A burst whose surplus the node delivers within a minute passes at
  * the API's pace; a sustained overload is slowed before the backlog in memory grows without
- * end, and before its oldest messages reach the start sweeper's grace for this node's own
- * (START_SWEEP_OTHER_NODE_GRACE_S), which would hand them over a second time.
+ * end, and before its oldest messages reach the grace after which every node's start
+ * sweeper takes them (START_SWEEP_OTHER_NODE_GRACE_S; the claim still sends each once).
  */
 const INFLOW_BACKLOG_MS = 60_000;
 const INFLOW_DELAY_MS = 1_000;

@@ -157,7 +157,7 @@ function admission(former: { admit(): Promise<void> }): () => boolean {
   return () => admitted;
 }
 
-test('in-flow control: while the oldest waiting message is older than backlogMs, a request waits until the backlog is young again', async () => {
+test('in-flow control: while the oldest waiting message has waited backlogMs in the former, a request waits until the backlog is young again', async () => {
   let t = 0;
   const h = harness({
     maxDelivering: 1,
@@ -168,17 +168,18 @@ test('in-flow control: while the oldest waiting message is older than backlogMs,
     now: () => t,
   });
   h.former.load(1);
-  const young = { ...pending('b'), input: { ...pending('b').input, acceptedAtMs: 2_400 } };
-  h.former.add([pending('a'), young]);
+  h.former.add([pending('a')]);
   t = 1_000;
   const first = admission(h.former);
   await delay(1);
   assert.ok(first(), 'a backlog of 1 s lets requests through at once');
+  t = 2_400;
+  h.former.add([pending('b')]);
   t = 2_500;
   const second = admission(h.former);
   await delay(5);
   assert.equal(second(), false, 'a 2.5 s old backlog holds the request');
-  h.former.load(-1); // 'a' leaves; the oldest left was accepted 100 ms ago
+  h.former.load(-1); // 'a' leaves; the oldest left was handed over 100 ms ago
   await delay(1);
   assert.ok(second());
   assert.deepEqual(
@@ -187,12 +188,61 @@ test('in-flow control: while the oldest waiting message is older than backlogMs,
   );
 });
 
+test("in-flow control counts a message's wait from its hand-over: a backlog swept after downtime holds no request at once", async () => {
+  let t = 10 * 60_000;
+  const h = harness({
+    maxDelivering: 1,
+    windowMs: 0,
+    backlogMs: 60_000,
+    maxInflowDelayMs: 60_000,
+    now: () => t,
+  });
+  h.former.load(1);
+  // Accepted ten minutes ago (acceptedAtMs 0), handed over by the sweeper now.
+  h.former.add([pending('old-1'), pending('old-2')]);
+  const now = admission(h.former);
+  await delay(1);
+  assert.ok(now(), 'just handed over: not a sign of delivery falling behind');
+  t += 60_000;
+  const later = admission(h.former);
+  await delay(5);
+  assert.equal(later(), false, 'a minute in the former is');
+});
+
 test('in-flow control holds a request for at most maxInflowDelayMs', async () => {
-  const h = harness({ maxDelivering: 1, windowMs: 0, backlogMs: 1, maxInflowDelayMs: 20, now: () => 10_000 });
+  let t = 0;
+  const h = harness({ maxDelivering: 1, windowMs: 0, backlogMs: 1, maxInflowDelayMs: 20, now: () => t });
   h.former.load(1);
   h.former.add([pending('a')]);
-  // The backlog stays old; the request goes on all the same after the longest pause.
+  t = 10_000;
+  const held = admission(h.former);
+  await delay(5);
+  assert.equal(held(), false, 'the backlog is old');
+  // It stays old; the request goes on all the same after the longest pause.
   await h.former.admit();
+});
+
+test('a message handed over again while it is queued or its wave is starting is not queued twice', async () => {
+  const h = harness({ maxInFlight: 1, windowMs: 0 });
+  h.former.add([pending('a')]);
+  h.former.add([pending('b'), pending('c')]);
+  // The sweeper finds all three again: 'a' is in a start, 'b' and 'c' are queued.
+  h.former.add([pending('a'), pending('b'), pending('c'), pending('d')]);
+  h.releases[0]!();
+  await delay(5);
+  assert.deepEqual(
+    h.waves.map((w) => w.messageIds),
+    [['a'], ['b', 'c', 'd']],
+  );
+  h.releases[1]!();
+  await delay(5);
+  // Started: a later hand-over (the claim has not marked it yet) gets a new wave, whose
+  // claim then finds the message taken.
+  h.former.add([pending('a')]);
+  assert.deepEqual(
+    h.waves.map((w) => w.messageIds),
+    [['a'], ['b', 'c', 'd'], ['a']],
+  );
 });
 
 test('a scheduled send, or any send with waves of one, gets its own message workflow', async () => {
