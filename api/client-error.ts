@@ -9,7 +9,7 @@ import type { ErrorName } from './errors.js';
  * has not read yet: it sees "connection reset" instead of a 431. nginx does the same
  * ("lingering_close", 5 s lingering_timeout).
  */
-export const LINGER_MS = 5_000;
+const LINGER_MS = 5_000;
 
 /**
  * Answers a request the HTTP parser refused (a header or URL over Node's 16 KB limit, bad
