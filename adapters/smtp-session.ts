@@ -100,6 +100,8 @@ interface TransactionState {
  * test/integration/smtp-faults.test.ts proves each use on real sockets.
  */
 interface Internals {
+  /** The connection's socket (the TLS socket after STARTTLS); `false` before connect. */
+  _socket: Socket | false;
   _responseQueue: string[];
   _remainder: string;
   _destroyed: boolean;
@@ -226,6 +228,15 @@ function instrument(conn: SMTPConnection, trace: SmtpTrace | null): Probe {
     stream.once('end', () => {
       probe.dotWritten = true;
     });
+    // nodemailer's DataStream hands the socket the message and its CRLF.CRLF as two chunks:
+    // two syscalls and two segments per message. Corked until the check phase, after the
+    // pipe has moved both in this turn, they leave as one write. Uncorking never waits for
+    // 'end': a message larger than the socket's buffer must still drain.
+    const socket = i._socket;
+    if (socket) {
+      socket.cork();
+      setImmediate(() => socket.uncork());
+    }
     return stream;
   };
   if (trace) traceCommands(i, trace);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
-import { after, test } from 'node:test';
+import { Socket } from 'node:net';
+import { after, mock, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { SMTPServer } from 'smtp-server';
 import { openSmtpSession } from '../../adapters/smtp-session.js';
@@ -209,6 +209,55 @@ test('messages go over one kept connection, with RSET only after a transaction t
   ]);
   assert.equal(receiver.concurrent, 0, 'closed with QUIT on dispatcher close');
   assert.equal(d.stats()[0]?.sessionsOpened ?? 1, 1);
+});
+
+test('a message and its final dot leave in one write; a message larger than the socket buffer still drains', async () => {
+  const receiver = await startReceiver();
+  receivers.push(receiver);
+  // Every batch of bytes the client's sockets (TCP, then TLS after STARTTLS) hand down to
+  // their handles towards this receiver, one entry per write.
+  const writes: Buffer[] = [];
+  const toReceiver = (socket: Socket) => socket.remotePort === receiver.port;
+  type WriteMethod = (this: Socket, ...args: unknown[]) => void;
+  const proto = Socket.prototype as unknown as Record<'_write' | '_writev', WriteMethod>;
+  const { _write: write, _writev: writev } = proto;
+  mock.method(proto, '_write', function (this: Socket, chunk: unknown, ...rest: unknown[]) {
+    if (toReceiver(this)) writes.push(Buffer.from(chunk as Buffer));
+    write.call(this, chunk, ...rest);
+  });
+  mock.method(proto, '_writev', function (this: Socket, chunks: unknown, ...rest: unknown[]) {
+    if (toReceiver(this))
+      writes.push(Buffer.concat((chunks as { chunk: Buffer | string }[]).map((c) => Buffer.from(c.chunk))));
+    writev.call(this, chunks, ...rest);
+  });
+  try {
+    const d = dispatcherFor(receiver);
+    const limits: EgressLimits = { ...DEFAULT_EGRESS_LIMITS, maxConnections: 1 };
+    const small = await deliver(d, limits, 1);
+    assert.equal(small.kind === 'transaction' && small.data.kind, 'accepted');
+    const body = writes.find((w) => w.includes('body 1'));
+    assert.ok(body, 'the message was written');
+    assert.ok(body.toString('latin1').endsWith('body 1\r\n.\r\n'), 'the final dot went with the message');
+    // 2 MB: many times the socket's 16 KB high-water mark, so the pipe waits for 'drain'.
+    const big = Buffer.concat([message(2), Buffer.from(`${'y'.repeat(998)}\r\n`.repeat(2_000))]);
+    const r = await d.acquire({ ip: SOURCE_IP, site: SITE, limits });
+    assert.equal(r.kind, 'granted');
+    if (r.kind !== 'granted') return;
+    const large = await r.lease.send(
+      { mxHost: MX_HOST, address: MX_ADDRESS },
+      { mailFrom: 'bounces@posthorn.test', recipients: ['rcpt2@dest.test'] },
+      big,
+    );
+    r.lease.release();
+    assert.equal(large.kind === 'transaction' && large.data.kind, 'accepted');
+    await d.close();
+    assert.deepEqual(
+      receiver.received.map((m) => m.rcptTo),
+      [['rcpt1@dest.test'], ['rcpt2@dest.test']],
+    );
+  } finally {
+    mock.restoreAll();
+  }
 });
 
 test('a kept connection the server drops at the next MAIL: the message goes out on a fresh one', async () => {

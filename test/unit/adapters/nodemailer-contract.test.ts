@@ -27,6 +27,7 @@ function broken(internal: string, change: string, use: string): string {
 
 /** The private surface adapters/smtp-session.ts uses (its Internals interface). */
 interface Internals {
+  _socket: unknown;
   _responseQueue: string[];
   _remainder: string;
   _destroyed: boolean;
@@ -451,6 +452,25 @@ test('SMTPConnection#_createSendStream: called through the instance after 354; i
     true,
     broken('_createSendStream', "returns a stream whose 'end' does not follow writing CRLF.CRLF", use),
   );
+});
+
+test('SMTPConnection#_socket: the socket the message stream is piped to', async (t) => {
+  const use =
+    'instrument() corks it while the message and its final dot are written, so both leave in one write';
+  const d = await connected(t);
+  let socketAtData: unknown = null;
+  // A copy: the pipe is undone when the message ends.
+  let pipedTo: unknown[] = [];
+  const original = d.internals._createSendStream;
+  d.internals._createSendStream = function (this: Internals, callback: unknown) {
+    const stream = original.call(this, callback);
+    socketAtData = d.internals._socket;
+    pipedTo = [...(stream as unknown as { _readableState: { pipes: unknown[] } })._readableState.pipes];
+    return stream;
+  };
+  await within(send(d, ['rcpt@dest.test']), broken('_socket', 'observed, the send never completes', use));
+  assert.equal(socketAtData, d.mx, broken('_socket', 'is not the connection socket when DATA starts', use));
+  assert.ok(pipedTo.includes(d.mx), broken('_socket', 'is not where the message stream is piped', use));
 });
 
 test('SMTPConnection#_sendCommand(str): called through the instance with each command line, in order', async (t) => {
