@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createDb, type Db } from '../../adapters/postgres/db.js';
+import { createJournal } from '../../adapters/postgres/journal.js';
 import { messageStore, type NewMessage } from '../../adapters/postgres/messages.js';
 import { migrate } from '../../adapters/postgres/migrate.js';
 import { blankEvent } from '../../core/events.js';
@@ -123,4 +124,51 @@ test('a wave claim takes only unclaimed messages (or its own again) and marks th
     'a wave run again gets its own back',
   );
   assert.deepEqual(await unstarted(), []);
+});
+
+test('the journal updates recipients through an index on a table that grew without statistics', async () => {
+  // As on a new node under a burst: 10,000 recipients, and autovacuum has not analyzed the
+  // table yet. (Below a few thousand rows a sequential scan is the cheaper plan, and taken.)
+  await db.query('ALTER TABLE recipients SET (autovacuum_enabled = false)');
+  const { tenantId, domainId } = await tenantWithDomain('journal-plan');
+  const store = messageStore(db);
+  const batches = Array.from({ length: 20 }, () =>
+    Array.from({ length: 500 }, () =>
+      message(tenantId, domainId, { html: null, text: 't', mime: Buffer.from('x') }),
+    ),
+  );
+  for (const batch of batches) await store.insert(batch);
+  // The journal's own statement, planned with its own values before it runs.
+  const plans: string[] = [];
+  const explaining: Db = {
+    ...db,
+    async query(text, values) {
+      if (text.includes('UPDATE recipients')) {
+        const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values);
+        plans.push(plan.rows.map((r) => r['QUERY PLAN']).join('\n'));
+      }
+      return db.query(text, values);
+    },
+  };
+  const journal = createJournal(explaining);
+  const delivered = batches[0]!.slice(0, 10).map((b) => b.message.id);
+  await journal.append(
+    [],
+    delivered.map((messageId) => ({
+      messageId,
+      address: 'b@rcpt.test',
+      state: 'delivered' as const,
+      lastReply: '250 ok',
+      attempted: true,
+    })),
+  );
+  await journal.close();
+  assert.equal(plans.length, 1);
+  assert.doesNotMatch(plans[0]!, /Seq Scan on recipients/, plans[0]);
+  assert.match(plans[0]!, /Index Scan using recipients_message_address/, plans[0]);
+  const r = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM recipients WHERE message_id = ANY($1::uuid[]) AND state = 'delivered'`,
+    [delivered],
+  );
+  assert.equal(r.rows[0]!.n, 10, 'the updates were applied');
 });
