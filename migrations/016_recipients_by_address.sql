@@ -3,7 +3,10 @@
 -- without column statistics (a new database, or a table that grew faster than autovacuum
 -- analyzes it) the planner takes message_id to match 0.5% of the rows and prefers a
 -- sequential scan of the whole table for every journal write: O(rows) per batch, O(n²) over
--- a burst. With both columns in one index each update is one index probe, statistics or not.
+-- a burst. With both columns in one index, the planner probes it for each update once the
+-- table holds a few thousand rows, statistics or not (below that a scan is cheaper, and
+-- taken), as long as random pages are not priced far above sequential ones
+-- (random_page_cost; docs/operations.md, "Sizing").
 -- Built inside the upgrade's transaction, so writes to recipients wait while it builds
 -- (docs/operations.md, "Upgrades").
 CREATE INDEX recipients_message_address ON recipients (message_id, address);
