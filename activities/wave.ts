@@ -22,6 +22,19 @@ export interface DeliverWaveDeps {
   readonly load: (delta: number) => void;
 }
 
+/**
+ * Every promise's value, in order, once all of them have finished; the first failure only
+ * then. A wave that failed while another of its attempts was still waiting for the journal
+ * (PostgreSQL down) would be run again by Temporal, find that message still queued and send
+ * it a second time; with this, a run fails only once every attempt it made is recorded.
+ */
+async function allFinished<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const outcomes = await Promise.allSettled(promises);
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  return outcomes.map((o) => (o as PromiseFulfilledResult<T>).value);
+}
+
 /** Recipients still to try: not settled by an earlier run of this wave, never suppressed. */
 const OPEN = new Set(['queued', 'deferred']);
 
@@ -38,7 +51,7 @@ export function createDeliverWave(deps: DeliverWaveDeps) {
     const ctx = Context.current();
     const open = Object.entries(message.recipientState).filter(([, state]) => OPEN.has(state));
     const groups = groupByDomain(open.map(([address]) => address));
-    const results = await Promise.all(
+    const results = await allFinished(
       [...groups].map(async ([domain, recipients]) => ({
         domain,
         // In the message's own trace, linked to the wave (docs/operations.md, "Traces").
@@ -90,7 +103,7 @@ export function createDeliverWave(deps: DeliverWaveDeps) {
     const messages = await deps.messages.forDeliveryMany(claimed);
     deps.load(messages.length);
     try {
-      const next = await Promise.all(messages.map((m) => firstAttempt(m, input)));
+      const next = await allFinished(messages.map((m) => firstAttempt(m, input)));
       const continued = next.filter((p): p is PendingStart => p !== null);
       // A failed start throws: Temporal runs the wave again, which skips what is settled.
       await Promise.all(continued.map((p) => deps.starter.start(p)));
