@@ -223,22 +223,28 @@ export type WireProblem =
  * signing). MailComposer already produces such messages; this catches other sources.
  */
 export function checkWireFormat(message: Buffer): WireProblem | null {
+  // Line by line with indexOf (memchr) rather than byte by byte in JavaScript: this runs at
+  // accept and before each signature, about 11 µs per 5 KB message the other way.
   let lineStart = 0;
   let line = 1;
   let headerEnd = false;
-  for (let i = 0; i < message.length; i++) {
-    const c = message[i];
-    if (c === 0x0d) {
-      if (message[i + 1] !== 0x0a) return { kind: 'bare_cr_or_lf', offset: i };
-      const octets = i - lineStart;
-      if (octets > MAX_LINE_OCTETS) return { kind: 'line_too_long', line, octets };
-      if (octets === 0 && !headerEnd && line > 1) headerEnd = true;
-      i++;
-      lineStart = i + 1;
-      line++;
-    } else if (c === 0x0a) {
-      return { kind: 'bare_cr_or_lf', offset: i };
+  for (;;) {
+    const lf = message.indexOf(0x0a, lineStart);
+    const cr = message.indexOf(0x0d, lineStart);
+    if (lf === -1) {
+      // The last line, unterminated: any CR in it is bare.
+      if (cr !== -1) return { kind: 'bare_cr_or_lf', offset: cr };
+      break;
     }
+    // The first CR of the line is the LF's partner, or a bare one before it; an LF without
+    // its CR is bare.
+    if (cr !== -1 && cr < lf - 1) return { kind: 'bare_cr_or_lf', offset: cr };
+    if (cr === -1 || cr !== lf - 1) return { kind: 'bare_cr_or_lf', offset: lf };
+    const octets = cr - lineStart;
+    if (octets > MAX_LINE_OCTETS) return { kind: 'line_too_long', line, octets };
+    if (octets === 0 && !headerEnd && line > 1) headerEnd = true;
+    lineStart = lf + 1;
+    line++;
   }
   const last = message.length - lineStart;
   if (last > MAX_LINE_OCTETS) return { kind: 'line_too_long', line, octets: last };
