@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeliveryEvent } from '../core/events.js';
 import { createTopN, OTHER } from './top-n.js';
 
@@ -185,6 +185,12 @@ class CountingFamily {
 
 export function createMetrics(deps: MetricsDeps): Metrics {
   const registry = new Registry();
+  // The process's own figures (prom-client's defaults): CPU seconds, RSS, heap sizes, the
+  // event loop's delay (p50/p90/p99 and max) and garbage-collection pauses by kind. When the
+  // node runs short of CPU, the API's latency follows the event loop's delay and the GC
+  // pauses (docs/operations.md, "Sizing"). prom-client samples the loop's delay every 10 ms
+  // (monitorEventLoopDelay) and reads the rest at scrape time.
+  collectDefaultMetrics({ register: registry });
   const names = new Map<string, string>();
   const tenantLabel = (label: string, value: string) =>
     label === 'tenant' && value !== OTHER ? (names.get(value) ?? value) : value;

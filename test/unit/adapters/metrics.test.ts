@@ -134,3 +134,24 @@ test('warmup usage is shown beside the cap of its period: the provider line, els
     ],
   );
 });
+
+test('the process figures are exported: CPU, memory, the event loop delay and GC pauses', async () => {
+  const metrics = createMetrics({
+    topN: 5,
+    now: () => 0,
+    tenantNames: async () => new Map(),
+    egressStats: () => [],
+    journalLagMs: () => 0,
+    warmup: async () => [],
+  });
+  const names = new Set(parsePrometheus(await metrics.text()).map((s) => s.name));
+  for (const name of [
+    'process_cpu_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_heap_size_used_bytes',
+    'nodejs_eventloop_lag_p99_seconds',
+    'nodejs_eventloop_lag_max_seconds',
+  ]) {
+    assert.ok(names.has(name), `${name} missing`);
+  }
+});
