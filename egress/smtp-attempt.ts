@@ -2,7 +2,11 @@ import { CancelledFailure } from '@temporalio/common';
 import type { DnsResolver } from '../adapters/dns.js';
 import type { MtaStsLookup, MtaStsResolver } from '../adapters/mta-sts.js';
 import { isHandshakeFallback } from '../adapters/smtp-session.js';
-import { deferredWithoutReply, outcomesOfSession } from '../core/delivery/attempt.js';
+import {
+  deferredWithoutReply,
+  outcomeForRefusedSession,
+  outcomesOfSession,
+} from '../core/delivery/attempt.js';
 import type { RecipientOutcome } from '../core/delivery/delivery-outcome.js';
 import {
   type EgressLimits,
@@ -13,7 +17,7 @@ import {
 import { classifyIp } from '../core/delivery/ip-class.js';
 import { mxMatchesPolicy } from '../core/delivery/mta-sts.js';
 import { type SiteKey, siteKey } from '../core/delivery/site.js';
-import { formatSmtpReply, type SmtpPhase } from '../core/delivery/smtp-reply.js';
+import { formatSmtpReply, type SmtpPhase, type SmtpReply } from '../core/delivery/smtp-reply.js';
 import type { SmtpSendResult } from '../core/delivery/smtp-result.js';
 import type { SessionFailure, TlsMode, TraceTag } from '../core/delivery/smtp-session-types.js';
 import type { LocalSuspension } from '../core/routing/local-suspensions.js';
@@ -214,6 +218,8 @@ export async function smtpAttempt(
     let prohibited = 0;
     let tried = 0;
     let tlsFailed = 0;
+    /** The last host that answered and refused the session: its reply is the attempt's. */
+    let refusal: { host: string; address: string; reply: SmtpReply; phase: SmtpPhase } | null = null;
     for (const host of plan.hosts) {
       lastHost = host;
       const addrs = await deps.dns.addresses(host);
@@ -245,6 +251,8 @@ export async function smtpAttempt(
           // 421/554 greeting) sends us to the next address and the next MX. So does a TLS
           // failure where TLS is required (RFC 8461 §5: never plaintext, try the next MX).
           if (strict && result.phase === 'starttls') tlsFailed++;
+          else if (result.reply && (result.phase === 'greeting' || result.phase === 'ehlo'))
+            refusal = { host, address, reply: result.reply, phase: result.phase };
           failures.push(`${host} [${address}] ${describeFailure(result)}`);
           continue;
         }
@@ -278,6 +286,18 @@ export async function smtpAttempt(
       // Under MTA-STS enforce or require-TLS a TLS failure is transient and never followed
       // by plaintext (RFC 8461 §5).
       outcome = deferredWithoutReply('starttls', 'tls_failure', `TLS required (${plan.note}): ${detail}`);
+    } else if (refusal) {
+      // The host's refusal is the attempt's reply: the delivery log, the reroute and the IP's
+      // workflow read it (an IP listed on a DNSBL is refused at the greeting).
+      return {
+        outcomes: same(
+          a.recipients,
+          outcomeForRefusedSession(refusal.reply, refusal.phase, a.provider, detail),
+        ),
+        mxHost: refusal.host,
+        mxAddress: refusal.address,
+        tls: plan.note,
+      };
     } else {
       outcome = deferredWithoutReply('connect', 'network_error', detail);
     }

@@ -62,6 +62,31 @@ export function deferredWithoutReply(phase: SmtpPhase, category: Category, detai
 }
 
 /**
+ * Every MX host that answered refused the session itself: a 4xx or 5xx greeting or EHLO
+ * reply (RFC 5321 §3.1, §4.3.2), most often about the connecting IP ("Client host [ip]
+ * blocked using zen.spamhaus.org"). Deferred whatever the code, as Postfix does by default
+ * (smtp_skip_5xx_greeting): a refused session says nothing about the recipient, and another
+ * IP, or a later attempt, may be taken. The reply is kept, so that its category reaches the
+ * delivery log, the same-attempt reroute and the IP's workflow like any other refusal.
+ */
+export function outcomeForRefusedSession(
+  reply: SmtpReply,
+  phase: SmtpPhase,
+  provider: string | null,
+  detail: string,
+): RecipientOutcome {
+  const c = classifyReply({ code: reply.code, enhanced: reply.enhanced, text: reply.text, phase, provider });
+  return {
+    kind: 'deferred',
+    reply,
+    phase,
+    category: c.category,
+    detail,
+    retryHintMs: retryHintMs(reply.text),
+  };
+}
+
+/**
  * Per-recipient outcomes of a session that reached MAIL FROM. `session_failed` results
  * are not handled here: the caller moves on to the next MX host.
  */

@@ -154,6 +154,95 @@ describe('an IP-scoped refusal moves the traffic to the other IP at once', () =>
 });
 
 /**
+ * A receiver that consults a DNSBL refuses a listed IP at the greeting, before any command
+ * (RFC 5321 §3.1). That refusal is the attempt's reply: the message takes the pool's other IP
+ * in the same attempt, and the IP's workflow hears of the listing like any other refusal.
+ */
+describe('a refusal at the greeting for a block-listed IP reroutes and reaches the IP workflow', () => {
+  const LISTING_MX = '127.0.2.12';
+  const SPAMHAUS = (ip: string) =>
+    `5.7.1 Service unavailable; Client host [${ip}] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/${ip}`;
+  let stack: Stack;
+  let resend: Resend;
+
+  before(async () => {
+    stack = await startStack({
+      zones: { ...mxZone('listing.test', LISTING_MX) },
+      sinks: {
+        [LISTING_MX]: {
+          connect: (session) =>
+            session.remoteAddress.endsWith('127.0.0.2')
+              ? { code: 554, message: SPAMHAUS('127.0.0.2') }
+              : null,
+        },
+      },
+      env: {
+        // A retry comes long after the test's deadline: only the reroute can deliver in time.
+        POSTHORN_RETRY_INITIAL: '10m',
+        POSTHORN_ADMIN_TOKEN: ADMIN_TOKEN,
+      },
+    });
+    ({ resend } = await tenantClient(stack, 'acme', 'acme.test'));
+  });
+
+  after(async () => {
+    await stack?.stop();
+  });
+
+  test("20 messages over two IPs: every one delivered from the other IP, the refusal in the log, the IP's share lowered", async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => sendText(resend, `l${i}@listing.test`)),
+    );
+    await waitFor(
+      '20 of 20 delivered',
+      async () =>
+        (await countOf(
+          stack,
+          `SELECT count(*)::int AS n FROM recipients WHERE message_id = ANY($1::uuid[]) AND state = 'delivered'`,
+          [ids],
+        )) === 20
+          ? true
+          : undefined,
+      30_000,
+    );
+    const received = stack.sinks[LISTING_MX]!.received;
+    assert.equal(received.length, 20, 'each message arrived once');
+    assert.ok(
+      received.every((m) => m.sourceIp === '127.0.0.3'),
+      'all from the IP that is not listed',
+    );
+    // The refusal is recorded with its reply and the host that gave it, not as a network error.
+    const refused = await stack.db.query(
+      `SELECT reply_code, reply_text, category, phase, mx_address FROM delivery_events
+        WHERE event = 'deferred' AND ip = '127.0.0.2' AND message_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    assert.ok(refused.rows.length >= 1, 'the refusal is in the delivery log');
+    for (const row of refused.rows) {
+      assert.equal(row.reply_code, 554);
+      assert.match(row.reply_text, /zen\.spamhaus\.org/);
+      assert.equal(row.phase, 'greeting');
+      assert.notEqual(row.category, 'network_error');
+      assert.equal(row.mx_address, LISTING_MX);
+    }
+    // The IP workflow, told through the outcome feed, takes the listing into the state every
+    // node routes by: among the many receivers rolled up as "other", one refusal lowers the
+    // IP's share rather than suspending it (core/routing/reputation.ts, effectFor).
+    const factor = await waitFor(
+      'the IP workflow lowers the share of 127.0.0.2',
+      async () => {
+        const r = await stack.db.query(`SELECT state FROM route_state WHERE ip = '127.0.0.2'`);
+        return r.rows[0]?.state?.weightFactors?.other as number | undefined;
+      },
+      30_000,
+    );
+    assert.ok(factor < 1, `weight factor ${factor}`);
+    const other = await stack.db.query(`SELECT state FROM route_state WHERE ip = '127.0.0.3'`);
+    assert.deepEqual(other.rows[0]?.state?.weightFactors ?? {}, {}, 'the IP not listed keeps its share');
+  });
+});
+
+/**
  * Adaptive concurrency (core/delivery/aimd.ts): a receiver that refuses sessions beyond a
  * few per IP with 421 "too many connections" gets fewer from us, and the limit grows back
  * when it stops refusing.
