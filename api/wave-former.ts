@@ -135,9 +135,22 @@ export function createWaveFormer(o: WaveFormerOptions) {
   /** Since when a wave has been waiting for room (ms), or null. */
   let roomWaitSince: number | null = null;
 
+  /** When the armed timer fires (ms), or +Infinity. */
+  let timerDueAt = Number.POSITIVE_INFINITY;
+
+  /**
+   * Pumps again in `ms` at the latest. One timer serves both waits (the window and the room),
+   * so an earlier wait re-arms it: otherwise a wave due at the end of its window could sit
+   * behind a room wait armed before it, for up to a window more.
+   */
   function pumpIn(ms: number): void {
-    windowTimer ??= setTimeout(() => {
+    const dueAt = o.now() + ms;
+    if (windowTimer && timerDueAt <= dueAt) return;
+    if (windowTimer) clearTimeout(windowTimer);
+    timerDueAt = dueAt;
+    windowTimer = setTimeout(() => {
       windowTimer = null;
+      timerDueAt = Number.POSITIVE_INFINITY;
       pump();
     }, ms);
   }

@@ -276,3 +276,24 @@ test('a wave the server refuses for good goes on as message workflows; a transie
   await delay(0);
   assert.deepEqual(h.direct, ['a'], 'b stays for the start sweeper');
 });
+
+test('a wave due at the end of its window leaves then, even while a later wait for room is armed', async () => {
+  const windowMs = 400;
+  const h = harness({ maxDelivering: 100, maxWave: 40, windowMs, maxInFlight: 2 });
+  h.former.add([pending('first')]);
+  h.releases[0]!();
+  h.former.load(100);
+  // Fewer than a full wave: it leaves at the end of the window, not at once.
+  h.former.add(Array.from({ length: 30 }, (_, i) => pending(`m${i}`)));
+  await delay(windowMs / 2);
+  // 5 free places, less than half a wave: the former waits for room, until a window from now.
+  h.former.load(-5);
+  // Room for half a wave: the wave is now due at the end of the first wave's window, sooner.
+  h.former.load(-15);
+  assert.equal(h.waves.length, 1, 'the window since the first wave has not passed yet');
+  await delay(windowMs * 0.75);
+  assert.deepEqual(
+    h.waves.map((w) => w.messageIds.length),
+    [1, 20],
+  );
+});
