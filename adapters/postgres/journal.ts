@@ -82,7 +82,7 @@ const WRITE_BATCH = `WITH e AS (
     INSERT INTO delivery_events (${EVENT_COLUMNS.map((c) => c[0]).join(', ')})
     SELECT * FROM unnest(${EVENT_COLUMNS.map((c, i) => `$${i + 1}::${c[1]}[]`).join(', ')})
     ON CONFLICT DO NOTHING
-    RETURNING id, message_id, tenant_id, event
+    RETURNING id, at, message_id, tenant_id, event
   ), o AS (
     ${outboxInsertFrom('e')}
   ), u AS (

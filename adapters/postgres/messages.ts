@@ -140,7 +140,7 @@ export function messageStore(db: Db) {
          ), e AS (
            INSERT INTO delivery_events (message_id, tenant_id, event, recipient, sending_domain, recipient_domain, message_type, detail)
            SELECT * FROM unnest($28::uuid[], $29::uuid[], $30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::text[])
-           RETURNING id, message_id, tenant_id, event
+           RETURNING id, at, message_id, tenant_id, event
          ), o AS (
            ${outboxInsertFrom('e')}
          )

@@ -84,7 +84,12 @@ const SOURCE_COLUMNS = `json_build_object(
     'createdAt', to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'tags', m.tags, 'messageId', m.message_id_hdr) AS message`;
 
-const SOURCE_JOINS = `JOIN delivery_events de ON de.id = we.delivery_event_id JOIN messages m ON m.id = de.message_id`;
+/**
+ * A webhook event's delivery event and message. By (id, at): the delivery log is partitioned
+ * by day, and `at` prunes the join to the event's day (migrations/017).
+ */
+export const SOURCE_JOINS = `JOIN delivery_events de ON de.id = we.delivery_event_id AND de.at = we.delivery_event_at
+  JOIN messages m ON m.id = de.message_id`;
 
 export function webhookStore(db: Db) {
   return {

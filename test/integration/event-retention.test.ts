@@ -5,6 +5,7 @@ import { createDb, type Db } from '../../adapters/postgres/db.js';
 import { eventsQuery } from '../../adapters/postgres/events-query.js';
 import { migrate } from '../../adapters/postgres/migrate.js';
 import { retentionStore } from '../../adapters/postgres/retention.js';
+import { SOURCE_JOINS } from '../../adapters/postgres/webhooks.js';
 import { startRetention } from '../../bin/retention-runtime.js';
 import { dayKey, daysAhead } from '../../core/retention.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
@@ -104,6 +105,35 @@ test('a time range reads only its days; a message is found through an index on e
   for (const s of scans) {
     assert.notEqual(s['Node Type'], 'Seq Scan', `${s['Relation Name']} is read whole for one message`);
   }
+});
+
+test("a webhook event reads its delivery event in that event's day only, not in every day", async () => {
+  const webhook = '00000000-0000-4000-8000-0000000000a1';
+  await db.query(
+    `INSERT INTO webhooks (id, tenant_id, endpoint, events, signing_secret)
+     VALUES ($1, $2, 'https://hooks.test/', '{email.delivered}', 'whsec_x')`,
+    [webhook, TENANT],
+  );
+  const r = await db.query<{ id: string }>(
+    `INSERT INTO webhook_events (webhook_id, delivery_event_id, delivery_event_at, type)
+     SELECT $1, id, at, 'email.delivered' FROM delivery_events
+      WHERE at < to_timestamp($2::float8 / 1000) - interval '10 days' ORDER BY at DESC LIMIT 1
+     RETURNING id`,
+    [webhook, generatedUntil],
+  );
+  const analyzed = await db.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+    `EXPLAIN (ANALYZE, FORMAT JSON) SELECT de.id FROM webhook_events we ${SOURCE_JOINS} WHERE we.id = $1`,
+    [r.rows[0]!.id],
+  );
+  const executed = new Set<string>();
+  const walk = (n: PlanNode & { 'Actual Loops'?: number }) => {
+    if (n['Relation Name']?.startsWith('delivery_events_') && (n['Actual Loops'] ?? 0) > 0) {
+      executed.add(n['Relation Name']);
+    }
+    for (const c of n.Plans ?? []) walk(c);
+  };
+  walk(analyzed.rows[0]!['QUERY PLAN'][0].Plan);
+  assert.equal(executed.size, 1, `read ${[...executed]}`);
 });
 
 test('retention drops whole days past the period, keeps a week ahead, and empties settled old bodies', async () => {
