@@ -36,6 +36,22 @@ async function countOf(stack: Stack, sql: string, params: unknown[]): Promise<nu
   return (await stack.db.query(sql, params)).rows[0].n;
 }
 
+/** Waits until every recipient of the messages `ids` is delivered. */
+async function allDelivered(stack: Stack, ids: string[], what: string, timeoutMs: number): Promise<void> {
+  await waitFor(
+    what,
+    async () =>
+      (await countOf(
+        stack,
+        `SELECT count(*)::int AS n FROM recipients WHERE message_id = ANY($1::uuid[]) AND state = 'delivered'`,
+        [ids],
+      )) === ids.length
+        ? true
+        : undefined,
+    timeoutMs,
+  );
+}
+
 /**
  * The reroute path (docs/architecture.md): a refusal that is about the sending IP suspends
  * that IP for the provider on the node at once, and the refused message takes another IP of
@@ -74,18 +90,7 @@ describe('an IP-scoped refusal moves the traffic to the other IP at once', () =>
 
   test('40 messages at once over two IPs, one refused with [TS04]: at most 10 refusals, 40 of 40 delivered from the other', async (t) => {
     const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => sendText(resend, `r${i}@yahoo.test`)));
-    await waitFor(
-      '40 of 40 delivered',
-      async () =>
-        (await countOf(
-          stack,
-          `SELECT count(*)::int AS n FROM recipients WHERE message_id = ANY($1::uuid[]) AND state = 'delivered'`,
-          [ids],
-        )) === 40
-          ? true
-          : undefined,
-      30_000,
-    );
+    await allDelivered(stack, ids, '40 of 40 delivered', 30_000);
     const received = stack.sinks[YAHOO_MX]!.received;
     assert.equal(received.length, 40, 'each message arrived once');
     assert.ok(
@@ -132,18 +137,7 @@ describe('an IP-scoped refusal moves the traffic to the other IP at once', () =>
       30_000,
     );
     const more = await Promise.all(Array.from({ length: 5 }, (_, i) => sendText(resend, `s${i}@yahoo.test`)));
-    await waitFor(
-      'five more delivered',
-      async () =>
-        (await countOf(
-          stack,
-          `SELECT count(*)::int AS n FROM recipients WHERE message_id = ANY($1::uuid[]) AND state = 'delivered'`,
-          [more],
-        )) === 5
-          ? true
-          : undefined,
-      30_000,
-    );
+    await allDelivered(stack, more, 'five more delivered', 30_000);
     const attemptsOn2 = await countOf(
       stack,
       `SELECT count(*)::int AS n FROM delivery_events WHERE ip = '127.0.0.2' AND message_id = ANY($1::uuid[])`,
@@ -193,18 +187,7 @@ describe('a refusal at the greeting for a block-listed IP reroutes and reaches t
     const ids = await Promise.all(
       Array.from({ length: 20 }, (_, i) => sendText(resend, `l${i}@listing.test`)),
     );
-    await waitFor(
-      '20 of 20 delivered',
-      async () =>
-        (await countOf(
-          stack,
-          `SELECT count(*)::int AS n FROM recipients WHERE message_id = ANY($1::uuid[]) AND state = 'delivered'`,
-          [ids],
-        )) === 20
-          ? true
-          : undefined,
-      30_000,
-    );
+    await allDelivered(stack, ids, '20 of 20 delivered', 30_000);
     const received = stack.sinks[LISTING_MX]!.received;
     assert.equal(received.length, 20, 'each message arrived once');
     assert.ok(
@@ -286,21 +269,6 @@ describe('"too many connections" lowers the concurrency per IP × site, and it r
     await stack?.stop();
   });
 
-  async function allDelivered(ids: string[], what: string): Promise<void> {
-    await waitFor(
-      what,
-      async () =>
-        (await countOf(
-          stack,
-          `SELECT count(*)::int AS n FROM recipients WHERE message_id = ANY($1::uuid[]) AND state = 'delivered'`,
-          [ids],
-        )) === ids.length
-          ? true
-          : undefined,
-      120_000,
-    );
-  }
-
   test('the dispatcher halves on refusals, every message is delivered, and the limit grows back', async (t) => {
     // Watch the egress view while the burst goes on.
     let lowered: EgressRow | null = null;
@@ -316,7 +284,7 @@ describe('"too many connections" lowers the concurrency per IP × site, and it r
       }
     })();
     const ids = await Promise.all(Array.from({ length: 60 }, (_, i) => sendText(resend, `b${i}@busy.test`)));
-    await allDelivered(ids, '60 of 60 delivered');
+    await allDelivered(stack, ids, '60 of 60 delivered', 120_000);
     try {
       await waitFor('a lowered limit seen in /admin/egress', async () => lowered ?? undefined, 30_000);
     } finally {
@@ -338,7 +306,7 @@ describe('"too many connections" lowers the concurrency per IP × site, and it r
     // The receiver has room again: every window of successes gives a connection back.
     refusing = false;
     const more = await Promise.all(Array.from({ length: 80 }, (_, i) => sendText(resend, `c${i}@busy.test`)));
-    await allDelivered(more, '80 more delivered');
+    await allDelivered(stack, more, '80 more delivered', 120_000);
     const rows = await waitFor(
       'the concurrency back at the configured limit',
       async () => {

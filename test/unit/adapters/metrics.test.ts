@@ -1,8 +1,26 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bySite, createMetrics, tlsLabel, warmupLinesOf } from '../../../adapters/metrics.js';
+import {
+  bySite,
+  createMetrics,
+  type MetricsDeps,
+  tlsLabel,
+  warmupLinesOf,
+} from '../../../adapters/metrics.js';
 import { blankEvent } from '../../../core/events.js';
 import { parsePrometheus, sumBy } from '../../support/prometheus.js';
+
+/** Metrics with nothing behind them: no tenants, queues or warmup unless overridden. */
+const quietMetrics = (overrides: Partial<MetricsDeps> = {}) =>
+  createMetrics({
+    topN: 5,
+    now: () => 0,
+    tenantNames: async () => new Map(),
+    egressStats: () => [],
+    journalLagMs: () => 0,
+    warmup: async () => [],
+    ...overrides,
+  });
 
 const queue = (ip: string | null, site: string, queued: number) => ({
   ip,
@@ -55,14 +73,7 @@ test('a tenant that loses its place is folded into other: the sum over tenants n
 });
 
 test('delivery_delayed is not counted: the database keeps one per message', async () => {
-  const m = createMetrics({
-    topN: 5,
-    now: () => 0,
-    tenantNames: async () => new Map(),
-    egressStats: () => [],
-    journalLagMs: () => 0,
-    warmup: async () => [],
-  });
+  const m = quietMetrics();
   m.eventsRecorded([
     blankEvent({
       messageId: 'm',
@@ -114,14 +125,7 @@ test('warmup usage is shown beside the cap of its period: the provider line, els
       ['192.0.2.2', 'google', 'day', 900, null],
     ],
   );
-  const m = createMetrics({
-    topN: 5,
-    now: () => 0,
-    tenantNames: async () => new Map(),
-    egressStats: () => [],
-    journalLagMs: () => 0,
-    warmup: async () => lines,
-  });
+  const m = quietMetrics({ warmup: async () => lines });
   const samples = parsePrometheus(await m.text());
   assert.equal(samples.filter((s) => s.name === 'posthorn_warmup_used').length, 3);
   assert.deepEqual(
@@ -136,14 +140,7 @@ test('warmup usage is shown beside the cap of its period: the provider line, els
 });
 
 test('the process figures are exported: CPU, memory, the event loop delay and GC pauses', async () => {
-  const metrics = createMetrics({
-    topN: 5,
-    now: () => 0,
-    tenantNames: async () => new Map(),
-    egressStats: () => [],
-    journalLagMs: () => 0,
-    warmup: async () => [],
-  });
+  const metrics = quietMetrics();
   const names = new Set(parsePrometheus(await metrics.text()).map((s) => s.name));
   for (const name of [
     'process_cpu_seconds_total',
