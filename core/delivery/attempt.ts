@@ -21,23 +21,9 @@ export function outcomeForReply(
     case 'none':
       return reply.code < 300
         ? { kind: 'delivered', reply }
-        : {
-            kind: 'deferred',
-            reply,
-            phase,
-            category: c.category,
-            detail: 'unexpected reply',
-            retryHintMs: retryHintMs(reply.text),
-          };
+        : deferredWithReply(reply, phase, c.category, 'unexpected reply');
     case 'transient':
-      return {
-        kind: 'deferred',
-        reply,
-        phase,
-        category: c.category,
-        detail: c.ruleId,
-        retryHintMs: retryHintMs(reply.text),
-      };
+      return deferredWithReply(reply, phase, c.category, c.ruleId);
     case 'permanent':
       return { kind: 'bounced', reply, phase, category: c.category, action: c.action, detail: c.ruleId };
   }
@@ -54,6 +40,16 @@ function ambiguousOutcome(detail: string): RecipientOutcome {
     retryHintMs: null,
     ambiguous: true,
   };
+}
+
+/** A transient refusal with its reply; the reply's text may say when to retry. */
+function deferredWithReply(
+  reply: SmtpReply,
+  phase: SmtpPhase,
+  category: Category,
+  detail: string,
+): RecipientOutcome {
+  return { kind: 'deferred', reply, phase, category, detail, retryHintMs: retryHintMs(reply.text) };
 }
 
 /** An outcome without a reply: the connection, DNS or the session broke (always transient). */
@@ -76,14 +72,7 @@ export function outcomeForRefusedSession(
   detail: string,
 ): RecipientOutcome {
   const c = classifyReply({ code: reply.code, enhanced: reply.enhanced, text: reply.text, phase, provider });
-  return {
-    kind: 'deferred',
-    reply,
-    phase,
-    category: c.category,
-    detail,
-    retryHintMs: retryHintMs(reply.text),
-  };
+  return deferredWithReply(reply, phase, c.category, detail);
 }
 
 /**

@@ -32,6 +32,9 @@ async function egressView(stack: Stack): Promise<EgressView> {
   return (await res.json()) as EgressView;
 }
 
+/** A retry comes long after the tests' deadlines: only the reroute can deliver in time. */
+const REROUTE_ONLY = { POSTHORN_RETRY_INITIAL: '10m', POSTHORN_ADMIN_TOKEN: ADMIN_TOKEN };
+
 async function countOf(stack: Stack, sql: string, params: unknown[]): Promise<number> {
   return (await stack.db.query(sql, params)).rows[0].n;
 }
@@ -75,11 +78,7 @@ describe('an IP-scoped refusal moves the traffic to the other IP at once', () =>
             session.remoteAddress.endsWith('127.0.0.2') ? { code: 421, message: TS04('127.0.0.2') } : null,
         },
       },
-      env: {
-        // A retry comes long after the test's deadline: only the reroute can deliver in time.
-        POSTHORN_RETRY_INITIAL: '10m',
-        POSTHORN_ADMIN_TOKEN: ADMIN_TOKEN,
-      },
+      env: REROUTE_ONLY,
     });
     ({ resend } = await tenantClient(stack, 'acme', 'acme.test'));
   });
@@ -170,11 +169,7 @@ describe('a refusal at the greeting for a block-listed IP reroutes and reaches t
               : null,
         },
       },
-      env: {
-        // A retry comes long after the test's deadline: only the reroute can deliver in time.
-        POSTHORN_RETRY_INITIAL: '10m',
-        POSTHORN_ADMIN_TOKEN: ADMIN_TOKEN,
-      },
+      env: REROUTE_ONLY,
     });
     ({ resend } = await tenantClient(stack, 'acme', 'acme.test'));
   });
