@@ -11,8 +11,11 @@ import {
 /**
  * The node's table of its own IP × provider suspensions (core/routing/local-suspensions.ts):
  * the egress dispatcher writes it when a refusal suspends an IP, the IP chooser reads it, the
- * outcome feed marks what it has told the IP workflows, and every route-cache reload lets
- * the workflows' published state replace what they have decided on.
+ * outcome feed marks what it has told the IP workflows, and the workflows' published state
+ * replaces what they have decided on: at every route-cache reload, and when a report is
+ * marked (the reload that carries the workflow's answer can come before the send of the
+ * report returns; without the second check the entry would outlive the workflow's decision
+ * until the next reload or its own expiry).
  */
 export function createLocalSuspensionTable(deps: {
   now: () => number;
@@ -20,6 +23,7 @@ export function createLocalSuspensionTable(deps: {
   durationScale: number;
 }) {
   let table: LocalSuspensions = [];
+  let lastRoutes: ReadonlyMap<string, IpRouteState> = new Map();
   return {
     /** Suspends at once; returns the entry when it is new (not an extension), else null. */
     suspend(ip: string, provider: ProviderId, ruleId: string, durationMs: number): LocalSuspension | null {
@@ -44,9 +48,10 @@ export function createLocalSuspensionTable(deps: {
       return table;
     },
     reported(ip: string, provider: ProviderId, atMs: number): void {
-      table = markReported(table, ip, provider, atMs);
+      table = reconcileLocalSuspensions(markReported(table, ip, provider, atMs), lastRoutes, deps.now());
     },
     reconcile(routes: ReadonlyMap<string, IpRouteState>): void {
+      lastRoutes = routes;
       table = reconcileLocalSuspensions(table, routes, deps.now());
     },
   };
