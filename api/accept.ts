@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { checkWireFormat, type WireProblem } from '../adapters/dkim.js';
-import type { MessageStore, NewMessage } from '../adapters/postgres/messages.js';
+import type { InsertedMessages, MessageStore, NewMessage } from '../adapters/postgres/messages.js';
 import type { KeyPrincipal, SendingDomain, TenantStore } from '../adapters/postgres/tenants.js';
 import type { Mailbox } from '../core/address.js';
 import type { RetrySchedule } from '../core/delivery/retry-schedule.js';
 import { domainMaySend } from '../core/domains/lifecycle.js';
-import { blankEvent, type DeliveryEvent } from '../core/events.js';
-import { suppressionKey } from '../core/suppression.js';
+import { blankEvent, type DeliveryEvent, suppressedAmong } from '../core/events.js';
 import type { PendingStart } from '../workflows/contract.js';
 import { ApiError } from './errors.js';
 import type { TenantLimits } from './tenant-limits.js';
@@ -14,9 +13,8 @@ import type { EmailDraft } from './validate.js';
 
 export interface AcceptDeps {
   readonly tenants: Pick<TenantStore, 'domainByName'>;
+  /** Stores the messages; finds their suppressed recipients in the same statement. */
   readonly messages: Pick<MessageStore, 'insert'>;
-  /** The addresses among `addresses` on the tenant's suppression list, as suppression keys. */
-  readonly suppressedAmong: (tenantId: string, addresses: readonly string[]) => Promise<Set<string>>;
   /** Hands committed messages to Temporal (the wave former); returns at once. */
   readonly dispatch: (pending: readonly PendingStart[]) => void;
   /** Resolves when a request may go on: in-flow control under overload (api/wave-former.ts). */
@@ -119,30 +117,30 @@ export function createAccept(deps: AcceptDeps) {
     return { id, acceptedAt, mime, messageIdHeader };
   }
 
-  /** Builds what one composed message stores and starts; no side effects. */
+  /**
+   * Builds what one composed message stores and starts; no side effects. Every recipient
+   * goes in `queued` (or `scheduled`): the insert itself stores those on the tenant's
+   * suppression list `suppressed` (Resend semantics: the send still succeeds, the recipient
+   * gets a `suppressed` event and is never tried), and `startable` then leaves them out.
+   */
   function prepare(
     principal: KeyPrincipal,
     checked: CheckedDraft,
     { id, acceptedAt, mime, messageIdHeader }: Awaited<ReturnType<typeof compose>>,
-    suppressed: Set<string>,
   ) {
     const { draft, domain } = checked;
     const recipients = uniqueRecipients(checked);
-    const isSuppressed = (m: Mailbox) => suppressed.has(suppressionKey(m.address));
     const scheduledAtMs = draft.delayMs > 0 ? acceptedAt + draft.delayMs : null;
-    // A suppressed recipient gets a `suppressed` event and is never tried (Resend semantics:
-    // the send itself still succeeds); the others are `scheduled` until their time, if any.
     const events: DeliveryEvent[] = recipients.map((r) => ({
       ...blankEvent({
         messageId: id,
         tenantId: principal.tenantId,
-        event: isSuppressed(r) ? 'suppressed' : scheduledAtMs === null ? 'queued' : 'scheduled',
+        event: scheduledAtMs === null ? 'queued' : 'scheduled',
         sendingDomain: domain.name,
         messageType: draft.messageType,
       }),
       recipient: r.address,
       recipientDomain: r.domain,
-      detail: isSuppressed(r) ? 'on the suppression list' : null,
     }));
     const addresses = (ms: readonly Mailbox[]) =>
       ms.map((m) => (m.name ? `${m.name} <${m.address}>` : m.address));
@@ -162,18 +160,14 @@ export function createAccept(deps: AcceptDeps) {
       tags: draft.tags.length ? draft.tags : null,
       messageIdHeader,
       mime,
-      recipients: recipients.map((r) => ({
-        address: r.address,
-        domain: r.domain,
-        state: isSuppressed(r) ? 'suppressed' : 'queued',
-      })),
+      recipients: recipients.map((r) => ({ address: r.address, domain: r.domain, state: 'queued' })),
       scheduledAtMs,
       acceptedNode: deps.node,
     };
     const start: PendingStart = {
       input: {
         messageId: id,
-        recipients: recipients.filter((r) => !isSuppressed(r)).map((r) => r.address),
+        recipients: recipients.map((r) => r.address),
         acceptedAtMs: acceptedAt + draft.delayMs,
         retry: deps.retry,
         egressTaskQueue: deps.egressTaskQueue,
@@ -190,6 +184,21 @@ export function createAccept(deps: AcceptDeps) {
     return { message, events, start };
   }
 
+  /** The starts with their suppressed recipients left out; none for a message with none left. */
+  function startable(
+    starts: readonly PendingStart[],
+    suppressed: InsertedMessages['suppressed'],
+  ): PendingStart[] {
+    if (suppressed.length === 0) return [...starts];
+    const gone = suppressedAmong(suppressed);
+    return starts
+      .map((s) => ({
+        ...s,
+        input: { ...s.input, recipients: s.input.recipients.filter((r) => !gone(s.input.messageId, r)) },
+      }))
+      .filter((s) => s.input.recipients.length > 0);
+  }
+
   return {
     check,
     /**
@@ -198,29 +207,27 @@ export function createAccept(deps: AcceptDeps) {
      */
     async acceptAll(principal: KeyPrincipal, items: readonly CheckedDraft[]): Promise<string[]> {
       await deps.admit();
-      // The suppression lookup and the composition do not depend on each other: one waits
-      // for the database while the other runs on a CPU worker.
-      const [suppressed, composed] = await Promise.all([
-        deps.suppressedAmong(
-          principal.tenantId,
-          items.flatMap((c) => uniqueRecipients(c).map((r) => r.address)),
-        ),
-        Promise.all(items.map(compose)),
-      ]);
-      const prepared = items.map((c, i) => prepare(principal, c, composed[i]!, suppressed));
+      const composed = await Promise.all(items.map(compose));
+      const prepared = items.map((c, i) => prepare(principal, c, composed[i]!));
       // Quotas count every recipient of every email (Resend's rule), the whole request or
       // none of it, and are given back if storing fails.
       const reservation = await deps.limits.reserve(
         principal.tenantId,
         prepared.reduce((n, p) => n + p.message.recipients.length, 0),
       );
+      let inserted: InsertedMessages;
       try {
-        await deps.messages.insert(prepared);
+        inserted = await deps.messages.insert(prepared);
       } catch (err) {
         await reservation.refund().catch(() => {});
         throw err;
       }
-      deps.dispatch(prepared.map((p) => p.start).filter((s) => s.input.recipients.length > 0));
+      deps.dispatch(
+        startable(
+          prepared.map((p) => p.start),
+          inserted.suppressed,
+        ),
+      );
       return prepared.map((p) => p.message.id);
     },
   };

@@ -64,6 +64,7 @@ import { createWaveFormer } from '../api/wave-former.js';
 import type { Config } from '../config/schema.js';
 import { parseReport } from '../core/bounce/report/index.js';
 import type { RetrySchedule } from '../core/delivery/retry-schedule.js';
+import { withSuppressed } from '../core/events.js';
 import { createClientLimits, DEFAULT_CLIENT_LIMITS } from '../core/submission/client-limits.js';
 import { decodeVerpAddress } from '../core/verp.js';
 import { createDispatcher } from '../egress/dispatcher.js';
@@ -490,24 +491,29 @@ export async function serve(
     .ensureActors()
     .catch((err) => log.warn({ err, event: 'domains.ensure_actors_failed' }, 'domain actors not checked'));
 
-  // Concurrent requests share their suppression check and their insert (group commit):
-  // one round trip and one WAL flush for many requests under load.
+  // Concurrent requests share their insert, suppression check included (group commit): one
+  // round trip and one WAL flush for many requests under load. SMTP submission's check at
+  // RCPT shares its lookups the same way.
   const suppressedGrouped = groupCommit((qs: readonly { tenantId: string; addresses: readonly string[] }[]) =>
     suppressions.suppressedAmongMany(qs),
   );
   const insertGrouped = groupCommit(async (batches: readonly Parameters<typeof messages.insert>[0][]) => {
+    const inserted = await messages.insert(batches.flat());
+    observability.accepted(
+      withSuppressed(
+        batches.flatMap((b) => b.flatMap((m) => m.events)),
+        inserted.suppressed,
+      ),
+    );
     // The webhooks the shared statement queued events for, woken once for all callers.
-    const queued = await messages.insert(batches.flat());
-    observability.accepted(batches.flatMap((b) => b.flatMap((m) => m.events)));
-    webhookWaker.wake(queued);
-    return batches.map(() => queued);
+    webhookWaker.wake(inserted.webhooks);
+    return batches.map(() => inserted);
   });
   // One budget per tenant for both front doors, the HTTP API and SMTP submission.
   const accept = traceAccept(
     createAccept({
       tenants,
       messages: { insert: traceCommit(insertGrouped) },
-      suppressedAmong: (tenantId, addresses) => suppressedGrouped({ tenantId, addresses }),
       dispatch: (pending) => former.add(stampTraces(pending)),
       admit: () => former.admit(),
       node: config.nodeId,

@@ -80,6 +80,34 @@ export interface RecipientUpdate {
   readonly attempted: boolean;
 }
 
+/**
+ * The detail of a recipient's `suppressed` event at accept: the send itself succeeds and
+ * the recipient is never tried (Resend's semantics).
+ */
+export const SUPPRESSED_DETAIL = 'on the suppression list';
+
+/** Whether (message id, recipient) is among `suppressed` (what the accept insert found). */
+export function suppressedAmong(
+  suppressed: readonly { messageId: string; recipient: string }[],
+): (messageId: string, recipient: string | null) => boolean {
+  const gone = new Set(suppressed.map((s) => `${s.messageId} ${s.recipient}`));
+  return (messageId, recipient) => gone.size > 0 && gone.has(`${messageId} ${recipient}`);
+}
+
+/**
+ * `events` as stored once `suppressed` recipients were found on their suppression list:
+ * their events became `suppressed` (adapters/postgres/messages.ts, insert).
+ */
+export function withSuppressed(
+  events: readonly DeliveryEvent[],
+  suppressed: readonly { messageId: string; recipient: string }[],
+): DeliveryEvent[] {
+  const gone = suppressedAmong(suppressed);
+  return events.map((e) =>
+    gone(e.messageId, e.recipient) ? { ...e, event: 'suppressed', detail: SUPPRESSED_DETAIL } : e,
+  );
+}
+
 /** An event with every dimension it does not name left empty; callers spread what they know. */
 export function blankEvent(
   e: Pick<DeliveryEvent, 'messageId' | 'tenantId' | 'event' | 'sendingDomain' | 'messageType'>,

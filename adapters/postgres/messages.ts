@@ -1,4 +1,5 @@
-import type { DeliveryEvent } from '../../core/events.js';
+import { type DeliveryEvent, SUPPRESSED_DETAIL } from '../../core/events.js';
+import { suppressionKey } from '../../core/suppression.js';
 import type { Db, Queryable } from './db.js';
 import { packColumns, unpackedBytea, unpackedText } from './packed-blobs.js';
 import { pageBySeq } from './seq-page.js';
@@ -26,6 +27,14 @@ export interface NewMessage {
   readonly scheduledAtMs: number | null;
   /** The node that accepted it (its start sweeper hands it over first). */
   readonly acceptedNode: string;
+}
+
+/** What `insert` wrote besides the rows it was given. */
+export interface InsertedMessages {
+  /** The webhooks that got outbox rows (to wake). */
+  readonly webhooks: readonly string[];
+  /** The recipients found on their tenant's suppression list, stored `suppressed`. */
+  readonly suppressed: readonly { messageId: string; recipient: string }[];
 }
 
 /** A committed message whose workflow has not been confirmed started (see unstarted()). */
@@ -108,43 +117,68 @@ export function messageStore(db: Db) {
   return {
     /**
      * Stores messages, their recipients and their first events atomically: all of them or
-     * none, in one statement whatever the number of messages. The events queue their
-     * webhooks in the same statement; returns the webhooks that got rows.
+     * none, in one statement whatever the number of messages. The same statement reads the
+     * tenants' suppression lists (in its own snapshot, so no second round trip and no gap
+     * between the check and the write): a recipient on the list is stored `suppressed`, its
+     * first event becomes `suppressed` with SUPPRESSED_DETAIL, and a message with no other
+     * recipient is marked started (nothing to deliver). The events queue their webhooks in
+     * the same statement. Returns the webhooks that got rows and the suppressed recipients.
      */
     async insert(
       batch: readonly { message: NewMessage; events: readonly DeliveryEvent[] }[],
-    ): Promise<string[]> {
+    ): Promise<InsertedMessages> {
       const ms = batch.map((b) => b.message);
-      const rs = ms.flatMap((m) => m.recipients.map((r, i) => ({ id: m.id, idx: i + 1, ...r })));
+      const rs = ms.flatMap((m) =>
+        m.recipients.map((r, i) => ({ id: m.id, tenantId: m.tenantId, idx: i + 1, ...r })),
+      );
       const es = batch.flatMap((b) => b.events);
       // One statement, so one round trip and atomic without BEGIN/COMMIT; the foreign keys
       // are checked at its end, when the messages are in.
       // html, text and MIME go packed in one binary parameter ($12), not in text arrays.
       const bodies = packColumns(ms.map((m) => [m.html, m.text, m.mime]));
       const [html, text, mime] = [0, 1, 2].map((c) => [bodies.offsets[c], bodies.lengths[c]]);
-      const written = await db.query<{ webhook_id: string }>(
-        `WITH m AS (
+      const written = await db.query<{
+        webhooks: string[];
+        suppressed: { messageId: string; recipient: string }[];
+      }>(
+        `WITH rs AS MATERIALIZED (
+           SELECT u.mid, u.idx, u.address, u.domain, u.state, s.id IS NOT NULL AS suppressed, u.n
+           FROM unnest($22::uuid[], $23::int[], $24::text[], $25::text[], $26::text[], $27::uuid[], $28::text[])
+             WITH ORDINALITY AS u(mid, idx, address, domain, state, tenant_id, key, n)
+           LEFT JOIN suppressions s ON s.tenant_id = u.tenant_id AND s.email = u.key
+         ), m AS (
            INSERT INTO messages (id, tenant_id, domain_id, message_type, from_header, subject, to_addrs, cc_addrs,
              bcc_addrs, reply_to, html, text_body, tags, message_id_hdr, mime, scheduled_at, workflow_started, accepted_node)
            SELECT id, t, d, mt, f, s, ta::jsonb, c::jsonb, b::jsonb, r::jsonb,
                   ${unpackedText('$12::bytea', 'ho', 'hl')}, ${unpackedText('$12::bytea', 'tbo', 'tbl')},
-                  tg::jsonb, mid, ${unpackedBytea('$12::bytea', 'mo', 'ml')}, sa, ws, an
+                  tg::jsonb, mid, ${unpackedBytea('$12::bytea', 'mo', 'ml')}, sa,
+                  -- Nothing to start when every recipient is suppressed.
+                  NOT EXISTS (SELECT 1 FROM rs WHERE rs.mid = u.id AND NOT (rs.suppressed OR rs.state = 'suppressed')),
+                  an
            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                        $9::text[], $10::text[], $11::text[], $13::int[], $14::int[], $15::int[], $16::int[],
-                       $17::text[], $18::int[], $19::int[], $20::timestamptz[], $21::boolean[], $22::text[])
-             WITH ORDINALITY AS u(id, t, d, mt, f, s, ta, c, b, r, tg, ho, hl, tbo, tbl, mid, mo, ml, sa, ws, an, n)
+                       $17::text[], $18::int[], $19::int[], $20::timestamptz[], $21::text[])
+             WITH ORDINALITY AS u(id, t, d, mt, f, s, ta, c, b, r, tg, ho, hl, tbo, tbl, mid, mo, ml, sa, an, n)
            ORDER BY n
          ), r AS (
            INSERT INTO recipients (message_id, idx, address, domain, state)
-           SELECT * FROM unnest($23::uuid[], $24::int[], $25::text[], $26::text[], $27::text[])
+           SELECT mid, idx, address, domain, CASE WHEN suppressed THEN 'suppressed' ELSE state END
+           FROM rs ORDER BY n
          ), e AS (
            INSERT INTO delivery_events (message_id, tenant_id, event, recipient, sending_domain, recipient_domain, message_type, detail)
-           SELECT * FROM unnest($28::uuid[], $29::uuid[], $30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::text[])
+           SELECT u.m, u.t, CASE WHEN rs.suppressed THEN 'suppressed' ELSE u.ev END, u.rcpt, u.sd, u.rd, u.mt,
+                  CASE WHEN rs.suppressed THEN $37 ELSE u.detail END
+           FROM unnest($29::uuid[], $30::uuid[], $31::text[], $32::text[], $33::text[], $34::text[], $35::text[], $36::text[])
+             WITH ORDINALITY AS u(m, t, ev, rcpt, sd, rd, mt, detail, n)
+           LEFT JOIN rs ON rs.mid = u.m AND rs.address = u.rcpt
+           ORDER BY u.n
            RETURNING id, at, message_id, tenant_id, event
          ), o AS (
            ${outboxInsertFrom('e')}
          )
-         SELECT DISTINCT webhook_id FROM o`,
+         SELECT ARRAY(SELECT DISTINCT webhook_id FROM o) AS webhooks,
+                coalesce((SELECT json_agg(json_build_object('messageId', mid, 'recipient', address) ORDER BY n)
+                          FROM rs WHERE suppressed), '[]') AS suppressed`,
         [
           ms.map((m) => m.id),
           ms.map((m) => m.tenantId),
@@ -163,14 +197,14 @@ export function messageStore(db: Db) {
           ms.map((m) => m.messageIdHeader),
           ...mime!,
           ms.map((m) => (m.scheduledAtMs === null ? null : new Date(m.scheduledAtMs))),
-          // Nothing to start when every recipient is suppressed.
-          ms.map((m) => m.recipients.every((r) => r.state === 'suppressed')),
           ms.map((m) => m.acceptedNode),
           rs.map((r) => r.id),
           rs.map((r) => r.idx),
           rs.map((r) => r.address),
           rs.map((r) => r.domain),
           rs.map((r) => r.state),
+          rs.map((r) => r.tenantId),
+          rs.map((r) => suppressionKey(r.address)),
           es.map((e) => e.messageId),
           es.map((e) => e.tenantId),
           es.map((e) => e.event),
@@ -179,9 +213,11 @@ export function messageStore(db: Db) {
           es.map((e) => e.recipientDomain),
           es.map((e) => e.messageType),
           es.map((e) => e.detail),
+          SUPPRESSED_DETAIL,
         ],
       );
-      return written.rows.map((row) => row.webhook_id);
+      const row = written.rows[0]!;
+      return { webhooks: row.webhooks, suppressed: row.suppressed };
     },
 
     /** Records that these messages' workflows exist. */

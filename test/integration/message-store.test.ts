@@ -99,6 +99,82 @@ test('a batch stores each message’s html, text and MIME byte for byte, NULLs a
   }
 });
 
+test("the insert stores a recipient on its tenant's suppression list suppressed, in the same statement, and says which", async () => {
+  const { tenantId, domainId } = await tenantWithDomain('suppress');
+  const other = await tenantWithDomain('suppress-other');
+  for (const [t, email] of [
+    [tenantId, 'gone@rcpt.test'],
+    [tenantId, 'all@rcpt.test'],
+    // Another tenant's list says nothing about this tenant's recipients.
+    [other.tenantId, 'kept@rcpt.test'],
+  ] as const) {
+    await db.query(
+      `INSERT INTO suppressions (id, tenant_id, email, origin, reason) VALUES ($1, $2, $3, 'manual', 'test')`,
+      [randomUUID(), t, email],
+    );
+  }
+  const withRecipients = (addresses: string[]) => {
+    const { message: m, events } = message(tenantId, domainId, {
+      html: null,
+      text: 't',
+      mime: Buffer.from('x'),
+    });
+    return {
+      message: {
+        ...m,
+        recipients: addresses.map((address) => ({ address, domain: 'rcpt.test', state: 'queued' as const })),
+      },
+      events: addresses.map((recipient) => ({ ...events[0]!, recipient })),
+    };
+  };
+  // The list holds suppression keys (lower case); the address keeps the case it came with.
+  const mixed = withRecipients(['Gone@RCPT.test', 'kept@rcpt.test', 'new@rcpt.test']);
+  const none = withRecipients(['all@rcpt.test']);
+  const result = await messageStore(db).insert([mixed, none]);
+  assert.deepEqual(result.suppressed, [
+    { messageId: mixed.message.id, recipient: 'Gone@RCPT.test' },
+    { messageId: none.message.id, recipient: 'all@rcpt.test' },
+  ]);
+  const recipients = await db.query<{ message_id: string; address: string; state: string }>(
+    'SELECT message_id, address, state FROM recipients WHERE message_id = ANY($1::uuid[]) ORDER BY message_id, idx',
+    [[mixed.message.id, none.message.id]],
+  );
+  const stateOf = (id: string) =>
+    recipients.rows.filter((r) => r.message_id === id).map((r) => `${r.address} ${r.state}`);
+  assert.deepEqual(stateOf(mixed.message.id), [
+    'Gone@RCPT.test suppressed',
+    'kept@rcpt.test queued',
+    'new@rcpt.test queued',
+  ]);
+  assert.deepEqual(stateOf(none.message.id), ['all@rcpt.test suppressed']);
+  const events = await db.query<{
+    message_id: string;
+    recipient: string;
+    event: string;
+    detail: string | null;
+  }>(
+    'SELECT message_id, recipient, event, detail FROM delivery_events WHERE message_id = ANY($1::uuid[]) ORDER BY id',
+    [[mixed.message.id, none.message.id]],
+  );
+  assert.deepEqual(
+    events.rows.map((e) => `${e.recipient} ${e.event} ${e.detail}`),
+    [
+      'Gone@RCPT.test suppressed on the suppression list',
+      'kept@rcpt.test queued null',
+      'new@rcpt.test queued null',
+      'all@rcpt.test suppressed on the suppression list',
+    ],
+    'in the order given',
+  );
+  const started = await db.query<{ id: string; workflow_started: boolean }>(
+    'SELECT id, workflow_started FROM messages WHERE id = ANY($1::uuid[])',
+    [[mixed.message.id, none.message.id]],
+  );
+  const startedOf = (id: string) => started.rows.find((r) => r.id === id)?.workflow_started;
+  assert.equal(startedOf(mixed.message.id), false, 'two recipients left to deliver to');
+  assert.equal(startedOf(none.message.id), true, 'nothing to start: the sweeper leaves it alone');
+});
+
 test('a wave claim takes only unclaimed messages (or its own again) and marks them started for the sweeper', async () => {
   const { tenantId, domainId } = await tenantWithDomain('claims');
   const store = messageStore(db);

@@ -45,10 +45,9 @@ function setup(o: { rate?: RateDecision | null; failing?: Error } = {}) {
     messages: {
       insert: async (batch) => {
         inserted.push(batch as never);
-        return [];
+        return { webhooks: [], suppressed: [] };
       },
     },
-    suppressedAmong: async (_t, addresses) => new Set(addresses.filter((a) => a.startsWith('gone@'))),
     dispatch: () => {},
     admit: async () => {},
     node: 'n1',
