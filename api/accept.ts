@@ -5,7 +5,7 @@ import type { KeyPrincipal, SendingDomain, TenantStore } from '../adapters/postg
 import type { Mailbox } from '../core/address.js';
 import type { RetrySchedule } from '../core/delivery/retry-schedule.js';
 import { domainMaySend } from '../core/domains/lifecycle.js';
-import { blankEvent, type DeliveryEvent, suppressedAmong } from '../core/events.js';
+import { blankEvent, type DeliveryEvent, isSuppressedIn } from '../core/events.js';
 import type { PendingStart } from '../workflows/contract.js';
 import { ApiError } from './errors.js';
 import type { TenantLimits } from './tenant-limits.js';
@@ -160,7 +160,7 @@ export function createAccept(deps: AcceptDeps) {
       tags: draft.tags.length ? draft.tags : null,
       messageIdHeader,
       mime,
-      recipients: recipients.map((r) => ({ address: r.address, domain: r.domain, state: 'queued' })),
+      recipients: recipients.map((r) => ({ address: r.address, domain: r.domain })),
       scheduledAtMs,
       acceptedNode: deps.node,
     };
@@ -190,7 +190,7 @@ export function createAccept(deps: AcceptDeps) {
     suppressed: InsertedMessages['suppressed'],
   ): PendingStart[] {
     if (suppressed.length === 0) return [...starts];
-    const gone = suppressedAmong(suppressed);
+    const gone = isSuppressedIn(suppressed);
     return starts
       .map((s) => ({
         ...s,

@@ -87,11 +87,11 @@ export interface RecipientUpdate {
 export const SUPPRESSED_DETAIL = 'on the suppression list';
 
 /** Whether (message id, recipient) is among `suppressed` (what the accept insert found). */
-export function suppressedAmong(
+export function isSuppressedIn(
   suppressed: readonly { messageId: string; recipient: string }[],
 ): (messageId: string, recipient: string | null) => boolean {
   const gone = new Set(suppressed.map((s) => `${s.messageId} ${s.recipient}`));
-  return (messageId, recipient) => gone.size > 0 && gone.has(`${messageId} ${recipient}`);
+  return (messageId, recipient) => gone.has(`${messageId} ${recipient}`);
 }
 
 /**
@@ -102,7 +102,7 @@ export function withSuppressed(
   events: readonly DeliveryEvent[],
   suppressed: readonly { messageId: string; recipient: string }[],
 ): DeliveryEvent[] {
-  const gone = suppressedAmong(suppressed);
+  const gone = isSuppressedIn(suppressed);
   return events.map((e) =>
     gone(e.messageId, e.recipient) ? { ...e, event: 'suppressed', detail: SUPPRESSED_DETAIL } : e,
   );

@@ -21,8 +21,11 @@ export interface NewMessage {
   readonly tags: readonly { name: string; value: string }[] | null;
   readonly messageIdHeader: string;
   readonly mime: Buffer;
-  /** Envelope recipients, deduplicated, with their domains; suppressed ones are never tried. */
-  readonly recipients: readonly { address: string; domain: string; state: 'queued' | 'suppressed' }[];
+  /**
+   * Envelope recipients, deduplicated, with their domains. Stored `queued`, or `suppressed`
+   * when on the tenant's suppression list (found by the insert itself; never tried).
+   */
+  readonly recipients: readonly { address: string; domain: string }[];
   /** scheduled_at, ms since the epoch; null: send now. */
   readonly scheduledAtMs: number | null;
   /** The node that accepted it (its start sweeper hands it over first). */
@@ -142,9 +145,9 @@ export function messageStore(db: Db) {
         suppressed: { messageId: string; recipient: string }[];
       }>(
         `WITH rs AS MATERIALIZED (
-           SELECT u.mid, u.idx, u.address, u.domain, u.state, s.id IS NOT NULL AS suppressed, u.n
-           FROM unnest($22::uuid[], $23::int[], $24::text[], $25::text[], $26::text[], $27::uuid[], $28::text[])
-             WITH ORDINALITY AS u(mid, idx, address, domain, state, tenant_id, key, n)
+           SELECT u.mid, u.idx, u.address, u.domain, s.id IS NOT NULL AS suppressed, u.n
+           FROM unnest($22::uuid[], $23::int[], $24::text[], $25::text[], $26::uuid[], $27::text[])
+             WITH ORDINALITY AS u(mid, idx, address, domain, tenant_id, key, n)
            LEFT JOIN suppressions s ON s.tenant_id = u.tenant_id AND s.email = u.key
          ), m AS (
            INSERT INTO messages (id, tenant_id, domain_id, message_type, from_header, subject, to_addrs, cc_addrs,
@@ -153,7 +156,7 @@ export function messageStore(db: Db) {
                   ${unpackedText('$12::bytea', 'ho', 'hl')}, ${unpackedText('$12::bytea', 'tbo', 'tbl')},
                   tg::jsonb, mid, ${unpackedBytea('$12::bytea', 'mo', 'ml')}, sa,
                   -- Nothing to start when every recipient is suppressed.
-                  NOT EXISTS (SELECT 1 FROM rs WHERE rs.mid = u.id AND NOT (rs.suppressed OR rs.state = 'suppressed')),
+                  NOT EXISTS (SELECT 1 FROM rs WHERE rs.mid = u.id AND NOT rs.suppressed),
                   an
            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                        $9::text[], $10::text[], $11::text[], $13::int[], $14::int[], $15::int[], $16::int[],
@@ -162,13 +165,13 @@ export function messageStore(db: Db) {
            ORDER BY n
          ), r AS (
            INSERT INTO recipients (message_id, idx, address, domain, state)
-           SELECT mid, idx, address, domain, CASE WHEN suppressed THEN 'suppressed' ELSE state END
+           SELECT mid, idx, address, domain, CASE WHEN suppressed THEN 'suppressed' ELSE 'queued' END
            FROM rs ORDER BY n
          ), e AS (
            INSERT INTO delivery_events (message_id, tenant_id, event, recipient, sending_domain, recipient_domain, message_type, detail)
            SELECT u.m, u.t, CASE WHEN rs.suppressed THEN 'suppressed' ELSE u.ev END, u.rcpt, u.sd, u.rd, u.mt,
-                  CASE WHEN rs.suppressed THEN $37 ELSE u.detail END
-           FROM unnest($29::uuid[], $30::uuid[], $31::text[], $32::text[], $33::text[], $34::text[], $35::text[], $36::text[])
+                  CASE WHEN rs.suppressed THEN $36 ELSE u.detail END
+           FROM unnest($28::uuid[], $29::uuid[], $30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::text[])
              WITH ORDINALITY AS u(m, t, ev, rcpt, sd, rd, mt, detail, n)
            LEFT JOIN rs ON rs.mid = u.m AND rs.address = u.rcpt
            ORDER BY u.n
@@ -202,7 +205,6 @@ export function messageStore(db: Db) {
           rs.map((r) => r.idx),
           rs.map((r) => r.address),
           rs.map((r) => r.domain),
-          rs.map((r) => r.state),
           rs.map((r) => r.tenantId),
           rs.map((r) => suppressionKey(r.address)),
           es.map((e) => e.messageId),

@@ -56,7 +56,7 @@ function message(tenantId: string, domainId: string, body: Pick<NewMessage, 'htm
     replyTo: null,
     tags: [{ name: 'k', value: 'v' }],
     messageIdHeader: `<${id}@store.test>`,
-    recipients: [{ address: 'b@rcpt.test', domain: 'rcpt.test', state: 'queued' }],
+    recipients: [{ address: 'b@rcpt.test', domain: 'rcpt.test' }],
     scheduledAtMs: null,
     acceptedNode: 'node-a',
     ...body,
@@ -122,7 +122,7 @@ test("the insert stores a recipient on its tenant's suppression list suppressed,
     return {
       message: {
         ...m,
-        recipients: addresses.map((address) => ({ address, domain: 'rcpt.test', state: 'queued' as const })),
+        recipients: addresses.map((address) => ({ address, domain: 'rcpt.test' })),
       },
       events: addresses.map((recipient) => ({ ...events[0]!, recipient })),
     };
