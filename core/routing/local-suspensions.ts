@@ -74,10 +74,16 @@ export function markReported(
 }
 
 /**
- * Drops what expired, and what the IP workflow has decided since it was told: a route state
- * computed at or after the report (asOfMs ≥ reportedAtMs) already says whether the IP is
- * suspended, extended or lifted, and it rules. A route state from before the report says
- * nothing about this refusal and leaves the entry alone.
+ * Drops what expired, what the published state already covers, and what the IP workflow has
+ * decided since it was told:
+ * - a published suspension of the IP for the provider that lasts at least as long makes the
+ *   entry redundant (routing reads the longer one either way, see withLocalSuspensions). The
+ *   workflow does not publish again when a refusal changes nothing it routes by, so a state
+ *   from before the report may be all there is;
+ * - a route state computed at or after the report (asOfMs ≥ reportedAtMs) already says
+ *   whether the IP is suspended, extended or lifted, and it rules. A route state from before
+ *   the report that does not cover the entry says nothing about this refusal and leaves the
+ *   entry alone.
  */
 export function reconcileLocalSuspensions(
   table: LocalSuspensions,
@@ -87,8 +93,18 @@ export function reconcileLocalSuspensions(
   return table.filter((s) => {
     if (s.untilMs <= nowMs) return false;
     const route = routes.get(s.ip);
-    return !(s.reportedAtMs !== null && route && route.asOfMs >= s.reportedAtMs);
+    if (!route) return true;
+    if (coversLocal(route.suspended[s.provider], s)) return false;
+    return !(s.reportedAtMs !== null && route.asOfMs >= s.reportedAtMs);
   });
+}
+
+/** A published suspension that holds at least as long as the local entry. */
+function coversLocal(
+  published: IpRouteState['suspended'][ProviderId] | undefined,
+  s: LocalSuspension,
+): boolean {
+  return published !== undefined && (published.untilMs === null || published.untilMs >= s.untilMs);
 }
 
 /**
@@ -105,8 +121,7 @@ export function withLocalSuspensions(
   if (mine.length === 0) return route;
   const suspended = { ...route.suspended };
   for (const s of mine) {
-    const published = suspended[s.provider];
-    if (published && (published.untilMs === null || published.untilMs >= s.untilMs)) continue;
+    if (coversLocal(suspended[s.provider], s)) continue;
     suspended[s.provider] = { untilMs: s.untilMs, reason: `${s.ruleId} (on this node)` };
   }
   return { ...route, suspended };

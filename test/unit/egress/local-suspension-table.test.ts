@@ -7,7 +7,14 @@ const NOW = 1_700_000_000_000;
 const HOUR = 3_600_000;
 const IP = '192.0.2.10';
 
-function published(asOfMs: number): ReadonlyMap<string, IpRouteState> {
+/**
+ * The workflow's route state as of `asOfMs`: Yahoo suspended for 2 h from then, or with
+ * `lifted` not suspended (a state that does not cover the node's entry by itself).
+ */
+function published(asOfMs: number, lifted = false): ReadonlyMap<string, IpRouteState> {
+  const suspended: IpRouteState['suspended'] = lifted
+    ? {}
+    : { yahoo: { untilMs: asOfMs + 2 * HOUR, reason: 'yahoo.ts04' } };
   return new Map([
     [
       IP,
@@ -16,7 +23,7 @@ function published(asOfMs: number): ReadonlyMap<string, IpRouteState> {
         ip: IP,
         weight: 100,
         paused: null,
-        suspended: { yahoo: { untilMs: asOfMs + 2 * HOUR, reason: 'yahoo.ts04' } },
+        suspended,
         caps: null,
         warmupDay: null,
         asOfMs,
@@ -29,10 +36,11 @@ test("the workflow's answer replaces the entry even when its reload came before 
   let now = NOW;
   const table = createLocalSuspensionTable({ now: () => now, durationScale: 1 });
   table.suspend(IP, 'yahoo', 'yahoo.ts04', 2 * HOUR);
-  // The summary leaves at NOW + 10; the workflow publishes at NOW + 20 and the node reloads
-  // at NOW + 30, all before the signal's send returns at NOW + 40.
+  // The summary leaves at NOW + 10; the workflow publishes at NOW + 20 (it lifted the
+  // suspension) and the node reloads at NOW + 30, all before the signal's send returns at
+  // NOW + 40.
   now = NOW + 30;
-  table.reconcile(published(NOW + 20));
+  table.reconcile(published(NOW + 20, true));
   assert.ok(table.active(IP, 'yahoo'), 'not yet marked reported: the reload alone says nothing');
   now = NOW + 40;
   table.reported(IP, 'yahoo', NOW + 10);

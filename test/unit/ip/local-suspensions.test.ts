@@ -85,6 +85,26 @@ test("the IP workflow's route state replaces the entry only once the workflow ha
   assert.equal(reconcileLocalSuspensions(table, new Map(), NOW + 2 * HOUR).length, 0, 'expired');
 });
 
+test("a published suspension at least as long replaces the entry, whatever the state's age", () => {
+  // The workflow suspended the IP for Yahoo before this node reported its own refusal, and a
+  // refusal that changes nothing it routes by publishes nothing new.
+  const { table } = suspendTs04(NOW + 1_000);
+  const published = (untilMs: number | null) =>
+    new Map([
+      [
+        '192.0.2.10',
+        route('192.0.2.10', { asOfMs: NOW, suspended: { yahoo: { untilMs, reason: 'yahoo.ts04' } } }),
+      ],
+    ]);
+  assert.equal(reconcileLocalSuspensions(table, published(NOW + 2 * HOUR + 1_000), NOW + 1_500).length, 0);
+  assert.equal(reconcileLocalSuspensions(table, published(null), NOW + 1_500).length, 0, 'until lifted');
+  assert.equal(
+    reconcileLocalSuspensions(table, published(NOW + HOUR), NOW + 1_500).length,
+    1,
+    'a shorter one leaves the rest of the entry in force',
+  );
+});
+
 test('routing on the node sees the local suspension before the IP workflow publishes one', () => {
   const { table } = suspendTs04();
   const candidates = ['192.0.2.10', '192.0.2.11'].map((ip) => ({
